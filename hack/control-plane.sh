@@ -1,0 +1,230 @@
+#!/usr/bin/env bash
+# A real, local Kubernetes control plane for tests and local runs, with no
+# container engine: etcd, kube-apiserver, kube-controller-manager,
+# kube-scheduler and kwok (simulated Nodes and Pods), all built with `go build`
+# from the Go modules pinned in hack/tools/*/go.mod and cached outside the
+# repository, keyed by version, so only the first run pays for the build.
+#
+#   hack/control-plane.sh build   build (or reuse) the binaries
+#   hack/control-plane.sh up      build if needed, start everything, wait until usable
+#   hack/control-plane.sh down    stop everything (state is kept until the next `up --fresh`)
+#   hack/control-plane.sh status  exit 0 when the API server answers
+#   hack/control-plane.sh env     print `export KUBECONFIG=... PATH=...` for a shell
+#
+# Environment:
+#   FLUXORA_CACHE     cache root (default ~/.cache/fluxora)
+#   FLUXORA_CP_DIR    state dir: etcd data, certs, logs, kubeconfig (default $FLUXORA_CACHE/cp)
+#   FLUXORA_CP_PORT   kube-apiserver port (default 16443); other ports derive from it
+#   FLUXORA_NODES     number of kwok Nodes (default 2)
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+CACHE="${FLUXORA_CACHE:-$HOME/.cache/fluxora}"
+CP_DIR="${FLUXORA_CP_DIR:-$CACHE/cp}"
+API_PORT="${FLUXORA_CP_PORT:-16443}"
+ETCD_PORT=$((API_PORT - 4000))      # 12443
+ETCD_PEER_PORT=$((API_PORT - 3999)) # 12444
+KCM_PORT=$((API_PORT + 1))
+SCHED_PORT=$((API_PORT + 2))
+KWOK_PORT=$((API_PORT + 3))
+NODES="${FLUXORA_NODES:-2}"
+
+k8s_version() { awk '$1=="k8s.io/kubernetes"{print $2}' "$HERE/tools/kubernetes/go.mod"; }
+etcd_version() { awk '$1=="go.etcd.io/etcd/server/v3"{print $2}' "$HERE/tools/kubernetes/go.mod"; }
+kwok_version() { awk '$1=="require" && $2=="sigs.k8s.io/kwok"{print $3}' "$HERE/tools/kwok/go.mod"; }
+
+K8S_BIN="$CACHE/bin/kubernetes-$(k8s_version)-etcd-$(etcd_version)"
+KWOK_BIN="$CACHE/bin/kwok-$(kwok_version)"
+KUBECONFIG_FILE="$CP_DIR/kubeconfig"
+
+log() { printf '[control-plane] %s\n' "$*" >&2; }
+
+build() {
+  local start=$SECONDS
+  if [[ ! -x "$K8S_BIN/kube-apiserver" || ! -x "$K8S_BIN/kubectl" || ! -x "$K8S_BIN/etcd" ]]; then
+    log "building Kubernetes $(k8s_version) + etcd $(etcd_version) into $K8S_BIN (first run only; ~20 min on 2 cores)"
+    mkdir -p "$K8S_BIN.tmp"
+    (cd "$HERE/tools/kubernetes" && go build -ldflags='-s -w' -o "$K8S_BIN.tmp/" \
+      k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+      k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl)
+    # etcd's main package is the module root, so `go build` names it after the directory.
+    (cd "$HERE/tools/kubernetes" && go build -ldflags='-s -w' -o "$K8S_BIN.tmp/etcd" go.etcd.io/etcd/server/v3)
+    rm -rf "$K8S_BIN" && mv "$K8S_BIN.tmp" "$K8S_BIN"
+  fi
+  if [[ ! -x "$KWOK_BIN/kwok" ]]; then
+    log "building kwok $(kwok_version) into $KWOK_BIN"
+    mkdir -p "$KWOK_BIN.tmp"
+    (cd "$HERE/tools/kwok" && go build -ldflags='-s -w' -o "$KWOK_BIN.tmp/kwok" sigs.k8s.io/kwok/cmd/kwok)
+    rm -rf "$KWOK_BIN" && mv "$KWOK_BIN.tmp" "$KWOK_BIN"
+  fi
+  log "binaries ready in $((SECONDS - start))s"
+}
+
+api_healthy() {
+  [[ -f "$CP_DIR/admin.token" ]] || return 1
+  curl -fsk --max-time 2 -H "Authorization: Bearer $(cat "$CP_DIR/admin.token")" \
+    "https://127.0.0.1:$API_PORT/readyz" >/dev/null 2>&1
+}
+
+wait_for() { # wait_for <seconds> <description> <command...>
+  local deadline=$((SECONDS + $1)) what=$2
+  shift 2
+  until "$@"; do
+    if ((SECONDS > deadline)); then
+      log "timed out waiting for $what; last log lines:"
+      tail -n 30 "$CP_DIR"/logs/*.log >&2 || true
+      return 1
+    fi
+    sleep 0.5
+  done
+}
+
+start_bg() { # start_bg <name> <command...>: detached, logs to logs/<name>.log, pid in pids/<name>
+  local name=$1
+  shift
+  setsid "$@" >"$CP_DIR/logs/$name.log" 2>&1 </dev/null &
+  echo $! >"$CP_DIR/pids/$name"
+}
+
+make_certs() {
+  local d="$CP_DIR/pki"
+  mkdir -p "$d"
+  [[ -f "$d/sa.key" ]] && return 0
+  openssl genrsa -out "$d/sa.key" 2048 2>/dev/null
+  openssl rsa -in "$d/sa.key" -pubout -out "$d/sa.pub" 2>/dev/null
+  openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=fluxora-local-ca" \
+    -keyout "$d/ca.key" -out "$d/ca.crt" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=kube-apiserver" -keyout "$d/apiserver.key" -out "$d/apiserver.csr" 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,IP:10.96.0.1\n' >"$d/san.ext"
+  openssl x509 -req -in "$d/apiserver.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial -days 3650 \
+    -extfile "$d/san.ext" -out "$d/apiserver.crt" 2>/dev/null
+}
+
+write_kubeconfig() {
+  local token
+  token=$(cat "$CP_DIR/admin.token")
+  cat >"$KUBECONFIG_FILE" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: fluxora-local
+  cluster:
+    server: https://127.0.0.1:$API_PORT
+    certificate-authority: $CP_DIR/pki/ca.crt
+users:
+- name: admin
+  user:
+    token: $token
+contexts:
+- name: fluxora-local
+  context: {cluster: fluxora-local, user: admin, namespace: default}
+current-context: fluxora-local
+EOF
+}
+
+create_nodes() {
+  local i
+  for ((i = 0; i < NODES; i++)); do
+    cat <<EOF
+apiVersion: v1
+kind: Node
+metadata:
+  name: kwok-node-$i
+  annotations: {node.alpha.kubernetes.io/ttl: "0", kwok.x-k8s.io/node: fake}
+  labels:
+    kubernetes.io/arch: amd64
+    kubernetes.io/hostname: kwok-node-$i
+    kubernetes.io/os: linux
+    kubernetes.io/role: agent
+    node-role.kubernetes.io/agent: ""
+    type: kwok
+status:
+  allocatable: {cpu: "64", memory: 256Gi, pods: "1100"}
+  capacity: {cpu: "64", memory: 256Gi, pods: "1100"}
+  nodeInfo: {architecture: amd64, kubeletVersion: fake, kubeProxyVersion: fake, operatingSystem: linux}
+  phase: Running
+---
+EOF
+  done | "$K8S_BIN/kubectl" --kubeconfig "$KUBECONFIG_FILE" apply -f - >/dev/null
+}
+
+up() {
+  local fresh=${1:-}
+  build
+  if [[ "$fresh" != "--fresh" ]] && api_healthy; then
+    log "already running: KUBECONFIG=$KUBECONFIG_FILE"
+    echo "$KUBECONFIG_FILE"
+    return 0
+  fi
+  down >/dev/null 2>&1 || true
+  local start=$SECONDS
+  rm -rf "$CP_DIR/etcd" "$CP_DIR/logs" "$CP_DIR/pids"
+  mkdir -p "$CP_DIR/logs" "$CP_DIR/pids" "$CP_DIR/etcd"
+  make_certs
+  [[ -f "$CP_DIR/admin.token" ]] || head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$CP_DIR/admin.token"
+  printf '%s,admin,admin,system:masters\n' "$(cat "$CP_DIR/admin.token")" >"$CP_DIR/tokens.csv"
+  write_kubeconfig
+
+  start_bg etcd "$K8S_BIN/etcd" --name=fluxora --data-dir="$CP_DIR/etcd" \
+    --listen-client-urls="http://127.0.0.1:$ETCD_PORT" --advertise-client-urls="http://127.0.0.1:$ETCD_PORT" \
+    --listen-peer-urls="http://127.0.0.1:$ETCD_PEER_PORT" --initial-advertise-peer-urls="http://127.0.0.1:$ETCD_PEER_PORT" \
+    --initial-cluster="fluxora=http://127.0.0.1:$ETCD_PEER_PORT" --unsafe-no-fsync --log-level=warn
+  wait_for 30 etcd curl -fs --max-time 1 "http://127.0.0.1:$ETCD_PORT/health"
+
+  start_bg kube-apiserver "$K8S_BIN/kube-apiserver" \
+    --etcd-servers="http://127.0.0.1:$ETCD_PORT" --bind-address=127.0.0.1 --advertise-address=127.0.0.1 \
+    --secure-port="$API_PORT" --tls-cert-file="$CP_DIR/pki/apiserver.crt" --tls-private-key-file="$CP_DIR/pki/apiserver.key" \
+    --client-ca-file="$CP_DIR/pki/ca.crt" --token-auth-file="$CP_DIR/tokens.csv" --authorization-mode=Node,RBAC \
+    --service-account-issuer=https://kubernetes.default.svc --service-account-key-file="$CP_DIR/pki/sa.pub" \
+    --service-account-signing-key-file="$CP_DIR/pki/sa.key" --service-cluster-ip-range=10.96.0.0/16 \
+    --allow-privileged=true --cert-dir="$CP_DIR/pki" --profiling=false --v=1
+  wait_for 90 kube-apiserver api_healthy
+
+  local common=(--kubeconfig="$KUBECONFIG_FILE" --authentication-kubeconfig="$KUBECONFIG_FILE"
+    --authorization-kubeconfig="$KUBECONFIG_FILE" --bind-address=127.0.0.1 --leader-elect=false --profiling=false)
+  start_bg kube-controller-manager "$K8S_BIN/kube-controller-manager" "${common[@]}" --secure-port="$KCM_PORT" \
+    --service-account-private-key-file="$CP_DIR/pki/sa.key" --root-ca-file="$CP_DIR/pki/ca.crt" \
+    --cluster-signing-cert-file="$CP_DIR/pki/ca.crt" --cluster-signing-key-file="$CP_DIR/pki/ca.key" \
+    --use-service-account-credentials=false --concurrent-deployment-syncs=10 --concurrent-replicaset-syncs=10 \
+    --concurrent-gc-syncs=20 --kube-api-qps=200 --kube-api-burst=400
+  start_bg kube-scheduler "$K8S_BIN/kube-scheduler" "${common[@]}" --secure-port="$SCHED_PORT" \
+    --kube-api-qps=200 --kube-api-burst=400
+  start_bg kwok "$KWOK_BIN/kwok" --kubeconfig="$KUBECONFIG_FILE" --manage-all-nodes=false \
+    --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake --cidr=10.244.0.0/16 --node-ip=127.0.0.1 \
+    --server-address="127.0.0.1:$KWOK_PORT"
+  create_nodes
+  # The control plane is usable once the default ServiceAccount exists (the
+  # token controller in kube-controller-manager makes it) and the nodes are Ready (kwok).
+  wait_for 90 "default ServiceAccount" "$K8S_BIN/kubectl" --kubeconfig "$KUBECONFIG_FILE" get serviceaccount default -o name
+  wait_for 60 "kwok nodes Ready" "$K8S_BIN/kubectl" --kubeconfig "$KUBECONFIG_FILE" wait --for=condition=Ready node --all --timeout=2s
+  log "started in $((SECONDS - start))s: KUBECONFIG=$KUBECONFIG_FILE"
+  echo "$KUBECONFIG_FILE"
+}
+
+down() {
+  local f pid
+  [[ -d "$CP_DIR/pids" ]] || return 0
+  for name in kwok kube-scheduler kube-controller-manager kube-apiserver etcd; do
+    f="$CP_DIR/pids/$name"
+    [[ -f "$f" ]] || continue
+    pid=$(cat "$f")
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL -- "-$pid" 2>/dev/null || true
+    rm -f "$f"
+  done
+  log "stopped"
+}
+
+case "${1:-}" in
+  build) build ;;
+  up) up "${2:-}" ;;
+  down) down ;;
+  status) api_healthy ;;
+  env) echo "export KUBECONFIG=$KUBECONFIG_FILE PATH=$K8S_BIN:\$PATH" ;;
+  bin-dir) echo "$K8S_BIN" ;;
+  *)
+    echo "usage: $0 build|up [--fresh]|down|status|env|bin-dir" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+// The single `fluxora` entrypoint. Every pod the operator creates runs this
+// same image with a different subcommand (see DESIGN.md), so each subcommand
+// lives in its own module and is imported lazily: `fluxora serve` never loads
+// the operator's code and vice versa.
+
+type Subcommand = { summary: string; run: (argv: string[]) => Promise<number> };
+
+const subcommands: Record<string, Subcommand> = {
+  operator: {
+    summary: 'reconcile Model, DriftMonitor and RetrainJob resources',
+    run: async (argv) => (await import('./operator-command.js')).runOperatorCommand(argv),
+  },
+};
+
+function usage(): string {
+  const lines = Object.entries(subcommands).map(([name, s]) => `  ${name.padEnd(16)} ${s.summary}`);
+  return `usage: fluxora <subcommand> [flags]\n\nsubcommands:\n${lines.join('\n')}\n`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
+    process.stdout.write(usage());
+    return name === undefined ? 2 : 0;
+  }
+  // `fluxora drift compute` is a two-word command; look it up as "drift compute" first.
+  const twoWord = rest[0] !== undefined ? subcommands[`${name} ${rest[0]}`] : undefined;
+  if (twoWord) return twoWord.run(rest.slice(1));
+  const cmd = subcommands[name];
+  if (!cmd) {
+    process.stderr.write(`fluxora: unknown subcommand "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  return cmd.run(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`fluxora: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,32 @@
+import { defineConfig } from 'vitest/config';
+
+// Two projects: "unit" is pure logic and needs nothing; "integration" runs
+// against the real local control plane (etcd, kube-apiserver,
+// kube-controller-manager, kube-scheduler, kwok) that test/support/global-setup.ts
+// starts through hack/control-plane.sh, or reuses when FLUXORA_KUBECONFIG is set.
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['src/**/*.test.ts', 'test/unit/**/*.test.ts'],
+          environment: 'node',
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          environment: 'node',
+          globalSetup: ['test/support/global-setup.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 300_000,
+          // Each file runs its own operator against the shared API server, in
+          // its own namespace; one file at a time keeps a 2-core machine calm.
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
