@@ -69,7 +69,7 @@ api_healthy() {
 wait_for() { # wait_for <seconds> <description> <command...>
   local deadline=$((SECONDS + $1)) what=$2
   shift 2
-  until "$@"; do
+  until "$@" >/dev/null 2>&1; do
     if ((SECONDS > deadline)); then
       log "timed out waiting for $what; last log lines:"
       tail -n 30 "$CP_DIR"/logs/*.log >&2 || true
@@ -100,10 +100,10 @@ make_certs() {
     -extfile "$d/san.ext" -out "$d/apiserver.crt" 2>/dev/null
 }
 
-write_kubeconfig() {
+write_kubeconfig() { # write_kubeconfig <admin|operator> <file>
   local token
-  token=$(cat "$CP_DIR/admin.token")
-  cat >"$KUBECONFIG_FILE" <<EOF
+  token=$(cat "$CP_DIR/$1.token")
+  cat >"$2" <<EOF
 apiVersion: v1
 kind: Config
 clusters:
@@ -112,14 +112,30 @@ clusters:
     server: https://127.0.0.1:$API_PORT
     certificate-authority: $CP_DIR/pki/ca.crt
 users:
-- name: admin
+- name: $1
   user:
     token: $token
 contexts:
 - name: fluxora-local
-  context: {cluster: fluxora-local, user: admin, namespace: default}
+  context: {cluster: fluxora-local, user: $1, namespace: default}
 current-context: fluxora-local
 EOF
+}
+
+# kwok needs Stage definitions for how simulated Nodes and Pods move through
+# their lifecycle. We use the "fast" stages that ship inside the pinned kwok
+# module (nodes become Ready and keep a heartbeat Lease; pods become Ready at
+# once; pods owned by a Job complete), read from the Go module cache rather
+# than copied into this repository.
+write_kwok_stages() {
+  local dir f
+  dir=$(cd "$HERE/tools/kwok" && go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)
+  : >"$CP_DIR/kwok-stages.yaml"
+  for f in "$dir"/kustomize/stage/node/fast/*.yaml "$dir"/kustomize/stage/node/heartbeat-with-lease/*.yaml \
+    "$dir"/kustomize/stage/pod/fast/*.yaml; do
+    [[ "$(basename "$f")" == kustomization.yaml ]] && continue
+    { cat "$f"; echo "---"; } >>"$CP_DIR/kwok-stages.yaml"
+  done
 }
 
 create_nodes() {
@@ -162,8 +178,27 @@ up() {
   mkdir -p "$CP_DIR/logs" "$CP_DIR/pids" "$CP_DIR/etcd"
   make_certs
   [[ -f "$CP_DIR/admin.token" ]] || head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$CP_DIR/admin.token"
-  printf '%s,admin,admin,system:masters\n' "$(cat "$CP_DIR/admin.token")" >"$CP_DIR/tokens.csv"
-  write_kubeconfig
+  [[ -f "$CP_DIR/operator.token" ]] || head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$CP_DIR/operator.token"
+  # Two identities: an admin for tests and kubectl, and "fluxora-operator",
+  # which holds only what the operator's ClusterRole grants, so tests exercise
+  # the same RBAC the chart installs.
+  {
+    printf '%s,admin,admin,system:masters\n' "$(cat "$CP_DIR/admin.token")"
+    printf '%s,fluxora-operator,fluxora-operator,fluxora:operators\n' "$(cat "$CP_DIR/operator.token")"
+  } >"$CP_DIR/tokens.csv"
+  # Audit only the operator's requests: tests count its writes server-side
+  # (e.g. "a no-op resync writes nothing") from this log.
+  cat >"$CP_DIR/audit-policy.yaml" <<EOF
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+- level: Metadata
+  users: [fluxora-operator]
+- level: None
+EOF
+  write_kubeconfig admin "$KUBECONFIG_FILE"
+  write_kubeconfig operator "$CP_DIR/operator.kubeconfig"
 
   start_bg etcd "$K8S_BIN/etcd" --name=fluxora --data-dir="$CP_DIR/etcd" \
     --listen-client-urls="http://127.0.0.1:$ETCD_PORT" --advertise-client-urls="http://127.0.0.1:$ETCD_PORT" \
@@ -177,7 +212,9 @@ up() {
     --client-ca-file="$CP_DIR/pki/ca.crt" --token-auth-file="$CP_DIR/tokens.csv" --authorization-mode=Node,RBAC \
     --service-account-issuer=https://kubernetes.default.svc --service-account-key-file="$CP_DIR/pki/sa.pub" \
     --service-account-signing-key-file="$CP_DIR/pki/sa.key" --service-cluster-ip-range=10.96.0.0/16 \
-    --allow-privileged=true --cert-dir="$CP_DIR/pki" --profiling=false --v=1
+    --allow-privileged=true --cert-dir="$CP_DIR/pki" --profiling=false --v=1 \
+    --audit-policy-file="$CP_DIR/audit-policy.yaml" --audit-log-path="$CP_DIR/logs/audit.log" \
+    --audit-log-format=json --audit-log-mode=blocking --audit-log-maxsize=200 --audit-log-maxbackup=1
   wait_for 90 kube-apiserver api_healthy
 
   local common=(--kubeconfig="$KUBECONFIG_FILE" --authentication-kubeconfig="$KUBECONFIG_FILE"
@@ -189,7 +226,9 @@ up() {
     --concurrent-gc-syncs=20 --kube-api-qps=200 --kube-api-burst=400
   start_bg kube-scheduler "$K8S_BIN/kube-scheduler" "${common[@]}" --secure-port="$SCHED_PORT" \
     --kube-api-qps=200 --kube-api-burst=400
-  start_bg kwok "$KWOK_BIN/kwok" --kubeconfig="$KUBECONFIG_FILE" --manage-all-nodes=false \
+  write_kwok_stages
+  start_bg kwok "$KWOK_BIN/kwok" --config="$CP_DIR/kwok-stages.yaml" --kubeconfig="$KUBECONFIG_FILE" \
+    --node-lease-duration-seconds=40 --manage-all-nodes=false \
     --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake --cidr=10.244.0.0/16 --node-ip=127.0.0.1 \
     --server-address="127.0.0.1:$KWOK_PORT"
   create_nodes
