@@ -1,0 +1,208 @@
+// The objects a Model owns, built as pure functions of the Model (and the
+// version being served), so reconciling is "build desired, apply if different".
+import type { Model } from '../../api/index.js';
+import type { KubeObject, OwnerReference } from '../../runtime/kube-client.js';
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../resource-types.js';
+import type { VersionRecord } from './versions.js';
+
+export const HTTP_PORT = 8080;
+export const ADMIN_PORT = 8081;
+export const SAMPLES_TOKEN_KEY = 'token';
+/** Where pvc:// artifacts are mounted; `fluxora serve` resolves pvc://claim/path under it. */
+export const PVC_MOUNT_ROOT = '/mnt/fluxora/pvc';
+
+export interface ChildContext {
+  /** The operator's own image: serving pods run `fluxora serve` from it. */
+  servingImage: string;
+}
+
+export const deploymentName = (m: Model) => m.metadata.name;
+export const serviceName = (m: Model) => m.metadata.name;
+export const hpaName = (m: Model) => m.metadata.name;
+export const samplesSecretName = (m: Model) => `${m.metadata.name}-samples-token`;
+
+export function ownerRef(m: Model): OwnerReference {
+  return {
+    apiVersion: m.apiVersion,
+    kind: m.kind,
+    name: m.metadata.name,
+    uid: m.metadata.uid ?? '',
+    controller: true,
+    blockOwnerDeletion: true,
+  };
+}
+
+export function selectorLabels(m: Model): Record<string, string> {
+  return { 'fluxora.io/model': m.metadata.name, 'app.kubernetes.io/component': 'inference' };
+}
+
+export function childLabels(m: Model): Record<string, string> {
+  return {
+    ...selectorLabels(m),
+    'app.kubernetes.io/name': 'fluxora-server',
+    'app.kubernetes.io/instance': m.metadata.name,
+    [MANAGED_BY_LABEL]: MANAGED_BY_VALUE,
+  };
+}
+
+function childMeta(m: Model, name: string) {
+  return { name, namespace: m.metadata.namespace, labels: childLabels(m), ownerReferences: [ownerRef(m)] };
+}
+
+/** Replicas the Deployment should declare; undefined hands the count to the HPA. */
+export function desiredReplicas(m: Model): number | undefined {
+  if (m.spec.serving?.autoscaling) return undefined;
+  return m.spec.serving?.replicas ?? 1;
+}
+
+function pvcClaim(uri: string): string | undefined {
+  const match = /^pvc:\/\/([^/]+)\//.exec(uri);
+  return match?.[1];
+}
+
+export function buildDeployment(m: Model, version: VersionRecord, ctx: ChildContext): KubeObject {
+  const serving = m.spec.serving ?? {};
+  const claim = pvcClaim(version.uri);
+  const credentials = m.spec.artifact.credentialsSecretRef?.name;
+  const env = [
+    { name: 'FLUXORA_MODEL_NAME', value: m.metadata.name },
+    { name: 'FLUXORA_MODEL_URI', value: version.uri },
+    ...(version.sha256 ? [{ name: 'FLUXORA_MODEL_SHA256', value: version.sha256 }] : []),
+    { name: 'FLUXORA_MODEL_VERSION', value: version.name },
+    { name: 'FLUXORA_FEATURES', value: JSON.stringify(m.spec.features ?? []) },
+    { name: 'FLUXORA_PORT', value: String(HTTP_PORT) },
+    { name: 'FLUXORA_ADMIN_PORT', value: String(ADMIN_PORT) },
+    { name: 'FLUXORA_MAX_BATCH_SIZE', value: String(serving.batching?.maxBatchSize ?? 32) },
+    { name: 'FLUXORA_MAX_BATCH_DELAY_MS', value: String(serving.batching?.maxDelayMs ?? 2) },
+    { name: 'FLUXORA_SAMPLING_RATE', value: String(serving.sampling?.rate ?? 1) },
+    { name: 'FLUXORA_SAMPLE_BUFFER_SIZE', value: String(serving.sampling?.bufferSize ?? 10000) },
+    {
+      name: 'FLUXORA_SAMPLES_TOKEN',
+      valueFrom: { secretKeyRef: { name: samplesSecretName(m), key: SAMPLES_TOKEN_KEY } },
+    },
+    { name: 'FLUXORA_PVC_ROOT', value: PVC_MOUNT_ROOT },
+  ];
+  const volumes: Record<string, unknown>[] = [{ name: 'tmp', emptyDir: { sizeLimit: '256Mi' } }];
+  const mounts: Record<string, unknown>[] = [{ name: 'tmp', mountPath: '/tmp' }];
+  if (claim) {
+    volumes.push({ name: 'artifact', persistentVolumeClaim: { claimName: claim, readOnly: true } });
+    mounts.push({ name: 'artifact', mountPath: `${PVC_MOUNT_ROOT}/${claim}`, readOnly: true });
+  }
+  const replicas = desiredReplicas(m);
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: childMeta(m, deploymentName(m)),
+    spec: {
+      ...(replicas !== undefined ? { replicas } : {}),
+      revisionHistoryLimit: 5,
+      selector: { matchLabels: selectorLabels(m) },
+      // Never drop below the desired count during a rollout: new pods must be
+      // Ready (model loaded) before old ones go.
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: '25%' } },
+      template: {
+        metadata: {
+          labels: childLabels(m),
+          annotations: { 'fluxora.io/version': version.name },
+        },
+        spec: {
+          automountServiceAccountToken: false,
+          enableServiceLinks: false,
+          terminationGracePeriodSeconds: 30,
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: 65532,
+            runAsGroup: 65532,
+            fsGroup: 65532,
+            seccompProfile: { type: 'RuntimeDefault' },
+          },
+          containers: [
+            {
+              name: 'server',
+              image: serving.image ?? ctx.servingImage,
+              args: ['serve'],
+              env,
+              ...(credentials ? { envFrom: [{ secretRef: { name: credentials } }] } : {}),
+              ports: [
+                { name: 'http', containerPort: HTTP_PORT, protocol: 'TCP' },
+                { name: 'admin', containerPort: ADMIN_PORT, protocol: 'TCP' },
+              ],
+              readinessProbe: {
+                httpGet: { path: '/v2/health/ready', port: 'http' },
+                periodSeconds: 5,
+                failureThreshold: 3,
+              },
+              livenessProbe: {
+                httpGet: { path: '/v2/health/live', port: 'http' },
+                periodSeconds: 10,
+                failureThreshold: 3,
+              },
+              ...(serving.resources ? { resources: serving.resources } : {}),
+              securityContext: {
+                allowPrivilegeEscalation: false,
+                readOnlyRootFilesystem: true,
+                runAsNonRoot: true,
+                capabilities: { drop: ['ALL'] },
+                seccompProfile: { type: 'RuntimeDefault' },
+              },
+              volumeMounts: mounts,
+            },
+          ],
+          volumes,
+        },
+      },
+    },
+  } as KubeObject;
+}
+
+export function buildService(m: Model): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: childMeta(m, serviceName(m)),
+    spec: {
+      type: 'ClusterIP',
+      selector: selectorLabels(m),
+      ports: [
+        { name: 'http', port: HTTP_PORT, targetPort: 'http', protocol: 'TCP' },
+        // The drift check reaches each pod's admin port through the EndpointSlices.
+        { name: 'admin', port: ADMIN_PORT, targetPort: 'admin', protocol: 'TCP' },
+      ],
+    },
+  } as KubeObject;
+}
+
+export function buildHpa(m: Model): KubeObject | undefined {
+  const a = m.spec.serving?.autoscaling;
+  if (!a) return undefined;
+  return {
+    apiVersion: 'autoscaling/v2',
+    kind: 'HorizontalPodAutoscaler',
+    metadata: childMeta(m, hpaName(m)),
+    spec: {
+      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: deploymentName(m) },
+      minReplicas: a.minReplicas ?? 1,
+      maxReplicas: a.maxReplicas,
+      metrics: [
+        {
+          type: 'Resource',
+          resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: a.targetCPUUtilizationPercentage ?? 80 } },
+        },
+      ],
+    },
+  } as KubeObject;
+}
+
+export function buildSamplesSecret(m: Model, token: string): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: childMeta(m, samplesSecretName(m)),
+    type: 'Opaque',
+    data: { [SAMPLES_TOKEN_KEY]: Buffer.from(token).toString('base64') },
+  } as KubeObject;
+}
+
+export function endpointFor(m: Model): string {
+  return `http://${serviceName(m)}.${m.metadata.namespace}.svc:${HTTP_PORT}/v2/models/${m.metadata.name}`;
+}

@@ -1,0 +1,147 @@
+// Reconciles a Model into a Deployment running `fluxora serve`, a Service, an
+// HPA (when autoscaling is set) and the Secret holding the token that guards
+// the serving pods' sample endpoint; then reports the rollout in status.
+//
+// Every step compares the desired object with the informer's copy and only
+// writes on a difference, so an unchanged Model costs zero API writes.
+import { randomBytes } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
+import type { Logger } from 'pino';
+import type { Model } from '../../api/index.js';
+import { applyIfChanged, patchStatus } from '../../runtime/apply.js';
+import { getCondition, kubeTime } from '../../runtime/conditions.js';
+import { Controller, type ReconcileResult, type Request } from '../../runtime/controller.js';
+import type { EventRecorder } from '../../runtime/events.js';
+import { isAlreadyExists, type KubeObject } from '../../runtime/kube-client.js';
+import type { Manager } from '../../runtime/manager.js';
+import {
+  DeploymentResource,
+  HpaResource,
+  MANAGED_SELECTOR,
+  SecretResource,
+  ServiceResource,
+} from '../resource-types.js';
+import { ModelType } from '../fluxora-types.js';
+import {
+  buildDeployment,
+  buildHpa,
+  buildSamplesSecret,
+  buildService,
+  endpointFor,
+  hpaName,
+  samplesSecretName,
+  type ChildContext,
+} from './children.js';
+import { modelConditions, rolloutState, type DeploymentState } from './status.js';
+import { decideVersions, type VersionRecord } from './versions.js';
+
+export interface ModelControllerOptions extends ChildContext {
+  manager: Manager;
+  events: EventRecorder;
+  logger: Logger;
+  workers?: number;
+}
+
+type ModelStatus = NonNullable<Model['status']>;
+
+export function createModelController(o: ModelControllerOptions): Controller<Model> {
+  const { manager, events, logger } = o;
+  const client = manager.client;
+  const models = manager.informer<Model>(ModelType);
+  const deployments = manager.informer<KubeObject>(DeploymentResource, { labelSelector: MANAGED_SELECTOR });
+  const services = manager.informer<KubeObject>(ServiceResource, { labelSelector: MANAGED_SELECTOR });
+  const hpas = manager.informer<KubeObject>(HpaResource, { labelSelector: MANAGED_SELECTOR });
+  const secrets = manager.informer<KubeObject>(SecretResource, { labelSelector: MANAGED_SELECTOR });
+
+  async function reconcile(req: Request): Promise<ReconcileResult | void> {
+    const model = models.get(req.namespace, req.name);
+    // Deleted: the garbage collector removes children through owner references.
+    if (!model || model.metadata.deletionTimestamp) return;
+    const log = logger.child({ kind: 'Model', namespace: req.namespace, name: req.name });
+    const now = new Date();
+    const status: ModelStatus = model.status ?? {};
+    const generation = model.metadata.generation ?? 0;
+
+    const decision = decideVersions(
+      {
+        artifact: model.spec.artifact,
+        promotionPolicy: model.spec.promotion?.policy ?? 'Automatic',
+        pinnedVersion: model.spec.pinnedVersion || undefined,
+      },
+      status.versions as VersionRecord[] | undefined,
+      kubeTime(now),
+    );
+    // A pin to an unknown version must not take the model down: keep serving
+    // what is serving now and report the problem.
+    const serving =
+      decision.serving ?? decision.versions.find((v) => v.name === status.servingVersion) ?? decision.versions.at(-1)!;
+
+    if (!secrets.get(req.namespace, samplesSecretName(model))) {
+      try {
+        await client.create(SecretResource, buildSamplesSecret(model, randomBytes(32).toString('hex')));
+      } catch (e) {
+        // Created by a previous attempt whose watch event has not arrived yet:
+        // keep that token, never rotate it underneath running pods.
+        if (!isAlreadyExists(e)) throw e;
+      }
+    }
+
+    const dep = await applyIfChanged(client, DeploymentResource, buildDeployment(model, serving, o), deployments.get(req.namespace, model.metadata.name));
+    if (dep.changed) log.info({ version: serving.name }, 'deployment applied');
+    const svc = await applyIfChanged(client, ServiceResource, buildService(model), services.get(req.namespace, model.metadata.name));
+    if (svc.changed) log.info('service applied');
+
+    const hpa = buildHpa(model);
+    const liveHpa = hpas.get(req.namespace, hpaName(model));
+    if (hpa) await applyIfChanged(client, HpaResource, hpa, liveHpa);
+    else if (liveHpa) await client.delete(HpaResource, req.namespace, hpaName(model));
+
+    const rollout = rolloutState(dep.object as unknown as DeploymentState);
+    const conditions = modelConditions(status.conditions, {
+      generation,
+      rollout,
+      problem: decision.problem,
+      servingVersion: serving.name,
+    }, now);
+    const next: ModelStatus = {
+      ...status,
+      observedGeneration: generation,
+      servingVersion: serving.name,
+      versions: decision.versions,
+      endpoint: endpointFor(model),
+      replicas: rollout.replicas,
+      readyReplicas: rollout.readyReplicas,
+      conditions,
+    };
+    if (!isDeepStrictEqual(next, status)) {
+      await patchStatus(client, ModelType, req.namespace, req.name, next, model.metadata.resourceVersion);
+      recordTransitions(events, model, status, next, decision.recorded?.name);
+      log.info({ ready: getCondition(conditions, 'Ready')?.status, version: serving.name }, 'status updated');
+    }
+    // Nothing to poll: Deployment events re-trigger us while a rollout runs.
+  }
+
+  const controller = new Controller<Model>({
+    name: 'model',
+    primary: models,
+    owns: [deployments, services, hpas, secrets],
+    reconcile,
+    workers: o.workers,
+    metrics: manager.opts.metrics,
+    logger,
+  });
+  manager.addController(controller);
+  return controller;
+}
+
+function recordTransitions(events: EventRecorder, model: Model, prev: ModelStatus, next: ModelStatus, recorded: string | undefined) {
+  if (recorded) events.record(model, 'Normal', 'VersionRecorded', `recorded ${recorded} from spec.artifact`);
+  if (prev.servingVersion !== next.servingVersion) {
+    events.record(model, 'Normal', 'RollingOut', `serving version ${next.servingVersion ?? ''}${prev.servingVersion ? ` (was ${prev.servingVersion})` : ''}`);
+  }
+  const was = getCondition(prev.conditions, 'Ready');
+  const is = getCondition(next.conditions, 'Ready');
+  if (is && (was?.status !== is.status || was.reason !== is.reason)) {
+    events.record(model, is.status === 'True' || is.reason === 'RollingOut' ? 'Normal' : 'Warning', is.reason, is.message);
+  }
+}

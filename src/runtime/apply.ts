@@ -1,0 +1,63 @@
+// Server-side apply with one field manager, guarded by a semantic comparison
+// so that an object already in the desired state costs no write at all.
+import { resourcePath, type KubeClient, type KubeObject, type ResourceType } from './kube-client.js';
+import { isSubset } from './semantic-equal.js';
+
+export const FIELD_MANAGER = 'fluxora-operator';
+
+export interface ApplyResult<T> {
+  object: T;
+  /** False when the live object already matched and no request was sent. */
+  changed: boolean;
+}
+
+/**
+ * Applies `desired` (server-side apply, force: the operator owns these
+ * fields; a hand edit of them is put back) unless `live` already contains it.
+ */
+export async function applyIfChanged<T extends KubeObject>(
+  client: KubeClient,
+  type: ResourceType,
+  desired: T,
+  live: T | undefined,
+): Promise<ApplyResult<T>> {
+  if (live && isSubset(stripForCompare(desired), live)) return { object: live, changed: false };
+  const object = await serverSideApply(client, type, desired);
+  return { object, changed: true };
+}
+
+export function serverSideApply<T extends KubeObject>(client: KubeClient, type: ResourceType, obj: T, subresource?: string) {
+  return client.request<T>('PATCH', resourcePath(type, obj.metadata.namespace, obj.metadata.name, subresource), {
+    body: obj,
+    contentType: 'application/apply-patch+yaml',
+    query: { fieldManager: FIELD_MANAGER, force: true },
+  });
+}
+
+/** apiVersion/kind are not echoed identically by every list; compare the rest. */
+function stripForCompare<T extends KubeObject>(o: T): Omit<T, 'apiVersion' | 'kind'> {
+  const { apiVersion: _a, kind: _k, ...rest } = o;
+  return rest;
+}
+
+/**
+ * Writes a custom resource's status through the status subresource with a
+ * merge patch of the whole status. Merge patch (not apply) because status is
+ * ours alone and we want removed conditions (kstatus' Reconciling/Stalled) to
+ * disappear, which a JSON merge patch of the full list does.
+ */
+export function patchStatus<T extends KubeObject>(
+  client: KubeClient,
+  type: ResourceType,
+  namespace: string | undefined,
+  name: string,
+  status: unknown,
+  resourceVersion?: string,
+): Promise<T> {
+  // With a resourceVersion the write is refused (409) if the object changed
+  // since we read it; the reconcile then retries on fresh data.
+  return client.request<T>('PATCH', resourcePath(type, namespace, name, 'status'), {
+    body: resourceVersion ? { metadata: { resourceVersion }, status } : { status },
+    contentType: 'application/merge-patch+json',
+  });
+}

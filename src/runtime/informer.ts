@@ -1,0 +1,246 @@
+// A reflector + indexer: keeps an in-memory copy of one resource type by
+// list-then-watch, and tells handlers about changes. client-node's own
+// informer stops on non-410 errors and has no resync; this one
+//   - re-lists when the server says the resourceVersion is too old (410 Gone),
+//   - re-watches from the last seen resourceVersion when a watch ends or the
+//     connection drops, with capped exponential back-off (no hot loop while the
+//     API server is down),
+//   - asks for bookmarks so a quiet watch still advances its resourceVersion,
+//   - re-delivers every object to handlers every resync period, so a missed
+//     event or an external change that produced no event is eventually reconciled.
+import { createInterface } from 'node:readline';
+import type { Logger } from 'pino';
+import { ApiError, isGone, resourcePath, type KubeClient, type KubeObject, type ResourceType } from './kube-client.js';
+
+export interface EventHandlers<T> {
+  add?(obj: T): void;
+  update?(oldObj: T, newObj: T): void;
+  delete?(obj: T): void;
+}
+
+export interface InformerOptions {
+  namespace?: string;
+  labelSelector?: string;
+  /** Re-deliver all objects as updates this often (0 disables). */
+  resyncPeriodMs?: number;
+  logger?: Logger;
+  /** Server-side watch timeout; the watch is then re-opened from the last resourceVersion. */
+  watchTimeoutSeconds?: number;
+}
+
+interface WatchEvent<T> {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+  object: T | { kind: 'Status'; code?: number; reason?: string; message?: string };
+}
+
+interface ListResponse<T> {
+  metadata: { resourceVersion: string; continue?: string };
+  items: T[];
+}
+
+export const objectKey = (o: { metadata: { namespace?: string; name: string } }): string =>
+  o.metadata.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : o.metadata.name;
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => {
+      clearTimeout(t);
+      resolve();
+    }, { once: true });
+  });
+
+export class Informer<T extends KubeObject> {
+  private readonly store = new Map<string, T>();
+  private readonly handlers: EventHandlers<T>[] = [];
+  private resourceVersion = '';
+  private synced = false;
+  private abort = new AbortController();
+  private resyncTimer: NodeJS.Timeout | undefined;
+  private runLoop: Promise<void> | undefined;
+  /** Times a full list was needed (first sync, 410s): tests and metrics read this. */
+  relistCount = 0;
+
+  constructor(
+    private readonly client: KubeClient,
+    readonly type: ResourceType,
+    private readonly opts: InformerOptions = {},
+  ) {}
+
+  addHandler(h: EventHandlers<T>): void {
+    this.handlers.push(h);
+  }
+
+  hasSynced(): boolean {
+    return this.synced;
+  }
+
+  get(namespace: string | undefined, name: string): T | undefined {
+    return this.store.get(namespace ? `${namespace}/${name}` : name);
+  }
+
+  list(namespace?: string): T[] {
+    const all = [...this.store.values()];
+    return namespace === undefined ? all : all.filter((o) => o.metadata.namespace === namespace);
+  }
+
+  size(): number {
+    return this.store.size;
+  }
+
+  /** Starts list+watch; resolves once the first list has been delivered. */
+  async start(): Promise<void> {
+    if (this.runLoop) return this.waitForSync();
+    this.abort = new AbortController();
+    this.runLoop = this.run(this.abort.signal);
+    const period = this.opts.resyncPeriodMs ?? 0;
+    if (period > 0) {
+      this.resyncTimer = setInterval(() => this.resync(), period);
+      this.resyncTimer.unref();
+    }
+    return this.waitForSync();
+  }
+
+  private async waitForSync(): Promise<void> {
+    while (!this.synced && !this.abort.signal.aborted) await sleep(20, this.abort.signal);
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    if (this.resyncTimer) clearInterval(this.resyncTimer);
+    await this.runLoop;
+    this.runLoop = undefined;
+  }
+
+  private resync(): void {
+    for (const obj of this.store.values()) this.emit((h) => h.update?.(obj, obj));
+  }
+
+  private emit(f: (h: EventHandlers<T>) => void): void {
+    for (const h of this.handlers) {
+      try {
+        f(h);
+      } catch (err) {
+        this.opts.logger?.error({ err, resource: this.type.plural }, 'informer handler threw');
+      }
+    }
+  }
+
+  private async run(signal: AbortSignal): Promise<void> {
+    let failures = 0;
+    let needList = true;
+    while (!signal.aborted) {
+      try {
+        if (needList) {
+          await this.listAll(signal);
+          needList = false;
+        }
+        await this.watch(signal);
+        failures = 0; // a watch that ended normally (server timeout) is healthy
+      } catch (err) {
+        if (signal.aborted) break;
+        if (isGone(err)) {
+          // Our resourceVersion is older than etcd's compaction window: start over.
+          this.opts.logger?.info({ resource: this.type.plural }, 'watch expired (410 Gone), re-listing');
+          needList = true;
+          continue;
+        }
+        failures++;
+        const delay = Math.min(30_000, 250 * 2 ** Math.min(failures, 7)) * (0.8 + Math.random() * 0.4);
+        this.opts.logger?.warn(
+          { resource: this.type.plural, err: (err as Error).message, retryInMs: Math.round(delay) },
+          'list/watch failed, backing off',
+        );
+        await sleep(delay, signal);
+      }
+    }
+  }
+
+  private async listAll(signal: AbortSignal): Promise<void> {
+    const items: T[] = [];
+    let cont: string | undefined;
+    let rv = '';
+    do {
+      const page = await this.client.request<ListResponse<T>>('GET', resourcePath(this.type, this.opts.namespace), {
+        query: { labelSelector: this.opts.labelSelector, limit: 500, continue: cont },
+        signal,
+        timeoutMs: 60_000,
+      });
+      for (const item of page.items) {
+        // List items omit apiVersion/kind; fill them so handlers see whole objects.
+        item.apiVersion = this.type.group ? `${this.type.group}/${this.type.version}` : this.type.version;
+        item.kind = this.type.kind;
+        items.push(item);
+      }
+      cont = page.metadata.continue || undefined;
+      rv = page.metadata.resourceVersion;
+    } while (cont);
+    this.relistCount++;
+    this.replace(items);
+    this.resourceVersion = rv;
+    this.synced = true;
+  }
+
+  /** Swaps the store for a fresh list, emitting the differences as events. */
+  private replace(items: T[]): void {
+    const fresh = new Map(items.map((o) => [objectKey(o), o]));
+    for (const [key, old] of this.store) {
+      if (!fresh.has(key)) {
+        this.store.delete(key);
+        this.emit((h) => h.delete?.(old));
+      }
+    }
+    for (const [key, obj] of fresh) {
+      const old = this.store.get(key);
+      this.store.set(key, obj);
+      if (!old) this.emit((h) => h.add?.(obj));
+      else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion) this.emit((h) => h.update?.(old, obj));
+    }
+  }
+
+  private async watch(signal: AbortSignal): Promise<void> {
+    const res = await this.client.stream(
+      resourcePath(this.type, this.opts.namespace),
+      {
+        watch: 1,
+        resourceVersion: this.resourceVersion,
+        allowWatchBookmarks: true,
+        labelSelector: this.opts.labelSelector,
+        timeoutSeconds: this.opts.watchTimeoutSeconds ?? 300 + Math.floor(Math.random() * 300),
+      },
+      signal,
+    );
+    const lines = createInterface({ input: res, crlfDelay: Infinity });
+    try {
+      for await (const line of lines) {
+        if (!line) continue;
+        const ev = JSON.parse(line) as WatchEvent<T>;
+        this.apply(ev);
+      }
+    } finally {
+      lines.close();
+      res.destroy();
+    }
+  }
+
+  private apply(ev: WatchEvent<T>): void {
+    if (ev.type === 'ERROR') {
+      const s = ev.object as { code?: number; reason?: string; message?: string };
+      throw new ApiError(s.code ?? 500, s.reason ?? 'Unknown', s.message ?? 'watch error');
+    }
+    const obj = ev.object as T;
+    if (obj.metadata.resourceVersion) this.resourceVersion = obj.metadata.resourceVersion;
+    if (ev.type === 'BOOKMARK') return;
+    const key = objectKey(obj);
+    const old = this.store.get(key);
+    if (ev.type === 'DELETED') {
+      this.store.delete(key);
+      this.emit((h) => h.delete?.(obj));
+      return;
+    }
+    this.store.set(key, obj);
+    if (old) this.emit((h) => h.update?.(old, obj));
+    else this.emit((h) => h.add?.(obj));
+  }
+}

@@ -1,0 +1,263 @@
+// The Model controller end to end on the real control plane: the operator
+// runs as a child process with production RBAC; kube-controller-manager and
+// kwok move the Deployments it creates; the audit log counts its writes.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Model } from '../../src/api/index.js';
+import { ModelType } from '../../src/controllers/fluxora-types.js';
+import { DeploymentResource, HpaResource, SecretResource, ServiceResource } from '../../src/controllers/resource-types.js';
+import { getCondition } from '../../src/runtime/conditions.js';
+import type { KubeClient, KubeObject } from '../../src/runtime/kube-client.js';
+import {
+  adminClient,
+  createNamespace,
+  NamespaceResource,
+  operatorWrites,
+  scrape,
+  startOperator,
+  waitFor,
+  type OperatorProcess,
+} from '../support/cluster.js';
+
+interface Deployment extends KubeObject {
+  spec: {
+    replicas?: number;
+    template: {
+      metadata: { annotations?: Record<string, string> };
+      spec: {
+        securityContext: Record<string, unknown>;
+        automountServiceAccountToken?: boolean;
+        containers: {
+          name: string;
+          image: string;
+          args: string[];
+          env: { name: string; value?: string }[];
+          securityContext: Record<string, unknown>;
+          readinessProbe?: unknown;
+          livenessProbe?: unknown;
+        }[];
+      };
+    };
+  };
+  status?: { availableReplicas?: number };
+}
+
+const RESYNC_SECONDS = 4;
+
+function modelManifest(ns: string, name: string, uri: string, extra: Record<string, unknown> = {}): Model {
+  return {
+    apiVersion: 'fluxora.io/v1alpha1',
+    kind: 'Model',
+    metadata: { name, namespace: ns },
+    spec: {
+      artifact: { uri },
+      features: [
+        { name: 'tenure', type: 'numeric' },
+        { name: 'spend', type: 'numeric' },
+        { name: 'plan', type: 'categorical' },
+      ],
+      serving: { replicas: 2 },
+      ...extra,
+    },
+  } as unknown as Model;
+}
+
+const envOf = (d: Deployment, name: string) => d.spec.template.spec.containers[0]!.env.find((e) => e.name === name)?.value;
+
+async function readyModel(client: KubeClient, ns: string, name: string, version?: string): Promise<Model> {
+  return waitFor(`model ${name} Ready${version ? ` on ${version}` : ''}`, async () => {
+    const m = await client.get<Model>(ModelType, ns, name);
+    const ready = getCondition(m.status?.conditions, 'Ready');
+    const fresh = m.status?.observedGeneration === m.metadata.generation;
+    if (ready?.status === 'True' && fresh && (!version || m.status?.servingVersion === version)) return m;
+    return undefined;
+  });
+}
+
+describe('Model controller', () => {
+  let client: KubeClient;
+  let ns: string;
+  let op: OperatorProcess | undefined;
+
+  beforeAll(async () => {
+    client = adminClient();
+    ns = await createNamespace(client, 'model-ctl');
+    op = await startOperator([`--namespace=${ns}`, `--resync-period=${RESYNC_SECONDS}`, '--workers=2']);
+  });
+
+  afterAll(async () => {
+    await op?.stop();
+    await client.delete(NamespaceResource, undefined, ns);
+    client.close();
+  });
+
+  it('creates a Deployment, Service and token Secret, and becomes Ready when the rollout completes', async () => {
+    await client.create(ModelType, modelManifest(ns, 'churn', 'file:///models/churn/v1/model.onnx'));
+    const model = await readyModel(client, ns, 'churn', 'v1');
+
+    expect(model.status?.endpoint).toBe(`http://churn.${ns}.svc:8080/v2/models/churn`);
+    expect(model.status?.replicas).toBe(2);
+    expect(model.status?.readyReplicas).toBe(2);
+    expect(model.status?.versions?.map((v) => [v.name, v.uri, v.source])).toEqual([['v1', 'file:///models/churn/v1/model.onnx', 'Spec']]);
+    expect(getCondition(model.status?.conditions, 'Progressing')?.status).toBe('False');
+    expect(getCondition(model.status?.conditions, 'Degraded')?.status).toBe('False');
+    // kstatus: Reconciling/Stalled exist only while True.
+    expect(getCondition(model.status?.conditions, 'Reconciling')).toBeUndefined();
+    expect(getCondition(model.status?.conditions, 'Stalled')).toBeUndefined();
+
+    const dep = await client.get<Deployment>(DeploymentResource, ns, 'churn');
+    expect(dep.status?.availableReplicas).toBe(2); // kube-controller-manager + kwok made it so
+    expect(dep.metadata.ownerReferences?.[0]).toMatchObject({ kind: 'Model', name: 'churn', uid: model.metadata.uid, controller: true });
+    const pod = dep.spec.template.spec;
+    const c = pod.containers[0]!;
+    expect(c.image).toBe('fluxora:test');
+    expect(c.args).toEqual(['serve']);
+    expect(envOf(dep, 'FLUXORA_MODEL_URI')).toBe('file:///models/churn/v1/model.onnx');
+    expect(envOf(dep, 'FLUXORA_MODEL_VERSION')).toBe('v1');
+    expect(c.readinessProbe).toBeDefined();
+    expect(c.livenessProbe).toBeDefined();
+    expect(pod.automountServiceAccountToken).toBe(false);
+    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(c.securityContext).toMatchObject({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+      capabilities: { drop: ['ALL'] },
+    });
+
+    const svc = await client.get(ServiceResource, ns, 'churn');
+    expect(svc.metadata.ownerReferences?.[0]?.uid).toBe(model.metadata.uid);
+    const secret = await client.get<KubeObject & { data: Record<string, string> }>(SecretResource, ns, 'churn-samples-token');
+    expect(Buffer.from(secret.data.token!, 'base64').toString()).toMatch(/^[0-9a-f]{64}$/);
+
+    // Events tell the story in `kubectl describe`.
+    const events = await client.request<{ items: { reason: string; involvedObject: { name: string } }[] }>('GET', `/api/v1/namespaces/${ns}/events`);
+    const reasons = events.items.filter((e) => e.involvedObject.name === 'churn').map((e) => e.reason);
+    expect(reasons).toEqual(expect.arrayContaining(['VersionRecorded', 'Available']));
+  });
+
+  it('rolls the Deployment to a new version when spec.artifact changes', async () => {
+    const before = await client.get<Deployment>(DeploymentResource, ns, 'churn');
+    await client.request('PATCH', `/apis/fluxora.io/v1alpha1/namespaces/${ns}/models/churn`, {
+      body: { spec: { artifact: { uri: 'file:///models/churn/v2/model.onnx' } } },
+      contentType: 'application/merge-patch+json',
+    });
+    const model = await readyModel(client, ns, 'churn', 'v2');
+    expect(model.status?.versions?.map((v) => v.name)).toEqual(['v1', 'v2']);
+    const after = await client.get<Deployment>(DeploymentResource, ns, 'churn');
+    expect(after.metadata.generation).toBeGreaterThan(before.metadata.generation!);
+    expect(envOf(after, 'FLUXORA_MODEL_URI')).toBe('file:///models/churn/v2/model.onnx');
+    expect(after.spec.template.metadata.annotations?.['fluxora.io/version']).toBe('v2');
+  });
+
+  it('rolls back through spec.pinnedVersion and reports an unknown pin without dropping the served version', async () => {
+    await client.request('PATCH', `/apis/fluxora.io/v1alpha1/namespaces/${ns}/models/churn`, {
+      body: { spec: { pinnedVersion: 'v1' } },
+      contentType: 'application/merge-patch+json',
+    });
+    await readyModel(client, ns, 'churn', 'v1');
+    expect(envOf(await client.get<Deployment>(DeploymentResource, ns, 'churn'), 'FLUXORA_MODEL_URI')).toBe('file:///models/churn/v1/model.onnx');
+
+    await client.request('PATCH', `/apis/fluxora.io/v1alpha1/namespaces/${ns}/models/churn`, {
+      body: { spec: { pinnedVersion: 'v9' } },
+      contentType: 'application/merge-patch+json',
+    });
+    const stalled = await waitFor('PinnedVersionNotFound', async () => {
+      const m = await client.get<Model>(ModelType, ns, 'churn');
+      return getCondition(m.status?.conditions, 'Stalled')?.reason === 'PinnedVersionNotFound' ? m : undefined;
+    });
+    expect(stalled.status?.servingVersion).toBe('v1');
+    expect(getCondition(stalled.status?.conditions, 'Ready')).toMatchObject({ status: 'False', reason: 'PinnedVersionNotFound' });
+    expect(getCondition(stalled.status?.conditions, 'Ready')?.message).toContain('v9');
+
+    await client.request('PATCH', `/apis/fluxora.io/v1alpha1/namespaces/${ns}/models/churn`, {
+      body: { spec: { pinnedVersion: null } },
+      contentType: 'application/merge-patch+json',
+    });
+    await readyModel(client, ns, 'churn', 'v2');
+  });
+
+  it('re-creates a child deleted by hand and puts back a hand edit', async () => {
+    const svc = await client.get(ServiceResource, ns, 'churn');
+    await client.delete(ServiceResource, ns, 'churn');
+    await waitFor('service re-created', async () => {
+      const s = await client.getOrUndefined(ServiceResource, ns, 'churn');
+      return s && s.metadata.uid !== svc.metadata.uid ? s : undefined;
+    });
+
+    await client.request('PATCH', `/apis/apps/v1/namespaces/${ns}/deployments/churn`, {
+      body: { spec: { replicas: 5, template: { spec: { containers: [{ name: 'server', image: 'evil:latest' }] } } } },
+      contentType: 'application/strategic-merge-patch+json',
+    });
+    const repaired = await waitFor('deployment repaired', async () => {
+      const d = await client.get<Deployment>(DeploymentResource, ns, 'churn');
+      return d.spec.replicas === 2 && d.spec.template.spec.containers[0]!.image === 'fluxora:test' ? d : undefined;
+    });
+    expect(repaired.spec.template.spec.containers).toHaveLength(1);
+    await readyModel(client, ns, 'churn', 'v2');
+  });
+
+  it('manages an HPA when autoscaling is set and removes it when unset', async () => {
+    await client.request('PATCH', `/apis/fluxora.io/v1alpha1/namespaces/${ns}/models/churn`, {
+      body: { spec: { serving: { replicas: null, autoscaling: { minReplicas: 2, maxReplicas: 6, targetCPUUtilizationPercentage: 70 } } } },
+      contentType: 'application/merge-patch+json',
+    });
+    const hpa = await waitFor('hpa', () => client.getOrUndefined<KubeObject & { spec: Record<string, unknown> }>(HpaResource, ns, 'churn'));
+    expect(hpa.spec).toMatchObject({ minReplicas: 2, maxReplicas: 6, scaleTargetRef: { kind: 'Deployment', name: 'churn' } });
+    await client.request('PATCH', `/apis/fluxora.io/v1alpha1/namespaces/${ns}/models/churn`, {
+      body: { spec: { serving: { autoscaling: null, replicas: 2 } } },
+      contentType: 'application/merge-patch+json',
+    });
+    await waitFor('hpa removed', async () => ((await client.getOrUndefined(HpaResource, ns, 'churn')) ? undefined : true));
+    await readyModel(client, ns, 'churn');
+  });
+
+  it('writes nothing while nothing changes, across resync periods', async () => {
+    await readyModel(client, ns, 'churn');
+    // Let in-flight work (our own last status write and its watch event) settle.
+    await new Promise((r) => setTimeout(r, 2000));
+    const reconcilesBefore = reconcileCount(await scrape(op!.metricsPort));
+    const since = Date.now();
+    await new Promise((r) => setTimeout(r, (RESYNC_SECONDS * 3 + 1) * 1000));
+    const writes = operatorWrites({ namespace: ns, sinceMs: since });
+    const reconcilesAfter = reconcileCount(await scrape(op!.metricsPort));
+    // Resyncs did run (the controller looked), and found nothing to write.
+    expect(reconcilesAfter - reconcilesBefore).toBeGreaterThanOrEqual(3);
+    expect(writes.map((w) => `${w.verb} ${w.objectRef?.resource}/${w.objectRef?.name}`)).toEqual([]);
+  });
+
+  it('converges after a restart without duplicating children or writing again', async () => {
+    expect(await op!.stop('SIGTERM')).toBe(0);
+    const since = Date.now();
+    await client.create(ModelType, modelManifest(ns, 'fraud', 'file:///models/fraud/v1/model.onnx'));
+    op = await startOperator([`--namespace=${ns}`, `--resync-period=${RESYNC_SECONDS}`]);
+    await readyModel(client, ns, 'fraud', 'v1');
+    await new Promise((r) => setTimeout(r, 2000));
+    const deployments = await client.request<{ items: KubeObject[] }>('GET', `/apis/apps/v1/namespaces/${ns}/deployments`);
+    expect(deployments.items.map((d) => d.metadata.name).sort()).toEqual(['churn', 'fraud']);
+    const secrets = await client.request<{ items: KubeObject[] }>('GET', `/api/v1/namespaces/${ns}/secrets`);
+    expect(secrets.items.map((s) => s.metadata.name).sort()).toEqual(['churn-samples-token', 'fraud-samples-token']);
+    // The converged model "churn" cost no write after the restart.
+    const churnWrites = operatorWrites({ namespace: ns, sinceMs: since }).filter((w) => w.objectRef?.name?.startsWith('churn'));
+    expect(churnWrites).toEqual([]);
+  });
+
+  it('lets the garbage collector delete the children when the Model is deleted', async () => {
+    await client.delete(ModelType, ns, 'fraud');
+    await waitFor('children garbage-collected', async () => {
+      const [d, s, sec] = await Promise.all([
+        client.getOrUndefined(DeploymentResource, ns, 'fraud'),
+        client.getOrUndefined(ServiceResource, ns, 'fraud'),
+        client.getOrUndefined(SecretResource, ns, 'fraud-samples-token'),
+      ]);
+      return !d && !s && !sec;
+    });
+  });
+});
+
+function reconcileCount(metrics: string): number {
+  let total = 0;
+  for (const line of metrics.split('\n')) {
+    if (line.startsWith('controller_runtime_reconcile_total{') && line.includes('controller="model"')) total += Number(line.split(' ').at(-1));
+  }
+  return total;
+}

@@ -1,0 +1,146 @@
+// Helpers for integration tests against the real local control plane:
+// clients, throw-away namespaces, the operator as a real child process, and
+// the API server's audit log (to count the operator's writes server-side).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { inject } from 'vitest';
+import { KubeClient, type KubeObject, type ResourceType } from '../../src/runtime/kube-client.js';
+
+export const root = join(import.meta.dirname, '..', '..');
+
+export const NamespaceResource: ResourceType = { group: '', version: 'v1', kind: 'Namespace', plural: 'namespaces', namespaced: false };
+
+export function adminClient(): KubeClient {
+  return KubeClient.fromFile(inject('kubeconfig'));
+}
+
+export async function createNamespace(client: KubeClient, prefix: string, labels: Record<string, string> = {}): Promise<string> {
+  const name = `${prefix}-${randomBytes(3).toString('hex')}`;
+  await client.create(NamespaceResource, { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } });
+  return name;
+}
+
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 60_000,
+  intervalMs = 200,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastErr: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined && v !== false) return v;
+    } catch (e) {
+      lastErr = e;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}${lastErr ? `: ${(lastErr as Error).message}` : ''}`);
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+export interface LogLine {
+  level: number;
+  msg: string;
+  [k: string]: unknown;
+}
+
+export interface OperatorProcess {
+  proc: ChildProcess;
+  logs: LogLine[];
+  metricsPort: number;
+  probePort: number;
+  /** Resolves with the exit code once the process has exited. */
+  exited: Promise<number | null>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Starts `fluxora operator` from source as a child process, as the fluxora-operator user (production RBAC). */
+export async function startOperator(args: string[] = [], env: Record<string, string> = {}): Promise<OperatorProcess> {
+  const proc = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(root, 'src/cli/main.ts'),
+      'operator',
+      `--kubeconfig=${inject('operatorKubeconfig')}`,
+      '--metrics-bind-address=127.0.0.1:0',
+      '--health-probe-bind-address=127.0.0.1:0',
+      '--serving-image=fluxora:test',
+      ...args,
+    ],
+    { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const logs: LogLine[] = [];
+  let stderr = '';
+  proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  const started = new Promise<LogLine>((resolve, reject) => {
+    createInterface({ input: proc.stdout! }).on('line', (line) => {
+      try {
+        const l = JSON.parse(line) as LogLine;
+        logs.push(l);
+        if (l.msg === 'operator started') resolve(l);
+      } catch {
+        logs.push({ level: 30, msg: line });
+      }
+    });
+    void exited.then((code) => reject(new Error(`operator exited with ${code} before starting:\n${stderr}`)));
+  });
+  const line = await started;
+  return {
+    proc,
+    logs,
+    metricsPort: line.metricsPort as number,
+    probePort: line.probePort as number,
+    exited,
+    stop: async (signal = 'SIGTERM') => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      return exited;
+    },
+  };
+}
+
+export interface AuditEvent {
+  verb: string;
+  user: { username: string };
+  userAgent?: string;
+  objectRef?: { resource?: string; namespace?: string; name?: string; subresource?: string; apiGroup?: string };
+  responseStatus?: { code?: number };
+  requestReceivedTimestamp: string;
+  stage: string;
+}
+
+const WRITE_VERBS = new Set(['create', 'update', 'patch', 'delete', 'deletecollection']);
+
+/** The operator's write requests recorded by the API server's audit log (optionally in one namespace, after a time). */
+export function operatorWrites(o: { namespace?: string; sinceMs?: number } = {}): AuditEvent[] {
+  const path = inject('auditLog');
+  if (!existsSync(path)) return [];
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as AuditEvent)
+    .filter(
+      (e) =>
+        e.stage === 'ResponseComplete' &&
+        e.user.username === 'fluxora-operator' &&
+        WRITE_VERBS.has(e.verb) &&
+        (o.namespace === undefined || e.objectRef?.namespace === o.namespace) &&
+        (o.sinceMs === undefined || Date.parse(e.requestReceivedTimestamp) >= o.sinceMs),
+    );
+}
+
+export async function scrape(port: number): Promise<string> {
+  const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+  return res.text();
+}
+
+export type { KubeObject };
