@@ -24,14 +24,29 @@ export const operatorRules: PolicyRule[] = [
   { apiGroups: ['autoscaling'], resources: ['horizontalpodautoscalers'], verbs: OWN, why: "a Model's HPA when autoscaling is set" },
   { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch', 'create'], why: "creates each Model's samples token once; never reads users' Secrets beyond its own label selector" },
   { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'], why: 'record transitions for kubectl describe' },
-  { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'], why: 'leader election' },
 ];
+
+/** Namespaced to the operator's own namespace (a Role, not a ClusterRole). */
+export const leaderElectionRules: PolicyRule[] = [
+  { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'], why: 'leader election Lease in the operator namespace' },
+];
+
+const render = (rules: PolicyRule[]) => rules.map(({ apiGroups, resources, verbs }) => ({ apiGroups, resources, verbs }));
 
 export function clusterRole(name = 'fluxora-operator') {
   return {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'ClusterRole',
     metadata: { name, labels: { 'app.kubernetes.io/name': 'fluxora-operator' } },
-    rules: operatorRules.map(({ apiGroups, resources, verbs }) => ({ apiGroups, resources, verbs })),
+    rules: render(operatorRules),
+  };
+}
+
+export function leaderElectionRole(namespace: string, name = 'fluxora-operator-leader-election') {
+  return {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'Role',
+    metadata: { name, namespace, labels: { 'app.kubernetes.io/name': 'fluxora-operator' } },
+    rules: render(leaderElectionRules),
   };
 }

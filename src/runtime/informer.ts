@@ -58,6 +58,7 @@ export class Informer<T extends KubeObject> {
   private synced = false;
   private abort = new AbortController();
   private resyncTimer: NodeJS.Timeout | undefined;
+  private watchAbort: AbortController | undefined;
   private runLoop: Promise<void> | undefined;
   /** Times a full list was needed (first sync, 410s): tests and metrics read this. */
   relistCount = 0;
@@ -113,6 +114,16 @@ export class Informer<T extends KubeObject> {
     this.runLoop = undefined;
   }
 
+  /**
+   * Drops the current watch connection, optionally pretending our last seen
+   * resourceVersion was `fromResourceVersion`. For fault-injection tests: a
+   * stale version makes the server answer 410 Gone, exercising the re-list.
+   */
+  interruptWatch(fromResourceVersion?: string): void {
+    if (fromResourceVersion !== undefined) this.resourceVersion = fromResourceVersion;
+    this.watchAbort?.abort();
+  }
+
   private resync(): void {
     for (const obj of this.store.values()) this.emit((h) => h.update?.(obj, obj));
   }
@@ -136,10 +147,12 @@ export class Informer<T extends KubeObject> {
           await this.listAll(signal);
           needList = false;
         }
-        await this.watch(signal);
+        this.watchAbort = new AbortController();
+        await this.watch(AbortSignal.any([signal, this.watchAbort.signal]));
         failures = 0; // a watch that ended normally (server timeout) is healthy
       } catch (err) {
         if (signal.aborted) break;
+        if (this.watchAbort?.signal.aborted) continue; // interrupted on purpose: re-watch now
         if (isGone(err)) {
           // Our resourceVersion is older than etcd's compaction window: start over.
           this.opts.logger?.info({ resource: this.type.plural }, 'watch expired (410 Gone), re-listing');

@@ -7,6 +7,7 @@ import { ModelType } from '../../src/controllers/fluxora-types.js';
 import { getCondition } from '../../src/runtime/conditions.js';
 import type { KubeClient, KubeObject } from '../../src/runtime/kube-client.js';
 import { LeaseResource, type Lease } from '../../src/runtime/leader-election.js';
+import { leaderElectionRole } from '../../src/controllers/rbac.js';
 import {
   adminClient,
   createNamespace,
@@ -18,6 +19,8 @@ import {
 } from '../support/cluster.js';
 
 const LEASE_SECONDS = 4;
+const RoleResource = { group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'Role', plural: 'roles', namespaced: true };
+const RoleBindingResource = { ...RoleResource, kind: 'RoleBinding', plural: 'rolebindings' };
 
 function model(ns: string, name: string): Model {
   return {
@@ -43,6 +46,16 @@ describe('leader election with two replicas', () => {
   beforeAll(async () => {
     client = adminClient();
     ns = await createNamespace(client, 'leader');
+    // As the chart does: Lease rights only in the operator's own namespace.
+    const role = leaderElectionRole(ns);
+    await client.create(RoleResource, role as KubeObject);
+    await client.create(RoleBindingResource, {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: role.metadata.name, namespace: ns },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role.metadata.name },
+      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'fluxora-operator' }],
+    } as KubeObject);
   });
   afterAll(async () => {
     await Promise.all(ops.map((o) => o.stop('SIGKILL')));
