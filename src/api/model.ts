@@ -1,0 +1,219 @@
+// Model: an ONNX artifact served by `fluxora serve` behind a Deployment and a
+// Service (plus an HPA with autoscaling). status.versions is the bounded
+// history the operator serves from; spec.pinnedVersion chooses one by hand.
+import { z } from 'zod';
+import {
+  ConditionsSchema,
+  ContainerImageSchema,
+  GROUP_VERSION,
+  MetricMapSchema,
+  ObjectMetaSchema,
+  ObservedGenerationSchema,
+  ResourceRequirementsSchema,
+  SecretReferenceSchema,
+  Sha256Schema,
+  StorageUriSchema,
+  TimestampSchema,
+  type KindResource,
+} from './common.js';
+import { listMap, withRules } from './kube-meta.js';
+
+export const ModelResource = {
+  apiVersion: GROUP_VERSION,
+  kind: 'Model',
+  plural: 'models',
+  singular: 'model',
+  shortNames: ['fxm'],
+  namespaced: true,
+} as const satisfies KindResource;
+
+/** Bound of status.versions; the operator trims the oldest entries beyond it. */
+export const MODEL_VERSIONS_MAX = 20;
+
+const ArtifactSchema = z
+  .object({
+    uri: StorageUriSchema.describe(
+      'Location of the ONNX model file: s3://bucket/key, http(s)://..., pvc://claim/path or file:///path. Changing it records and rolls out a new version.',
+    ),
+    sha256: Sha256Schema.optional().describe('Expected SHA-256 of the file; serving pods refuse an artifact that does not match.'),
+    credentialsSecretRef: SecretReferenceSchema.optional(),
+  })
+  .describe('The ONNX model to serve.');
+
+const FeatureSchema = z
+  .object({
+    name: z
+      .string()
+      .min(1)
+      .max(128)
+      .regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/)
+      .describe('Name of the input column, as in requests and in the data sets (letters, digits, _ . -; at most 128 characters).'),
+    type: z
+      .enum(['numeric', 'categorical'])
+      .describe('numeric (a number) or categorical (a string label); it decides the encoding and the default drift method.'),
+  })
+  .describe('One input of the model.');
+
+const FeaturesSchema = withRules(listMap(z.array(FeatureSchema).min(1).max(256), ['name']), [
+  {
+    rule: 'self.all(f, self.exists_one(g, g.name == f.name))',
+    message: 'feature names must be unique',
+    check: (fs) => new Set(fs.map((f) => f.name)).size === fs.length,
+  },
+]).describe("The model's inputs, in the order the model expects them. Names must be unique.");
+
+const AutoscalingSchema = withRules(
+  z.object({
+    minReplicas: z.int().min(1).max(1000).default(1).describe('Lower bound of the replica count. Default 1.'),
+    maxReplicas: z.int().min(1).max(1000).describe('Upper bound of the replica count.'),
+    targetCPUUtilizationPercentage: z
+      .int()
+      .min(1)
+      .max(100)
+      .default(80)
+      .describe("Average CPU use, in percent of the pods' CPU requests, the autoscaler aims for. Default 80; needs serving.resources.requests.cpu."),
+  }),
+  [
+    {
+      rule: '!has(self.minReplicas) || self.minReplicas <= self.maxReplicas',
+      message: 'autoscaling.minReplicas must be less than or equal to autoscaling.maxReplicas',
+      fieldPath: '.minReplicas',
+      path: ['minReplicas'],
+      check: (a) => a.minReplicas <= a.maxReplicas,
+    },
+  ],
+).describe('Scale the serving pods with a HorizontalPodAutoscaler on CPU. Mutually exclusive with replicas.');
+
+const BatchingSchema = z
+  .object({
+    maxBatchSize: z.int().min(1).max(4096).default(32).describe('Most rows run through the model in one call. Default 32.'),
+    maxDelayMs: z
+      .int()
+      .min(0)
+      .max(1000)
+      .default(2)
+      .describe('Milliseconds a request may wait for others to fill a batch; 0 disables batching across requests. Default 2.'),
+  })
+  .prefault({})
+  .describe('Dynamic batching: concurrent requests are run through the model together.');
+
+const SamplingSchema = z
+  .object({
+    rate: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(1)
+      .describe('Fraction of inference rows (0 to 1) kept for drift checks; 0 disables capture. Default 1.'),
+    bufferSize: z
+      .int()
+      .min(1)
+      .max(1_000_000)
+      .default(10000)
+      .describe('Most recent captured rows each serving pod keeps in memory (a ring buffer). Default 10000.'),
+  })
+  .prefault({})
+  .describe('Capture of live inputs that DriftMonitors with current.source Serving compare with their reference.');
+
+const ServingSchema = withRules(
+  z.object({
+    replicas: z
+      .int()
+      .min(0)
+      .max(1000)
+      .optional()
+      .describe(
+        'Number of serving pods. Unset means 1, or the autoscaler decides when autoscaling is set. ' +
+          'Mutually exclusive with autoscaling (deliberately without a schema default, so that setting autoscaling alone is valid).',
+      ),
+    autoscaling: AutoscalingSchema.optional(),
+    resources: ResourceRequirementsSchema.optional().describe('CPU and memory of each serving pod, as in a Pod container (requests and limits).'),
+    batching: BatchingSchema,
+    sampling: SamplingSchema,
+    image: ContainerImageSchema.optional().describe("Image of the serving pods. Unset uses the operator's own image, which runs `fluxora serve`."),
+  }),
+  [
+    {
+      rule: '!(has(self.replicas) && has(self.autoscaling))',
+      message: 'replicas and autoscaling are mutually exclusive: remove replicas to let the autoscaler size the Deployment',
+      fieldPath: '.replicas',
+      reason: 'FieldValueForbidden',
+      path: ['replicas'],
+      check: (s) => !(s.replicas !== undefined && s.autoscaling !== undefined),
+    },
+  ],
+)
+  .prefault({})
+  .describe('How the model is served: replica count or autoscaling, resources, batching and sampling.');
+
+const PromotionSchema = z
+  .object({
+    policy: z
+      .enum(['Automatic', 'Manual'])
+      .default('Automatic')
+      .describe(
+        'Automatic: serve the newest version, including accepted retrains. Manual: serve the newest version from spec.artifact; ' +
+          'retrained versions wait until spec.pinnedVersion selects them. Default Automatic.',
+      ),
+  })
+  .prefault({})
+  .describe('Which version is served when no version is pinned.');
+
+export const ModelSpecSchema = z
+  .object({
+    artifact: ArtifactSchema,
+    features: FeaturesSchema,
+    serving: ServingSchema,
+    promotion: PromotionSchema,
+    pinnedVersion: z
+      .string()
+      .max(32)
+      .regex(/^(v[0-9]{1,9})?$/)
+      .optional()
+      .describe('Serve this version from status.versions (e.g. v1) regardless of promotion: set it to roll back through git. Empty or unset follows promotion.'),
+  })
+  .describe('The model to serve and how to serve it.');
+export type ModelSpec = z.output<typeof ModelSpecSchema>;
+export type ModelSpecInput = z.input<typeof ModelSpecSchema>;
+
+const ModelVersionSchema = z
+  .object({
+    name: z.string().min(1).max(32).describe('Version name: v1, v2, ...'),
+    uri: StorageUriSchema.describe('Location of the version\'s ONNX file.'),
+    sha256: Sha256Schema.optional(),
+    source: z
+      .string()
+      .min(1)
+      .max(300)
+      .describe('Where the version came from: Spec (spec.artifact) or RetrainJob/<name>.'),
+    metrics: MetricMapSchema.optional().describe('Metrics of the version, as its trainer reported them.'),
+    createdAt: TimestampSchema.describe('When the operator recorded the version.'),
+  })
+  .describe('One version of the model.');
+export type ModelVersion = z.output<typeof ModelVersionSchema>;
+
+export const ModelStatusSchema = z
+  .object({
+    observedGeneration: ObservedGenerationSchema.optional(),
+    servingVersion: z.string().max(32).optional().describe('The version the Deployment serves (or rolls out to).'),
+    versions: z
+      .array(ModelVersionSchema)
+      .max(MODEL_VERSIONS_MAX)
+      .optional()
+      .describe(`Known versions, oldest first; at most ${MODEL_VERSIONS_MAX}, the served and pinned ones are never dropped.`),
+    endpoint: z.string().max(2048).optional().describe('In-cluster URL of the model for V2 inference requests.'),
+    replicas: z.int().min(0).optional().describe('Serving pods that exist.'),
+    readyReplicas: z.int().min(0).optional().describe('Serving pods that are ready (model loaded).'),
+    conditions: ConditionsSchema.optional(),
+  })
+  .describe('What the operator observed. Written by the operator only.');
+export type ModelStatus = z.output<typeof ModelStatusSchema>;
+
+export const ModelSchema = z.object({
+  apiVersion: z.literal(ModelResource.apiVersion),
+  kind: z.literal(ModelResource.kind),
+  metadata: ObjectMetaSchema,
+  spec: ModelSpecSchema,
+  status: ModelStatusSchema.optional(),
+});
+export type Model = z.output<typeof ModelSchema>;
