@@ -1,0 +1,69 @@
+// DriftMonitor spec: defaults (current, retrain, methods) and refusals.
+import { describe, expect, it } from 'vitest';
+import { assertSpec, parseSpec, type DriftMonitorSpecInput } from '../../src/api/index.js';
+
+const base = (): DriftMonitorSpecInput => ({
+  modelRef: { name: 'churn' },
+  schedule: '*/15 * * * *',
+  reference: { uri: 's3://data/churn/reference.csv' },
+});
+
+const template = {
+  trainer: { builtin: { algorithm: 'logistic' as const, target: 'churned' } },
+  dataset: { uri: 's3://data/churn/train.csv' },
+  output: { uri: 's3://models/churn/' },
+};
+
+function refused(spec: unknown): string {
+  const r = parseSpec('DriftMonitor', spec);
+  if (r.success) throw new Error('expected the spec to be refused');
+  return r.message;
+}
+
+describe('DriftMonitor spec', () => {
+  it('applies defaults: live traffic, report only', () => {
+    const spec = assertSpec('DriftMonitor', base());
+    expect(spec.suspend).toBe(false);
+    expect(spec.current).toEqual({ source: 'Serving', minSamples: 500, maxSamples: 10000 });
+    expect(spec.datasetDriftShare).toBe(0.5);
+    expect(spec.retrain).toEqual({ enabled: false, consecutiveChecks: 1, cooldown: '6h', maxConcurrent: 1 });
+  });
+
+  it('defaults feature methods to auto and the template like a RetrainJob', () => {
+    const spec = assertSpec('DriftMonitor', { ...base(), features: [{ name: 'tenure' }], retrain: { enabled: true, template } });
+    expect(spec.features).toEqual([{ name: 'tenure', method: 'auto' }]);
+    expect(spec.retrain.template).toMatchObject({ backoffLimit: 2, activeDeadlineSeconds: 3600, trainer: { builtin: { validationSplit: 0.2 } } });
+  });
+
+  it.each(['@hourly', '0 3 * * *', '*/5 1-3,7 ? JAN-MAR mon-fri', '15,45 */2 1 1-12/3 0'])('accepts the schedule %s', (schedule) => {
+    expect(parseSpec('DriftMonitor', { ...base(), schedule }).success).toBe(true);
+  });
+
+  it.each([
+    ['a schedule with four fields', { schedule: '* * * *' }, 'spec.schedule: must be a cron schedule'],
+    ['a minute out of range', { schedule: '61 * * * *' }, 'spec.schedule'],
+    ['prose as a schedule', { schedule: 'every 5 minutes' }, 'spec.schedule'],
+    ['an unknown drift method', { features: [{ name: 'a', method: 'magic' }] }, 'spec.features[0].method'],
+    ['a ks threshold above 1', { features: [{ name: 'a', method: 'ks', threshold: 1.5 }] }, 'spec.features[0].threshold: threshold must be between 0 and 1'],
+    ['a negative threshold', { features: [{ name: 'a', method: 'psi', threshold: -0.1 }] }, 'spec.features[0].threshold'],
+    ['duplicate features', { features: [{ name: 'a' }, { name: 'a' }] }, 'spec.features: feature names must be unique'],
+    ['both current source and uri', { current: { source: 'Serving', uri: 's3://d/c.csv' } }, 'spec.current: current must set exactly one'],
+    ['neither current source nor uri', { current: { minSamples: 10 } }, 'spec.current'],
+    ['minSamples above maxSamples', { current: { source: 'Serving', minSamples: 100, maxSamples: 10 } }, 'spec.current.minSamples'],
+    ['a drift share above 1', { datasetDriftShare: 2 }, 'spec.datasetDriftShare'],
+    ['retrain enabled without a template', { retrain: { enabled: true } }, 'spec.retrain.template: retrain.template is required'],
+    ['a bad cooldown', { retrain: { cooldown: '6 hours' } }, 'spec.retrain.cooldown'],
+    ['zero consecutive checks', { retrain: { consecutiveChecks: 0 } }, 'spec.retrain.consecutiveChecks'],
+  ])('refuses %s', (_what, patch, expected) => {
+    expect(refused({ ...base(), ...patch })).toContain(expected);
+  });
+
+  it('accepts a data set as current data, with a higher threshold for distances', () => {
+    const spec = assertSpec('DriftMonitor', {
+      ...base(),
+      current: { uri: 's3://data/churn/last-week.csv' },
+      features: [{ name: 'spend', method: 'wasserstein', threshold: 2.5 }],
+    });
+    expect(spec.current.uri).toBe('s3://data/churn/last-week.csv');
+  });
+});

@@ -1,0 +1,63 @@
+// Model spec: defaults applied by parseSpec, and the invariants its CEL rules
+// enforce on the server refused in-process too.
+import { describe, expect, it } from 'vitest';
+import { assertSpec, parseSpec, type ModelSpecInput } from '../../src/api/index.js';
+
+const base = (): ModelSpecInput => ({
+  artifact: { uri: 's3://models/churn/v1/model.onnx' },
+  features: [
+    { name: 'tenure', type: 'numeric' },
+    { name: 'plan', type: 'categorical' },
+  ],
+});
+
+function refused(spec: unknown): string {
+  const r = parseSpec('Model', spec);
+  if (r.success) throw new Error('expected the spec to be refused');
+  return r.message;
+}
+
+describe('Model spec', () => {
+  it('applies defaults, leaving replicas unset', () => {
+    const spec = assertSpec('Model', base());
+    expect(spec.serving).toEqual({ batching: { maxBatchSize: 32, maxDelayMs: 2 }, sampling: { rate: 1, bufferSize: 10000 } });
+    expect(spec.serving.replicas).toBeUndefined();
+    expect(spec.promotion).toEqual({ policy: 'Automatic' });
+  });
+
+  it('applies autoscaling defaults', () => {
+    const spec = assertSpec('Model', { ...base(), serving: { autoscaling: { maxReplicas: 4 } } });
+    expect(spec.serving.autoscaling).toEqual({ minReplicas: 1, maxReplicas: 4, targetCPUUtilizationPercentage: 80 });
+  });
+
+  it('accepts every storage URI scheme and integer or string quantities', () => {
+    for (const uri of ['s3://bucket/k.onnx', 'http://host:8080/m.onnx', 'https://h/m', 'pvc://models/churn/v1.onnx', 'file:///tmp/m.onnx']) {
+      expect(parseSpec('Model', { ...base(), artifact: { uri } }).success, uri).toBe(true);
+    }
+    const spec = assertSpec('Model', { ...base(), serving: { resources: { requests: { cpu: 1, memory: '256Mi' }, limits: { cpu: '1500m' } } } });
+    expect(spec.serving.resources?.requests).toEqual({ cpu: 1, memory: '256Mi' });
+  });
+
+  it.each([
+    ['a wrong type', { serving: { replicas: 'two' } }, 'spec.serving.replicas'],
+    ['negative replicas', { serving: { replicas: -1 } }, 'spec.serving.replicas'],
+    ['an unknown URI scheme', { artifact: { uri: 'ftp://host/m.onnx' } }, 'spec.artifact.uri: must be a storage URI'],
+    ['a pvc URI without a path', { artifact: { uri: 'pvc://claim' } }, 'spec.artifact.uri'],
+    ['a sampling rate above 1', { serving: { sampling: { rate: 1.5 } } }, 'spec.serving.sampling.rate'],
+    ['a batch size of 0', { serving: { batching: { maxBatchSize: 0 } } }, 'spec.serving.batching.maxBatchSize'],
+    ['duplicate feature names', { features: [{ name: 'a', type: 'numeric' }, { name: 'a', type: 'categorical' }] }, 'spec.features: feature names must be unique'],
+    ['no features', { features: [] }, 'spec.features'],
+    ['an unknown feature type', { features: [{ name: 'a', type: 'text' }] }, 'spec.features[0].type'],
+    ['minReplicas above maxReplicas', { serving: { autoscaling: { minReplicas: 5, maxReplicas: 2 } } }, 'spec.serving.autoscaling.minReplicas: autoscaling.minReplicas must be less'],
+    ['replicas and autoscaling', { serving: { replicas: 2, autoscaling: { maxReplicas: 3 } } }, 'spec.serving.replicas: replicas and autoscaling are mutually exclusive'],
+    ['a bad sha256', { artifact: { uri: 's3://b/k', sha256: 'abc' } }, 'spec.artifact.sha256'],
+    ['a negative quantity', { serving: { resources: { requests: { cpu: -1 } } } }, 'spec.serving.resources.requests.cpu'],
+    ['a malformed pinned version', { pinnedVersion: 'latest' }, 'spec.pinnedVersion'],
+  ])('refuses %s', (_what, patch, expected) => {
+    expect(refused({ ...base(), ...patch })).toContain(expected);
+  });
+
+  it('reports a missing artifact with its path', () => {
+    expect(refused({ features: base().features })).toContain('spec.artifact');
+  });
+});
