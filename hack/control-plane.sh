@@ -164,6 +164,41 @@ EOF
   done | "$K8S_BIN/kubectl" --kubeconfig "$KUBECONFIG_FILE" apply -f - >/dev/null
 }
 
+start_apiserver() {
+  start_bg kube-apiserver "$K8S_BIN/kube-apiserver" \
+    --etcd-servers="http://127.0.0.1:$ETCD_PORT" --bind-address=127.0.0.1 --advertise-address=127.0.0.1 \
+    --secure-port="$API_PORT" --tls-cert-file="$CP_DIR/pki/apiserver.crt" --tls-private-key-file="$CP_DIR/pki/apiserver.key" \
+    --client-ca-file="$CP_DIR/pki/ca.crt" --token-auth-file="$CP_DIR/tokens.csv" --authorization-mode=Node,RBAC \
+    --service-account-issuer=https://kubernetes.default.svc --service-account-key-file="$CP_DIR/pki/sa.pub" \
+    --service-account-signing-key-file="$CP_DIR/pki/sa.key" --service-cluster-ip-range=10.96.0.0/16 \
+    --allow-privileged=true --cert-dir="$CP_DIR/pki" --profiling=false --v=1 \
+    --audit-policy-file="$CP_DIR/audit-policy.yaml" --audit-log-path="$CP_DIR/logs/audit.log" \
+    --audit-log-format=json --audit-log-mode=blocking --audit-log-maxsize=200 --audit-log-maxbackup=1
+  wait_for 90 kube-apiserver api_healthy
+}
+
+# Restarts kube-apiserver alone (state in etcd is kept), for fault-injection
+# tests: watches drop, and the new watch cache no longer holds old versions,
+# so clients resuming from them get 410 Gone.
+restart_apiserver() {
+  local pid
+  pid=$(cat "$CP_DIR/pids/kube-apiserver")
+  # SIGKILL, like a crashed or OOM-killed API server: no graceful goodbye to clients.
+  kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  start_apiserver
+}
+
+# Compacts etcd's history up to its current revision, as kube-apiserver does
+# every few minutes; old resourceVersions are then gone for good.
+compact_etcd() {
+  local rev
+  rev=$(curl -fs -X POST "http://127.0.0.1:$ETCD_PORT/v3/kv/range" -d '{"key":"AA==","limit":1}' |
+    sed -n 's/.*"revision":"\([0-9]*\)".*/\1/p')
+  curl -fs -X POST "http://127.0.0.1:$ETCD_PORT/v3/kv/compaction" -d "{\"revision\":\"$rev\",\"physical\":true}" >/dev/null
+  echo "$rev"
+}
+
 up() {
   local fresh=${1:-}
   build
@@ -206,16 +241,7 @@ EOF
     --initial-cluster="fluxora=http://127.0.0.1:$ETCD_PEER_PORT" --unsafe-no-fsync --log-level=warn
   wait_for 30 etcd curl -fs --max-time 1 "http://127.0.0.1:$ETCD_PORT/health"
 
-  start_bg kube-apiserver "$K8S_BIN/kube-apiserver" \
-    --etcd-servers="http://127.0.0.1:$ETCD_PORT" --bind-address=127.0.0.1 --advertise-address=127.0.0.1 \
-    --secure-port="$API_PORT" --tls-cert-file="$CP_DIR/pki/apiserver.crt" --tls-private-key-file="$CP_DIR/pki/apiserver.key" \
-    --client-ca-file="$CP_DIR/pki/ca.crt" --token-auth-file="$CP_DIR/tokens.csv" --authorization-mode=Node,RBAC \
-    --service-account-issuer=https://kubernetes.default.svc --service-account-key-file="$CP_DIR/pki/sa.pub" \
-    --service-account-signing-key-file="$CP_DIR/pki/sa.key" --service-cluster-ip-range=10.96.0.0/16 \
-    --allow-privileged=true --cert-dir="$CP_DIR/pki" --profiling=false --v=1 \
-    --audit-policy-file="$CP_DIR/audit-policy.yaml" --audit-log-path="$CP_DIR/logs/audit.log" \
-    --audit-log-format=json --audit-log-mode=blocking --audit-log-maxsize=200 --audit-log-maxbackup=1
-  wait_for 90 kube-apiserver api_healthy
+  start_apiserver
 
   local common=(--kubeconfig="$KUBECONFIG_FILE" --authentication-kubeconfig="$KUBECONFIG_FILE"
     --authorization-kubeconfig="$KUBECONFIG_FILE" --bind-address=127.0.0.1 --leader-elect=false --profiling=false)
@@ -260,10 +286,12 @@ case "${1:-}" in
   up) up "${2:-}" ;;
   down) down ;;
   status) api_healthy ;;
+  restart-apiserver) restart_apiserver ;;
+  compact-etcd) compact_etcd ;;
   env) echo "export KUBECONFIG=$KUBECONFIG_FILE PATH=$K8S_BIN:\$PATH" ;;
   bin-dir) echo "$K8S_BIN" ;;
   *)
-    echo "usage: $0 build|up [--fresh]|down|status|env|bin-dir" >&2
+    echo "usage: $0 build|up [--fresh]|down|status|env|bin-dir|restart-apiserver|compact-etcd" >&2
     exit 2
     ;;
 esac

@@ -147,8 +147,17 @@ export class Informer<T extends KubeObject> {
           await this.listAll(signal);
           needList = false;
         }
-        this.watchAbort = new AbortController();
-        await this.watch(AbortSignal.any([signal, this.watchAbort.signal]));
+        // One controller per watch, linked to the informer's: stopping the
+        // informer or interruptWatch() ends just this connection.
+        const wc = new AbortController();
+        this.watchAbort = wc;
+        const onStop = () => wc.abort();
+        signal.addEventListener('abort', onStop, { once: true });
+        try {
+          await this.watch(wc.signal);
+        } finally {
+          signal.removeEventListener('abort', onStop);
+        }
         failures = 0; // a watch that ended normally (server timeout) is healthy
       } catch (err) {
         if (signal.aborted) break;
@@ -213,6 +222,7 @@ export class Informer<T extends KubeObject> {
   }
 
   private async watch(signal: AbortSignal): Promise<void> {
+    const timeoutSeconds = this.opts.watchTimeoutSeconds ?? 300 + Math.floor(Math.random() * 300);
     const res = await this.client.stream(
       resourcePath(this.type, this.opts.namespace),
       {
@@ -220,11 +230,22 @@ export class Informer<T extends KubeObject> {
         resourceVersion: this.resourceVersion,
         allowWatchBookmarks: true,
         labelSelector: this.opts.labelSelector,
-        timeoutSeconds: this.opts.watchTimeoutSeconds ?? 300 + Math.floor(Math.random() * 300),
+        timeoutSeconds,
       },
       signal,
     );
+    // The server closes the watch after timeoutSeconds; if it is still open
+    // well past that, the connection is dead without having said so (seen
+    // after an API server crash): drop it and re-watch.
+    const watchdog = setTimeout(() => res.destroy(new Error('watch outlived its timeout')), (timeoutSeconds + 30) * 1000);
+    watchdog.unref();
     const lines = createInterface({ input: res, crlfDelay: Infinity });
+    // readline does not end on an aborted or errored input: close it ourselves
+    // so the loop below always finishes.
+    const end = () => lines.close();
+    signal.addEventListener('abort', end, { once: true });
+    res.once('error', end);
+    res.once('aborted', end);
     try {
       for await (const line of lines) {
         if (!line) continue;
@@ -232,6 +253,8 @@ export class Informer<T extends KubeObject> {
         this.apply(ev);
       }
     } finally {
+      clearTimeout(watchdog);
+      signal.removeEventListener('abort', end);
       lines.close();
       res.destroy();
     }

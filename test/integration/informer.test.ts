@@ -6,7 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Informer } from '../../src/runtime/informer.js';
 import { KubeClient, type KubeObject, type ResourceType } from '../../src/runtime/kube-client.js';
 import { createRuntimeMetrics } from '../../src/runtime/metrics.js';
-import { adminClient, createNamespace, NamespaceResource, waitFor } from '../support/cluster.js';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { adminClient, createNamespace, NamespaceResource, root, waitFor } from '../support/cluster.js';
 
 const ConfigMapResource: ResourceType = { group: '', version: 'v1', kind: 'ConfigMap', plural: 'configmaps', namespaced: true };
 const cm = (ns: string, name: string, v = '1'): KubeObject & { data: Record<string, string> } => ({
@@ -55,11 +57,20 @@ describe('Informer', () => {
       await client.replace(ConfigMapResource, { ...cm(ns, 'a', '2'), metadata: { ...cm(ns, 'a').metadata, resourceVersion: inf.get(ns, 'a')!.metadata.resourceVersion } });
       await waitFor('watch events', () => inf.get(ns, 'b') && inf.get(ns, 'a')?.data.v === '2');
 
-      // Resume from a resourceVersion the server no longer has: it answers 410
-      // Gone and the informer must re-list. Unchanged objects raise no events.
+      // Kill the API server and compact etcd: the watch drops, and the
+      // restarted server's watch cache no longer holds our resourceVersion, so
+      // resuming answers 410 Gone and the informer must re-list. Unchanged
+      // objects raise no events on the re-list.
       const before = events.length;
-      inf.interruptWatch('1');
-      await waitFor('re-list', () => inf.relistCount === 2);
+      const staleVersion = inf.get(ns, 'b')!.metadata.resourceVersion!;
+      await client.create(ConfigMapResource, cm('default', `bump-${ns}`)); // history moves on elsewhere
+      execFileSync('bash', [join(root, 'hack/control-plane.sh'), 'compact-etcd'], { stdio: 'ignore' });
+      execFileSync('bash', [join(root, 'hack/control-plane.sh'), 'restart-apiserver'], { stdio: 'ignore' });
+      // The connection dropped with the old server; resume from the version we
+      // held before the restart, as a client whose reconnect raced the restart would.
+      inf.interruptWatch(staleVersion);
+      await waitFor('re-list after 410', () => inf.relistCount === 2, 60_000);
+      await client.delete(ConfigMapResource, 'default', `bump-${ns}`);
       expect(events.slice(before)).toEqual([]);
 
       // And keeps watching afterwards.
