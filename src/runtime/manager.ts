@@ -60,7 +60,7 @@ export class Manager {
   }
 
   addController<T extends KubeObject>(c: Controller<T>): void {
-    this.controllers.push(c as unknown as Controller<KubeObject>);
+    this.controllers.push(c);
   }
 
   isLeader(): boolean {

@@ -122,8 +122,12 @@ describe('WorkQueue', () => {
     q.add('a');
     q.add('a');
     q.add('b');
-    const value = async (name: string) =>
-      (await metrics.registry.getSingleMetric(name)!.get()).values.find((v) => v.labels.name === 'model' && !('le' in v.labels) && (v.metricName ?? name) === (name.endsWith('_seconds') ? `${name}_count` : name))?.value;
+    // Counters and gauges: the value; histograms: the observation count.
+    const value = async (name: string) => {
+      const values = (await metrics.registry.getSingleMetric(name)!.get()).values as { labels: Record<string, unknown>; value: number; metricName?: string }[];
+      const wanted = name.endsWith('_seconds') ? `${name}_count` : name;
+      return values.find((v) => v.labels.name === 'model' && (v.metricName ?? name) === wanted)?.value;
+    };
     expect(await value('workqueue_adds_total')).toBe(2);
     expect(await value('workqueue_depth')).toBe(2);
     await q.get();
@@ -156,7 +160,7 @@ describe('rate limiters', () => {
   });
 
   it('max-of takes the longest delay', () => {
-    let now = 0;
+    const now = 0;
     const r = new MaxOfRateLimiter(new ItemExponentialFailureRateLimiter(5, 1000), new BucketRateLimiter(1, 1, () => now));
     expect(r.when('a')).toBe(5);
     expect(r.when('a')).toBeCloseTo(1000);

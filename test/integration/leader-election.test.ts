@@ -48,7 +48,7 @@ describe('leader election with two replicas', () => {
     ns = await createNamespace(client, 'leader');
     // As the chart does: Lease rights only in the operator's own namespace.
     const role = leaderElectionRole(ns);
-    await client.create(RoleResource, role as KubeObject);
+    await client.create(RoleResource, role);
     await client.create(RoleBindingResource, {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'RoleBinding',

@@ -80,10 +80,10 @@ export async function startOperator(args: string[] = [], env: Record<string, str
   );
   const logs: LogLine[] = [];
   let stderr = '';
-  proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
   const started = new Promise<LogLine>((resolve, reject) => {
-    createInterface({ input: proc.stdout! }).on('line', (line) => {
+    createInterface({ input: proc.stdout }).on('line', (line) => {
       try {
         const l = JSON.parse(line) as LogLine;
         logs.push(l);

@@ -68,7 +68,7 @@ export function createModelController(o: ModelControllerOptions): Controller<Mod
         promotionPolicy: model.spec.promotion?.policy ?? 'Automatic',
         pinnedVersion: model.spec.pinnedVersion || undefined,
       },
-      status.versions as VersionRecord[] | undefined,
+      status.versions,
       kubeTime(now),
     );
     // A pin to an unknown version must not take the model down: keep serving
@@ -96,7 +96,7 @@ export function createModelController(o: ModelControllerOptions): Controller<Mod
     if (hpa) await applyIfChanged(client, HpaResource, hpa, liveHpa);
     else if (liveHpa) await client.delete(HpaResource, req.namespace, hpaName(model));
 
-    const rollout = rolloutState(dep.object as unknown as DeploymentState);
+    const rollout = rolloutState(dep.object);
     const conditions = modelConditions(status.conditions, {
       generation,
       rollout,
