@@ -32,8 +32,8 @@ import {
   samplesSecretName,
   type ChildContext,
 } from './children.js';
-import { modelConditions, rolloutState, type DeploymentState } from './status.js';
-import { decideVersions, type VersionRecord } from './versions.js';
+import { modelConditions, rolloutState } from './status.js';
+import { decideVersions } from './versions.js';
 
 export interface ModelControllerOptions extends ChildContext {
   manager: Manager;
