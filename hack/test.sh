@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 step() { printf '\n== %s\n' "$*"; }
 
 step "generated files are up to date"
-npx tsx src/api/generate.ts --check
+npm run --silent check:generated
 step "typecheck"
 npx tsc -p tsconfig.json --noEmit
 step "lint"

@@ -122,7 +122,7 @@ describe('leader election with two replicas', () => {
   });
 
   it('a leader that shuts down gracefully releases the lease so the successor starts at once', async () => {
-    const leader = ops.find((o) => o.proc.exitCode === null)!;
+    const leader = ops.find((o) => o.proc.exitCode === null && o.proc.signalCode === null)!;
     const args = [`--namespace=${ns}`, '--leader-elect', `--leader-election-namespace=${ns}`, `--lease-duration=30`, '--renew-deadline=20', '--retry-period=1'];
     const successor = await startOperator(args);
     ops.push(successor);

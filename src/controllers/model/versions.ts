@@ -1,4 +1,5 @@
 // Which artifact a Model serves. Pure logic, no I/O.
+import { MODEL_VERSIONS_MAX } from '../../api/index.js';
 //
 // status.versions is the Model's bounded history. The artifact in spec is
 // recorded as a version (source "Spec") the first time it is seen; accepted
@@ -32,7 +33,8 @@ export interface VersionDecision {
   recorded?: VersionRecord;
 }
 
-export const MAX_VERSIONS = 20;
+/** Bounded like status.versions in the CRD (maxItems). */
+export const MAX_VERSIONS = MODEL_VERSIONS_MAX;
 
 const versionNumber = (name: string): number => {
   const m = /^v(\d+)$/.exec(name);
