@@ -25,13 +25,20 @@ const CRD: ResourceType = { group: 'apiextensions.k8s.io', version: 'v1', kind: 
 const CLUSTER_ROLE: ResourceType = { group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'ClusterRole', plural: 'clusterroles', namespaced: false };
 const CLUSTER_ROLE_BINDING: ResourceType = { ...CLUSTER_ROLE, kind: 'ClusterRoleBinding', plural: 'clusterrolebindings' };
 
-export default async function setup(project: TestProject): Promise<void> {
-  const kubeconfig =
-    process.env.FLUXORA_KUBECONFIG ??
-    execFileSync('bash', [join(root, 'hack/control-plane.sh'), 'up'], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' })
-      .trim()
-      .split('\n')
-      .at(-1)!;
+const controlPlane = (cmd: string) =>
+  execFileSync('bash', [join(root, 'hack/control-plane.sh'), cmd], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+
+export default async function setup(project: TestProject): Promise<() => void> {
+  const reuse = process.env.FLUXORA_KUBECONFIG;
+  let startedHere = false;
+  if (!reuse) {
+    try {
+      controlPlane('status');
+    } catch {
+      startedHere = true; // not running: we start it, and stop it when the run ends
+    }
+  }
+  const kubeconfig = reuse ?? controlPlane('up').trim().split('\n').at(-1)!;
   const cpDir = dirname(kubeconfig);
   const client = KubeClient.fromFile(kubeconfig);
   try {
@@ -56,6 +63,10 @@ export default async function setup(project: TestProject): Promise<void> {
   project.provide('kubeconfig', kubeconfig);
   project.provide('operatorKubeconfig', join(cpDir, 'operator.kubeconfig'));
   project.provide('auditLog', join(cpDir, 'logs', 'audit.log'));
+  // A control plane that was already running (a developer's) is left running.
+  return () => {
+    if (startedHere && !process.env.FLUXORA_KEEP_CONTROL_PLANE) controlPlane('down');
+  };
 }
 
 async function waitForCrdsEstablished(client: KubeClient): Promise<void> {
