@@ -3,6 +3,8 @@
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
+import { DomainMetrics } from '../controllers/domain-metrics.js';
+import { createDriftMonitorController } from '../controllers/drift-monitor/drift-monitor-controller.js';
 import { createModelController } from '../controllers/model/model-controller.js';
 import { EventRecorder } from '../runtime/events.js';
 import { parseBindAddress } from '../runtime/http-endpoints.js';
@@ -88,7 +90,9 @@ export async function runOperatorCommand(argv: string[]): Promise<number> {
   });
   const events = new EventRecorder(client, 'fluxora-operator', logger);
   const workers = num('workers', values.workers);
-  createModelController({ manager, events, logger, servingImage, workers });
+  const domainMetrics = new DomainMetrics(metrics.registry);
+  createModelController({ manager, events, logger, servingImage, workers, metrics: domainMetrics });
+  createDriftMonitorController({ manager, events, logger, image: servingImage, workers, metrics: domainMetrics });
 
   const stopped = new Promise<number>((resolve) => {
     const shutdown = (signal: string) => {

@@ -22,8 +22,12 @@ export const operatorRules: PolicyRule[] = [
   { apiGroups: ['apps'], resources: ['deployments'], verbs: OWN, why: "a Model's inference Deployment" },
   { apiGroups: [''], resources: ['services'], verbs: OWN, why: "a Model's Service" },
   { apiGroups: ['autoscaling'], resources: ['horizontalpodautoscalers'], verbs: OWN, why: "a Model's HPA when autoscaling is set" },
-  { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch', 'create'], why: "creates each Model's samples token once; never reads users' Secrets beyond its own label selector" },
+  { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch', 'create'], why: "creates each Model's samples token once (it watches only Secrets it labelled); get is also granted on to drift-check pods for named Secrets" },
   { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'], why: 'record transitions for kubectl describe' },
+  { apiGroups: ['batch'], resources: ['cronjobs'], verbs: OWN, why: "a DriftMonitor's scheduled checks" },
+  { apiGroups: [''], resources: ['serviceaccounts'], verbs: OWN, why: 'the identity of drift-check pods' },
+  { apiGroups: ['rbac.authorization.k8s.io'], resources: ['roles', 'rolebindings'], verbs: OWN, why: "drift-check pods' least-privilege Role (the operator holds every permission it grants)" },
+  { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list'], why: 'granted to drift-check pods to find serving pods (RBAC lets the operator grant only what it holds)' },
 ];
 
 /** Namespaced to the operator's own namespace (a Role, not a ClusterRole). */

@@ -19,7 +19,7 @@ export interface ChildContext {
 export const deploymentName = (m: Model) => m.metadata.name;
 export const serviceName = (m: Model) => m.metadata.name;
 export const hpaName = (m: Model) => m.metadata.name;
-export const samplesSecretName = (m: Model) => `${m.metadata.name}-samples-token`;
+export const samplesSecretName = (m: { metadata: { name: string } }) => `${m.metadata.name}-samples-token`;
 
 export function ownerRef(m: Model): OwnerReference {
   return {

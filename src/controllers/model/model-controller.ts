@@ -21,6 +21,7 @@ import {
   SecretResource,
   ServiceResource,
 } from '../resource-types.js';
+import type { DomainMetrics } from '../domain-metrics.js';
 import { ModelType } from '../fluxora-types.js';
 import {
   buildDeployment,
@@ -37,6 +38,7 @@ import { decideVersions } from './versions.js';
 
 export interface ModelControllerOptions extends ChildContext {
   manager: Manager;
+  metrics?: DomainMetrics;
   events: EventRecorder;
   logger: Logger;
   workers?: number;
@@ -56,7 +58,10 @@ export function createModelController(o: ModelControllerOptions): Controller<Mod
   async function reconcile(req: Request): Promise<ReconcileResult | void> {
     const model = models.get(req.namespace, req.name);
     // Deleted: the garbage collector removes children through owner references.
-    if (!model || model.metadata.deletionTimestamp) return;
+    if (!model || model.metadata.deletionTimestamp) {
+      o.metrics?.setModelReady(req.namespace, req.name, undefined);
+      return;
+    }
     const log = logger.child({ kind: 'Model', namespace: req.namespace, name: req.name });
     const now = new Date();
     const status: ModelStatus = model.status ?? {};
@@ -113,6 +118,7 @@ export function createModelController(o: ModelControllerOptions): Controller<Mod
       readyReplicas: rollout.readyReplicas,
       conditions,
     };
+    o.metrics?.setModelReady(req.namespace, req.name, getCondition(conditions, 'Ready')?.status === 'True');
     if (!isDeepStrictEqual(next, status)) {
       await patchStatus(client, ModelType, req.namespace, req.name, next, model.metadata.resourceVersion);
       recordTransitions(events, model, status, next, decision.recorded?.name);

@@ -1,0 +1,68 @@
+// fluxora_* metrics exported by the operator, derived from the status the
+// controllers see, so one scrape of the operator covers every monitor and model.
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { DriftMonitorStatus } from '../api/index.js';
+
+export class DomainMetrics {
+  private readonly driftScore: Gauge<'namespace' | 'monitor' | 'feature' | 'method'>;
+  private readonly driftThreshold: Gauge<'namespace' | 'monitor' | 'feature' | 'method'>;
+  private readonly driftDetected: Gauge<'namespace' | 'monitor'>;
+  private readonly driftShare: Gauge<'namespace' | 'monitor'>;
+  private readonly checks: Counter<'result'>;
+  private readonly retrainsTriggered: Counter<'namespace'>;
+  private readonly modelReady: Gauge<'namespace' | 'model'>;
+  /** Last verdict time seen per monitor, to count each check once. */
+  private readonly seenChecks = new Map<string, string>();
+  private readonly seenFeatures = new Map<string, { feature: string; method: string }[]>();
+
+  constructor(registry: Registry) {
+    const registers = [registry];
+    this.driftScore = new Gauge({ name: 'fluxora_drift_score', help: 'Drift score of a feature in the last check (statistic or distance)', labelNames: ['namespace', 'monitor', 'feature', 'method'], registers });
+    this.driftThreshold = new Gauge({ name: 'fluxora_drift_threshold', help: 'Threshold the feature is judged against', labelNames: ['namespace', 'monitor', 'feature', 'method'], registers });
+    this.driftDetected = new Gauge({ name: 'fluxora_drift_detected', help: '1 when the last check of the monitor found data set drift', labelNames: ['namespace', 'monitor'], registers });
+    this.driftShare = new Gauge({ name: 'fluxora_drift_share', help: 'Share of checked features that drifted in the last check', labelNames: ['namespace', 'monitor'], registers });
+    this.checks = new Counter({ name: 'fluxora_drift_checks_total', help: 'Drift checks with a verdict observed by the operator, by result', labelNames: ['result'], registers });
+    this.retrainsTriggered = new Counter({ name: 'fluxora_drift_retrains_triggered_total', help: 'RetrainJobs created because drift persisted', labelNames: ['namespace'], registers });
+    this.modelReady = new Gauge({ name: 'fluxora_model_ready', help: '1 when the Model is Ready', labelNames: ['namespace', 'model'], registers });
+  }
+
+  observeMonitor(namespace: string, monitor: string, s: DriftMonitorStatus): void {
+    const key = `${namespace}/${monitor}`;
+    if (s.driftDetected !== undefined) this.driftDetected.set({ namespace, monitor }, s.driftDetected ? 1 : 0);
+    if (s.driftShare !== undefined) this.driftShare.set({ namespace, monitor }, s.driftShare);
+    for (const old of this.seenFeatures.get(key) ?? []) this.driftScore.remove({ namespace, monitor, ...old });
+    const features = (s.features ?? []).map((f) => ({ feature: f.name, method: f.method }));
+    for (const f of s.features ?? []) {
+      this.driftScore.set({ namespace, monitor, feature: f.name, method: f.method }, f.score);
+      this.driftThreshold.set({ namespace, monitor, feature: f.name, method: f.method }, f.threshold);
+    }
+    this.seenFeatures.set(key, features);
+    const last = this.seenChecks.get(key);
+    if (s.lastCheckTime && last !== s.lastCheckTime) {
+      // The first sight after a restart is not a new check.
+      if (last !== undefined) this.checks.inc({ result: s.driftDetected ? 'drift' : 'no_drift' });
+      this.seenChecks.set(key, s.lastCheckTime);
+    }
+  }
+
+  forgetMonitor(namespace: string, monitor: string): void {
+    const key = `${namespace}/${monitor}`;
+    for (const f of this.seenFeatures.get(key) ?? []) {
+      this.driftScore.remove({ namespace, monitor, ...f });
+      this.driftThreshold.remove({ namespace, monitor, ...f });
+    }
+    this.driftDetected.remove({ namespace, monitor });
+    this.driftShare.remove({ namespace, monitor });
+    this.seenFeatures.delete(key);
+    this.seenChecks.delete(key);
+  }
+
+  retrainTriggered(namespace: string): void {
+    this.retrainsTriggered.inc({ namespace });
+  }
+
+  setModelReady(namespace: string, model: string, ready: boolean | undefined): void {
+    if (ready === undefined) this.modelReady.remove({ namespace, model });
+    else this.modelReady.set({ namespace, model }, ready ? 1 : 0);
+  }
+}

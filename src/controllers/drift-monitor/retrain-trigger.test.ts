@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import type { DriftMonitor } from '../../api/index.js';
+import { decideRetrain, retrainJobName } from './retrain-trigger.js';
+
+const NOW = new Date('2026-06-01T12:00:00Z');
+function monitor(status: Partial<NonNullable<DriftMonitor['status']>>, retrain: Partial<DriftMonitor['spec']['retrain']> = {}): DriftMonitor {
+  return {
+    apiVersion: 'fluxora.io/v1alpha1',
+    kind: 'DriftMonitor',
+    metadata: { name: 'churn-drift', namespace: 'ml', uid: 'u-1' },
+    spec: {
+      retrain: { enabled: true, consecutiveChecks: 2, cooldown: '1h', maxConcurrent: 1, template: {} as never, ...retrain },
+    },
+    status: { driftDetected: true, consecutiveDriftChecks: 2, lastCheckTime: '2026-06-01T11:59:00Z', ...status },
+  } as unknown as DriftMonitor;
+}
+
+describe('decideRetrain', () => {
+  it('creates one retrain, with a name derived from the verdict', () => {
+    const d = decideRetrain(monitor({}), { now: NOW, activeRetrains: 0 });
+    expect(d).toEqual({ create: true, name: retrainJobName('churn-drift', 'u-1', '2026-06-01T11:59:00Z') });
+    expect(d.create && d.name).toMatch(/^churn-drift-retrain-[0-9a-f]{8}$/);
+    // Same inputs, same name: a repeated reconcile cannot make a second one.
+    expect(decideRetrain(monitor({}), { now: NOW, activeRetrains: 0 })).toEqual(d);
+  });
+  it('waits for the configured number of consecutive drifted checks', () => {
+    expect(decideRetrain(monitor({ consecutiveDriftChecks: 1 }), { now: NOW, activeRetrains: 0 })).toMatchObject({ create: false, reason: 'drift in 1 of 2 consecutive checks' });
+  });
+  it('does nothing without drift, when disabled, or without a verdict', () => {
+    expect(decideRetrain(monitor({ driftDetected: false }), { now: NOW, activeRetrains: 0 }).create).toBe(false);
+    expect(decideRetrain(monitor({}, { enabled: false }), { now: NOW, activeRetrains: 0 }).create).toBe(false);
+    expect(decideRetrain(monitor({ lastCheckTime: undefined }), { now: NOW, activeRetrains: 0 }).create).toBe(false);
+  });
+  it('never starts two retrains from the same verdict, even if the status write was lost', () => {
+    const fromStatus = monitor({ lastRetrainTime: '2026-06-01T11:59:30Z' });
+    expect(decideRetrain(fromStatus, { now: new Date('2026-06-01T14:00:00Z'), activeRetrains: 0 })).toMatchObject({ create: false });
+    const fromJobs = monitor({});
+    expect(decideRetrain(fromJobs, { now: new Date('2026-06-01T14:00:00Z'), activeRetrains: 0, newestRetrainCreatedAt: '2026-06-01T11:59:30Z' }).create).toBe(false);
+  });
+  it('respects the cooldown from the last retrain', () => {
+    const m = monitor({ lastRetrainTime: '2026-06-01T11:30:00Z' });
+    const d = decideRetrain(m, { now: NOW, activeRetrains: 0 });
+    expect(d.create).toBe(false);
+    expect(!d.create && d.reason).toContain('cooling down until 2026-06-01T12:30:00');
+    expect(decideRetrain(m, { now: new Date('2026-06-01T12:31:00Z'), activeRetrains: 0 }).create).toBe(true);
+  });
+  it('respects maxConcurrent', () => {
+    const d = decideRetrain(monitor({}), { now: NOW, activeRetrains: 1 });
+    expect(!d.create && d.reason).toContain('maxConcurrent 1');
+    expect(decideRetrain(monitor({}, { maxConcurrent: 2 }), { now: NOW, activeRetrains: 1 }).create).toBe(true);
+  });
+  it('keeps names within Job name limits', () => {
+    expect(retrainJobName('m'.repeat(200), 'u', 't').length).toBeLessThanOrEqual(57);
+  });
+});

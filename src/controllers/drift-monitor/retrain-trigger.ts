@@ -1,0 +1,51 @@
+// Whether a DriftMonitor starts a RetrainJob now. Pure logic, no I/O.
+//
+// One verdict (identified by status.lastCheckTime, which only checks that
+// produced a verdict advance) can start at most one RetrainJob: its name is
+// derived from the monitor's uid and that time, so a repeated reconcile, an
+// operator restart or a re-delivered event finds the job already there
+// (AlreadyExists) instead of making a second. Checks that failed, timed out or
+// had too few samples do not advance lastCheckTime and so never start one.
+import { createHash } from 'node:crypto';
+import { parseDuration, type DriftMonitor } from '../../api/index.js';
+
+export interface RetrainContext {
+  now: Date;
+  /** RetrainJobs of this monitor that are neither Succeeded, Failed nor Rejected. */
+  activeRetrains: number;
+  /** Creation time of this monitor's newest RetrainJob, if any (survives a lost status write). */
+  newestRetrainCreatedAt?: string;
+}
+
+export type RetrainDecision = { create: true; name: string } | { create: false; reason: string };
+
+/** Deterministic RetrainJob name for one verdict; short enough for the Job and its pod labels. */
+export function retrainJobName(monitorName: string, monitorUid: string, checkTime: string): string {
+  const id = createHash('sha256').update(`${monitorUid}/${checkTime}`).digest('hex').slice(0, 8);
+  return `${monitorName.slice(0, 40).replace(/[-.]+$/, '')}-retrain-${id}`;
+}
+
+export function decideRetrain(m: DriftMonitor, ctx: RetrainContext): RetrainDecision {
+  const policy = m.spec.retrain;
+  const s = m.status ?? {};
+  if (!policy.enabled || !policy.template) return { create: false, reason: 'retrain is not enabled' };
+  if (s.driftDetected !== true || !s.lastCheckTime) return { create: false, reason: 'no drift in the last verdict' };
+  const streak = s.consecutiveDriftChecks ?? 0;
+  if (streak < policy.consecutiveChecks) {
+    return { create: false, reason: `drift in ${streak} of ${policy.consecutiveChecks} consecutive checks` };
+  }
+  const lastRetrain = [s.lastRetrainTime, ctx.newestRetrainCreatedAt]
+    .filter((t): t is string => !!t)
+    .map((t) => Date.parse(t))
+    .reduce((a, b) => Math.max(a, b), -Infinity);
+  const checkAt = Date.parse(s.lastCheckTime);
+  if (checkAt <= lastRetrain) return { create: false, reason: 'the last verdict already started a retrain' };
+  const cooldownMs = parseDuration(policy.cooldown);
+  if (ctx.now.getTime() - lastRetrain < cooldownMs) {
+    return { create: false, reason: `cooling down until ${new Date(lastRetrain + cooldownMs).toISOString()}` };
+  }
+  if (ctx.activeRetrains >= policy.maxConcurrent) {
+    return { create: false, reason: `${ctx.activeRetrains} retrain(s) still running (maxConcurrent ${policy.maxConcurrent})` };
+  }
+  return { create: true, name: retrainJobName(m.metadata.name, m.metadata.uid ?? '', s.lastCheckTime) };
+}
