@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import { DomainMetrics } from '../controllers/domain-metrics.js';
 import { createDriftMonitorController } from '../controllers/drift-monitor/drift-monitor-controller.js';
 import { createModelController } from '../controllers/model/model-controller.js';
+import { createRetrainJobController } from '../controllers/retrain-job/retrain-job-controller.js';
 import { EventRecorder } from '../runtime/events.js';
 import { parseBindAddress } from '../runtime/http-endpoints.js';
 import { KubeClient } from '../runtime/kube-client.js';
@@ -93,6 +94,7 @@ export async function runOperatorCommand(argv: string[]): Promise<number> {
   const domainMetrics = new DomainMetrics(metrics.registry);
   createModelController({ manager, events, logger, servingImage, workers, metrics: domainMetrics });
   createDriftMonitorController({ manager, events, logger, image: servingImage, workers, metrics: domainMetrics });
+  createRetrainJobController({ manager, events, logger, image: servingImage, workers, metrics: domainMetrics });
 
   const stopped = new Promise<number>((resolve) => {
     const shutdown = (signal: string) => {

@@ -1,6 +1,6 @@
 // fluxora_* metrics exported by the operator, derived from the status the
 // controllers see, so one scrape of the operator covers every monitor and model.
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { DriftMonitorStatus } from '../api/index.js';
 
 export class DomainMetrics {
@@ -11,6 +11,11 @@ export class DomainMetrics {
   private readonly checks: Counter<'result'>;
   private readonly retrainsTriggered: Counter<'namespace'>;
   private readonly modelReady: Gauge<'namespace' | 'model'>;
+  private readonly servingVersion: Gauge<'namespace' | 'model' | 'version'>;
+  private readonly retrainJobs: Counter<'result'>;
+  private readonly retrainDuration: Histogram<'result'>;
+  private readonly promotions: Counter<'namespace' | 'model'>;
+  private readonly seenVersions = new Map<string, string>();
   /** Last verdict time seen per monitor, to count each check once. */
   private readonly seenChecks = new Map<string, string>();
   private readonly seenFeatures = new Map<string, { feature: string; method: string }[]>();
@@ -24,6 +29,10 @@ export class DomainMetrics {
     this.checks = new Counter({ name: 'fluxora_drift_checks_total', help: 'Drift checks with a verdict observed by the operator, by result', labelNames: ['result'], registers });
     this.retrainsTriggered = new Counter({ name: 'fluxora_drift_retrains_triggered_total', help: 'RetrainJobs created because drift persisted', labelNames: ['namespace'], registers });
     this.modelReady = new Gauge({ name: 'fluxora_model_ready', help: '1 when the Model is Ready', labelNames: ['namespace', 'model'], registers });
+    this.servingVersion = new Gauge({ name: 'fluxora_model_serving_version_info', help: 'The version a Model serves (value 1)', labelNames: ['namespace', 'model', 'version'], registers });
+    this.retrainJobs = new Counter({ name: 'fluxora_retrain_jobs_total', help: 'Finished RetrainJobs by result (Succeeded, Failed, Rejected)', labelNames: ['result'], registers });
+    this.retrainDuration = new Histogram({ name: 'fluxora_retrain_duration_seconds', help: 'Time from start to a final phase of RetrainJobs', labelNames: ['result'], buckets: [10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600], registers });
+    this.promotions = new Counter({ name: 'fluxora_promotions_total', help: 'Versions promoted to serving automatically after a retrain', labelNames: ['namespace', 'model'], registers });
   }
 
   observeMonitor(namespace: string, monitor: string, s: DriftMonitorStatus): void {
@@ -61,8 +70,28 @@ export class DomainMetrics {
     this.retrainsTriggered.inc({ namespace });
   }
 
-  setModelReady(namespace: string, model: string, ready: boolean | undefined): void {
-    if (ready === undefined) this.modelReady.remove({ namespace, model });
-    else this.modelReady.set({ namespace, model }, ready ? 1 : 0);
+  setModelReady(namespace: string, model: string, ready: boolean | undefined, version?: string): void {
+    const key = `${namespace}/${model}`;
+    const old = this.seenVersions.get(key);
+    if (old !== undefined && old !== version) this.servingVersion.remove({ namespace, model, version: old });
+    if (ready === undefined) {
+      this.modelReady.remove({ namespace, model });
+      this.seenVersions.delete(key);
+      return;
+    }
+    this.modelReady.set({ namespace, model }, ready ? 1 : 0);
+    if (version) {
+      this.servingVersion.set({ namespace, model, version }, 1);
+      this.seenVersions.set(key, version);
+    }
+  }
+
+  retrainFinished(result: string, seconds: number | undefined): void {
+    this.retrainJobs.inc({ result });
+    if (seconds !== undefined && seconds >= 0) this.retrainDuration.observe({ result }, seconds);
+  }
+
+  promoted(namespace: string, model: string): void {
+    this.promotions.inc({ namespace, model });
   }
 }

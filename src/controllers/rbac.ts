@@ -25,7 +25,8 @@ export const operatorRules: PolicyRule[] = [
   { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch', 'create'], why: "creates each Model's samples token once (it watches only Secrets it labelled); get is also granted on to drift-check pods for named Secrets" },
   { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'], why: 'record transitions for kubectl describe' },
   { apiGroups: ['batch'], resources: ['cronjobs'], verbs: OWN, why: "a DriftMonitor's scheduled checks" },
-  { apiGroups: [''], resources: ['serviceaccounts'], verbs: OWN, why: 'the identity of drift-check pods' },
+  { apiGroups: ['batch'], resources: ['jobs'], verbs: OWN, why: "a RetrainJob's training run" },
+  { apiGroups: [''], resources: ['serviceaccounts'], verbs: OWN, why: 'the identities of drift-check and trainer pods' },
   { apiGroups: ['rbac.authorization.k8s.io'], resources: ['roles', 'rolebindings'], verbs: OWN, why: "drift-check pods' least-privilege Role (the operator holds every permission it grants)" },
   { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list'], why: 'granted to drift-check pods to find serving pods (RBAC lets the operator grant only what it holds)' },
 ];

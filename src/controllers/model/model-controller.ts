@@ -118,7 +118,7 @@ export function createModelController(o: ModelControllerOptions): Controller<Mod
       readyReplicas: rollout.readyReplicas,
       conditions,
     };
-    o.metrics?.setModelReady(req.namespace, req.name, getCondition(conditions, 'Ready')?.status === 'True');
+    o.metrics?.setModelReady(req.namespace, req.name, getCondition(conditions, 'Ready')?.status === 'True', serving.name);
     if (!isDeepStrictEqual(next, status)) {
       await patchStatus(client, ModelType, req.namespace, req.name, next, model.metadata.resourceVersion);
       recordTransitions(events, model, status, next, decision.recorded?.name);

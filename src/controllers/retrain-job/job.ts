@@ -1,0 +1,95 @@
+// The batch Job (and its ServiceAccount) a RetrainJob runs, under the
+// trainer contract: FLUXORA_DATASET_URI, FLUXORA_OUTPUT_URI (a fresh prefix
+// for this run), FLUXORA_SERVING_URI; the trainer writes model.onnx and
+// metrics.json under FLUXORA_OUTPUT_URI.
+import type { Model, RetrainJob } from '../../api/index.js';
+import type { KubeObject } from '../../runtime/kube-client.js';
+import { joinUri } from '../../storage/uri.js';
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../resource-types.js';
+
+export const trainerJobName = (rj: RetrainJob) => rj.metadata.name.slice(0, 63).replace(/[-.]+$/, '');
+
+/** This run's own prefix: `<output.uri>/<retrainjob name>/`. */
+export const outputPrefix = (rj: RetrainJob) => `${joinUri(rj.spec.output.uri, rj.metadata.name)}/`;
+
+function meta(rj: RetrainJob) {
+  return {
+    name: trainerJobName(rj),
+    namespace: rj.metadata.namespace,
+    labels: {
+      'app.kubernetes.io/name': 'fluxora-trainer',
+      'app.kubernetes.io/component': 'trainer',
+      'fluxora.io/retrain-job': rj.metadata.name,
+      'fluxora.io/model': rj.spec.modelRef.name,
+      [MANAGED_BY_LABEL]: MANAGED_BY_VALUE,
+    },
+    ownerReferences: [{ apiVersion: rj.apiVersion, kind: rj.kind, name: rj.metadata.name, uid: rj.metadata.uid ?? '', controller: true, blockOwnerDeletion: true }],
+  };
+}
+
+export function buildTrainerServiceAccount(rj: RetrainJob): KubeObject {
+  // Trainers talk to storage, never to the Kubernetes API: no token is mounted.
+  return { apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta(rj), automountServiceAccountToken: false } as KubeObject;
+}
+
+export function buildTrainerJob(rj: RetrainJob, model: Model, servingUri: string | undefined, image: string): KubeObject {
+  const { trainer } = rj.spec;
+  const env = [
+    { name: 'FLUXORA_DATASET_URI', value: rj.spec.dataset.uri },
+    { name: 'FLUXORA_OUTPUT_URI', value: outputPrefix(rj) },
+    { name: 'FLUXORA_SERVING_URI', value: servingUri ?? '' },
+    { name: 'FLUXORA_MODEL_NAME', value: model.metadata.name },
+    { name: 'FLUXORA_FEATURES', value: JSON.stringify(model.spec.features) },
+    ...(trainer.builtin ? [{ name: 'FLUXORA_TRAINER_CONFIG', value: JSON.stringify(trainer.builtin) }] : []),
+    ...(trainer.container?.env ?? []),
+  ];
+  const secrets = [rj.spec.dataset.credentialsSecretRef?.name, rj.spec.output.credentialsSecretRef?.name, model.spec.artifact.credentialsSecretRef?.name].filter(
+    (n, i, all): n is string => !!n && all.indexOf(n) === i,
+  );
+  const container = trainer.container
+    ? {
+        image: trainer.container.image,
+        ...(trainer.container.command ? { command: trainer.container.command } : {}),
+        ...(trainer.container.args ? { args: trainer.container.args } : {}),
+        ...(trainer.container.resources ? { resources: trainer.container.resources } : {}),
+      }
+    : { image, args: ['train'], resources: { requests: { cpu: '500m', memory: '512Mi' }, limits: { memory: '2Gi' } } };
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: meta(rj),
+    spec: {
+      backoffLimit: rj.spec.backoffLimit,
+      activeDeadlineSeconds: rj.spec.activeDeadlineSeconds,
+      // Keep the finished Job a day for `kubectl logs`; the RetrainJob keeps the result.
+      ttlSecondsAfterFinished: 86_400,
+      template: {
+        metadata: { labels: meta(rj).labels },
+        spec: {
+          serviceAccountName: trainerJobName(rj),
+          automountServiceAccountToken: false,
+          restartPolicy: 'Never',
+          enableServiceLinks: false,
+          securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } },
+          containers: [
+            {
+              name: 'trainer',
+              ...container,
+              env,
+              ...(secrets.length ? { envFrom: secrets.map((name) => ({ secretRef: { name } })) } : {}),
+              securityContext: {
+                allowPrivilegeEscalation: false,
+                readOnlyRootFilesystem: true,
+                runAsNonRoot: true,
+                capabilities: { drop: ['ALL'] },
+                seccompProfile: { type: 'RuntimeDefault' },
+              },
+              volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+            },
+          ],
+          volumes: [{ name: 'tmp', emptyDir: { sizeLimit: '4Gi' } }],
+        },
+      },
+    },
+  } as KubeObject;
+}

@@ -1,0 +1,221 @@
+// Reconciles a RetrainJob: runs the trainer as a batch Job, follows the real
+// Job status (Pending -> Running -> Evaluating -> Succeeded | Failed |
+// Rejected), reads metrics.json from the run's output prefix, applies the
+// acceptance gate and, on acceptance, records the artifact as a new version in
+// the Model's status. With promotion Automatic the Model controller then
+// serves it (the newest version); with Manual it waits for spec.pinnedVersion.
+import type { Logger } from 'pino';
+import { isDeepStrictEqual } from 'node:util';
+import type { Model, RetrainJob } from '../../api/index.js';
+import { patchStatus } from '../../runtime/apply.js';
+import { kubeTime, setAbnormalCondition, setCondition, type Condition } from '../../runtime/conditions.js';
+import { Controller, type Request } from '../../runtime/controller.js';
+import type { EventRecorder } from '../../runtime/events.js';
+import { isAlreadyExists, type KubeObject, type ResourceType } from '../../runtime/kube-client.js';
+import type { Manager } from '../../runtime/manager.js';
+import { readObject, sha256Hex, StorageError } from '../../storage/index.js';
+import type { DomainMetrics } from '../domain-metrics.js';
+import { ModelType, RetrainJobType } from '../fluxora-types.js';
+import { nextVersionName, trimHistory, type VersionRecord } from '../model/versions.js';
+import { MANAGED_SELECTOR } from '../resource-types.js';
+import { ServiceAccountResource } from '../drift-monitor/drift-monitor-controller.js';
+import { applyAcceptance, parseTrainerMetrics } from './acceptance.js';
+import { buildTrainerJob, buildTrainerServiceAccount, outputPrefix, trainerJobName } from './job.js';
+
+export const JobResource: ResourceType = { group: 'batch', version: 'v1', kind: 'Job', plural: 'jobs', namespaced: true };
+
+interface JobState extends KubeObject {
+  status?: {
+    active?: number;
+    startTime?: string;
+    completionTime?: string;
+    conditions?: { type: string; status: string; reason?: string; message?: string }[];
+  };
+}
+
+type Status = NonNullable<RetrainJob['status']>;
+type Phase = NonNullable<Status['phase']>;
+const TERMINAL = new Set<Phase>(['Succeeded', 'Failed', 'Rejected']);
+
+export interface RetrainJobControllerOptions {
+  manager: Manager;
+  events: EventRecorder;
+  logger: Logger;
+  image: string;
+  metrics?: DomainMetrics;
+  workers?: number;
+}
+
+export function createRetrainJobController(o: RetrainJobControllerOptions): Controller<RetrainJob> {
+  const { manager, events, logger } = o;
+  const client = manager.client;
+  const retrains = manager.informer<RetrainJob>(RetrainJobType);
+  const models = manager.informer<Model>(ModelType);
+  const jobs = manager.informer<JobState>(JobResource, { labelSelector: MANAGED_SELECTOR });
+  const accounts = manager.informer<KubeObject>(ServiceAccountResource, { labelSelector: MANAGED_SELECTOR });
+
+  /** Builds the next status: the phase plus the conditions that go with it. */
+  function withPhase(prev: Status, phase: Phase, reason: string, message: string, generation: number, now: Date, extra: Partial<Status> = {}): Status {
+    let c: Condition[] = prev.conditions ?? [];
+    const done = TERMINAL.has(phase);
+    const ok = phase === 'Succeeded';
+    c = setCondition(c, { type: 'Ready', status: done ? (ok ? 'True' : 'False') : 'False', reason, message, observedGeneration: generation }, now);
+    c = setCondition(c, { type: 'Complete', status: ok ? 'True' : 'False', reason, message, observedGeneration: generation }, now);
+    c = setCondition(c, { type: 'Failed', status: phase === 'Failed' || phase === 'Rejected' ? 'True' : 'False', reason, message, observedGeneration: generation }, now);
+    c = setAbnormalCondition(c, 'Reconciling', !done, reason, message, generation, now);
+    c = setAbnormalCondition(c, 'Stalled', phase === 'Failed' || phase === 'Rejected', reason, message, generation, now);
+    return { ...prev, ...extra, phase, observedGeneration: generation, conditions: c };
+  }
+
+  /** Adds the accepted artifact to the Model's versions (idempotent: keyed by the RetrainJob). */
+  async function recordVersion(model: Model, rj: RetrainJob, uri: string, sha256: string, metrics: Record<string, number>, now: Date): Promise<VersionRecord> {
+    const source = `RetrainJob/${rj.metadata.name}`;
+    const versions = [...((model.status?.versions ?? []) as VersionRecord[])];
+    const existing = versions.find((v) => v.source === source);
+    if (existing) return existing;
+    const record: VersionRecord = { name: nextVersionName(versions), uri, sha256, source, metrics, createdAt: kubeTime(now) };
+    versions.push(record);
+    const keep = new Set([record.name, ...(model.status?.servingVersion ? [model.status.servingVersion] : []), ...(model.spec.pinnedVersion ? [model.spec.pinnedVersion] : [])]);
+    // resourceVersion guards against a concurrent Model status write (409 -> retried).
+    await patchStatus(client, ModelType, model.metadata.namespace, model.metadata.name, { ...model.status, versions: trimHistory(versions, keep) }, model.metadata.resourceVersion);
+    return record;
+  }
+
+  /**
+   * Side effects (events, metrics) that must happen once per transition are
+   * queued in `after` and run only when the status write succeeds: an attempt
+   * on stale data ends in 409 and is retried without double counting.
+   */
+  async function evaluate(rj: RetrainJob, model: Model, status: Status, generation: number, now: Date, after: (() => void)[]): Promise<Status> {
+    const prefix = outputPrefix(rj);
+    const modelUri = `${prefix}model.onnx`;
+    let metricsText: string;
+    let artifact: Buffer;
+    try {
+      metricsText = (await readObject(`${prefix}metrics.json`, { maxBytes: 1 << 20 })).toString('utf8');
+      artifact = await readObject(modelUri);
+    } catch (e) {
+      if (e instanceof StorageError && e.code !== 'Unreachable') {
+        return withPhase(status, 'Failed', 'OutputMissing', `the trainer succeeded but its output is unusable: ${e.message}`, generation, now);
+      }
+      throw e; // transient: retried with back-off
+    }
+    let parsed;
+    try {
+      parsed = parseTrainerMetrics(metricsText);
+    } catch (e) {
+      return withPhase(status, 'Failed', 'InvalidMetrics', (e as Error).message, generation, now);
+    }
+    const sha256 = sha256Hex(artifact);
+    const artifactStatus = { artifact: { uri: modelUri, sha256 }, metrics: parsed.metrics };
+    const servingMetrics = (model.status?.versions ?? []).find((v) => v.name === model.status?.servingVersion)?.metrics;
+    const gate = applyAcceptance(rj.spec.acceptance, parsed, servingMetrics);
+    if (!gate.accepted) {
+      after.push(() => events.record(rj, 'Warning', gate.reason, gate.message));
+      return withPhase(status, 'Rejected', gate.reason, gate.message, generation, now, artifactStatus);
+    }
+    const version = await recordVersion(model, rj, modelUri, sha256, parsed.metrics, now);
+    const automatic = (model.spec.promotion?.policy ?? 'Automatic') === 'Automatic' && !model.spec.pinnedVersion;
+    const message = automatic
+      ? `${gate.message}; recorded as ${version.name}, which the Model now serves`
+      : `${gate.message}; recorded as ${version.name}; set the Model's spec.pinnedVersion to ${version.name} to serve it`;
+    after.push(() => {
+      events.record(rj, 'Normal', 'Accepted', message);
+      events.record(model, 'Normal', 'VersionRecorded', `recorded ${version.name} from RetrainJob ${rj.metadata.name}`);
+      if (automatic) o.metrics?.promoted(rj.metadata.namespace ?? '', model.metadata.name);
+    });
+    let next = withPhase(status, 'Succeeded', 'Accepted', message, generation, now, { ...artifactStatus, promotedVersion: version.name });
+    next = {
+      ...next,
+      conditions: setCondition(next.conditions, {
+        type: 'Promoted',
+        status: automatic ? 'True' : 'False',
+        reason: automatic ? 'AutomaticPromotion' : 'AwaitingManualPromotion',
+        message,
+        observedGeneration: generation,
+      }, now),
+    };
+    return next;
+  }
+
+  async function reconcile(req: Request) {
+    const rj = retrains.get(req.namespace, req.name);
+    if (!rj || rj.metadata.deletionTimestamp) return; // the GC removes the Job
+    const status: Status = rj.status ?? {};
+    if (status.phase && TERMINAL.has(status.phase)) return; // a finished run is a record
+    const now = new Date();
+    const generation = rj.metadata.generation ?? 0;
+    const model = models.get(req.namespace, rj.spec.modelRef.name);
+    const after: (() => void)[] = [];
+    let next: Status;
+    if (!model) {
+      next = withPhase(status, 'Pending', 'ModelNotFound', `Model "${rj.spec.modelRef.name}" does not exist; the run starts when it does`, generation, now);
+    } else {
+      const name = trainerJobName(rj);
+      if (!accounts.get(req.namespace, name)) {
+        await client.create(ServiceAccountResource, buildTrainerServiceAccount(rj)).catch((e: unknown) => {
+          if (!isAlreadyExists(e)) throw e;
+        });
+      }
+      let job = jobs.get(req.namespace, name);
+      if (!job) {
+        const servingUri = (model.status?.versions ?? []).find((v) => v.name === model.status?.servingVersion)?.uri;
+        // A Job's template is immutable: create it once, never re-apply.
+        job = await client.create<JobState>(JobResource, buildTrainerJob(rj, model, servingUri, o.image) as JobState).catch(async (e: unknown) => {
+          if (!isAlreadyExists(e)) throw e;
+          return client.get<JobState>(JobResource, req.namespace, name);
+        });
+        events.record(rj, 'Normal', 'JobCreated', `created Job ${name}`);
+      }
+      const cond = (t: string) => job.status?.conditions?.find((c) => c.type === t && c.status === 'True');
+      const failed = cond('Failed');
+      const jobFields = { jobName: name, ...(job.status?.startTime ? { startTime: job.status.startTime } : {}) };
+      if (failed) {
+        const msg = `training Job failed (${failed.reason ?? 'Failed'}): ${failed.message ?? ''}`.trim();
+        after.push(() => events.record(rj, 'Warning', 'TrainingFailed', msg));
+        next = withPhase(status, 'Failed', failed.reason ?? 'JobFailed', msg, generation, now, { ...jobFields, completionTime: kubeTime(now) });
+      } else if (cond('Complete')) {
+        next = await evaluate(rj, model, { ...status, ...jobFields }, generation, now, after);
+        next = { ...next, completionTime: job.status?.completionTime ?? kubeTime(now) };
+      } else if ((job.status?.active ?? 0) > 0) {
+        next = withPhase(status, 'Running', 'Training', `training Job ${name} is running`, generation, now, jobFields);
+      } else {
+        next = withPhase(status, 'Pending', 'JobPending', `waiting for training Job ${name} to start`, generation, now, jobFields);
+      }
+    }
+    const phase = next.phase;
+    if (phase && TERMINAL.has(phase)) {
+      after.push(() => {
+        const started = Date.parse(next.startTime ?? rj.metadata.creationTimestamp ?? '');
+        o.metrics?.retrainFinished(phase, Number.isFinite(started) ? (now.getTime() - started) / 1000 : undefined);
+        logger.info({ kind: 'RetrainJob', namespace: req.namespace, name: req.name, phase, version: next.promotedVersion }, 'retrain finished');
+      });
+    }
+    if (!isDeepStrictEqual(next, status)) {
+      await patchStatus(client, RetrainJobType, req.namespace, req.name, next, rj.metadata.resourceVersion);
+      for (const f of after) f();
+    }
+  }
+
+  const controller = new Controller<RetrainJob>({
+    name: 'retrainjob',
+    primary: retrains,
+    owns: [jobs, accounts],
+    watches: [
+      {
+        informer: models,
+        map: (m: KubeObject) =>
+          retrains
+            .list(m.metadata.namespace)
+            .filter((r) => r.spec.modelRef.name === m.metadata.name && !TERMINAL.has(r.status?.phase ?? 'Pending'))
+            .map((r) => ({ namespace: r.metadata.namespace ?? '', name: r.metadata.name })),
+      },
+    ],
+    reconcile,
+    workers: o.workers,
+    metrics: manager.opts.metrics,
+    logger,
+  });
+  manager.addController(controller);
+  return controller;
+}

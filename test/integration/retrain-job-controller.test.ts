@@ -1,0 +1,160 @@
+// The RetrainJob controller on the real control plane: it runs the trainer
+// Job (kube-controller-manager + kwok complete it), reads the trainer's
+// output, gates it, and promotes an accepted version so the Model's
+// Deployment rolls to it. The trainer's output is written by the test at the
+// run's prefix (the trainer contract), standing in for the trainer process.
+import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Model, RetrainJob } from '../../src/api/index.js';
+import { ModelType, RetrainJobType } from '../../src/controllers/fluxora-types.js';
+import { JobResource } from '../../src/controllers/retrain-job/retrain-job-controller.js';
+import { DeploymentResource } from '../../src/controllers/resource-types.js';
+import { getCondition } from '../../src/runtime/conditions.js';
+import type { KubeClient, KubeObject } from '../../src/runtime/kube-client.js';
+import { sha256Hex } from '../../src/storage/index.js';
+import { adminClient, createNamespace, NamespaceResource, scrape, startOperator, waitFor, type OperatorProcess } from '../support/cluster.js';
+
+interface Job extends KubeObject {
+  spec: { backoffLimit: number; activeDeadlineSeconds: number; template: { spec: { containers: { args?: string[]; env: { name: string; value?: string }[] }[] } } };
+}
+interface Deployment extends KubeObject {
+  spec: { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } };
+}
+
+describe('RetrainJob controller', () => {
+  let client: KubeClient;
+  let ns: string;
+  let out: string;
+  let op: OperatorProcess | undefined;
+
+  const retrainJob = (name: string, acceptance?: Record<string, unknown>): RetrainJob =>
+    ({
+      apiVersion: 'fluxora.io/v1alpha1',
+      kind: 'RetrainJob',
+      metadata: { name, namespace: ns },
+      spec: {
+        modelRef: { name: 'churn' },
+        trainer: { builtin: { algorithm: 'logistic', target: 'churned', seed: 7 } },
+        dataset: { uri: 's3://data/churn/train.csv' },
+        output: { uri: `file://${out}` },
+        ...(acceptance ? { acceptance } : {}),
+        backoffLimit: 1,
+        activeDeadlineSeconds: 600,
+      },
+    }) as unknown as RetrainJob;
+
+  async function trainerOutput(run: string, metrics: unknown, model = `onnx-bytes-of-${run}`) {
+    await mkdir(join(out, run), { recursive: true });
+    await writeFile(join(out, run, 'model.onnx'), model);
+    await writeFile(join(out, run, 'metrics.json'), JSON.stringify(metrics));
+  }
+
+  const finished = (name: string) =>
+    waitFor(`${name} finished`, async () => {
+      const rj = await client.get<RetrainJob>(RetrainJobType, ns, name);
+      return ['Succeeded', 'Failed', 'Rejected'].includes(rj.status?.phase ?? '') ? rj : undefined;
+    }, 60_000);
+
+  const served = async () => {
+    const m = await client.get<Model>(ModelType, ns, 'churn');
+    return m;
+  };
+
+  beforeAll(async () => {
+    client = adminClient();
+    ns = await createNamespace(client, 'retrain');
+    out = await mkdtemp(join(tmpdir(), 'fluxora-runs-'));
+    op = await startOperator([`--namespace=${ns}`]);
+    await client.create(ModelType, {
+      apiVersion: 'fluxora.io/v1alpha1',
+      kind: 'Model',
+      metadata: { name: 'churn', namespace: ns },
+      spec: { artifact: { uri: 'file:///models/churn/v1.onnx' }, features: [{ name: 'tenure', type: 'numeric' }] },
+    } as unknown as Model);
+    await waitFor('model v1 Ready', async () => {
+      const m = await served();
+      return getCondition(m.status?.conditions, 'Ready')?.status === 'True' && m.status?.servingVersion === 'v1';
+    });
+  });
+  afterAll(async () => {
+    await op?.stop();
+    await client.delete(NamespaceResource, undefined, ns);
+    client.close();
+  });
+
+  it('runs the trainer Job under the contract, accepts a better model and rolls the Model to it', async () => {
+    await trainerOutput('rj-good', { auc: 0.91, logloss: 0.3, rows: 1000, serving: { auc: 0.72 } });
+    await client.create(RetrainJobType, retrainJob('rj-good', { metric: 'auc', min: 0.8, mustBeatServing: true }));
+
+    const job = await waitFor('trainer Job', () => client.getOrUndefined<Job>(JobResource, ns, 'rj-good'));
+    const env = Object.fromEntries(job.spec.template.spec.containers[0]!.env.map((e) => [e.name, e.value]));
+    expect(env).toMatchObject({
+      FLUXORA_DATASET_URI: 's3://data/churn/train.csv',
+      FLUXORA_OUTPUT_URI: `file://${out}/rj-good/`,
+      FLUXORA_SERVING_URI: 'file:///models/churn/v1.onnx',
+    });
+    expect(JSON.parse(env.FLUXORA_TRAINER_CONFIG!)).toMatchObject({ algorithm: 'logistic', target: 'churned', seed: 7 });
+    expect(job.spec.template.spec.containers[0]!.args).toEqual(['train']);
+    expect(job.spec).toMatchObject({ backoffLimit: 1, activeDeadlineSeconds: 600 });
+    expect(job.metadata.ownerReferences?.[0]).toMatchObject({ kind: 'RetrainJob', name: 'rj-good' });
+
+    const rj = await finished('rj-good');
+    expect(rj.status).toMatchObject({
+      phase: 'Succeeded',
+      promotedVersion: 'v2',
+      jobName: 'rj-good',
+      artifact: { uri: `file://${out}/rj-good/model.onnx`, sha256: sha256Hex('onnx-bytes-of-rj-good') },
+      metrics: { auc: 0.91, logloss: 0.3, rows: 1000 },
+    });
+    expect(getCondition(rj.status?.conditions, 'Promoted')).toMatchObject({ status: 'True', reason: 'AutomaticPromotion' });
+    expect(getCondition(rj.status?.conditions, 'Ready')?.status).toBe('True');
+
+    const model = await waitFor('model serves v2', async () => {
+      const m = await served();
+      return m.status?.servingVersion === 'v2' && getCondition(m.status.conditions, 'Ready')?.status === 'True' ? m : undefined;
+    });
+    expect(model.status?.versions?.find((v) => v.name === 'v2')).toMatchObject({ source: 'RetrainJob/rj-good', metrics: { auc: 0.91 } });
+    const dep = await client.get<Deployment>(DeploymentResource, ns, 'churn');
+    expect(dep.spec.template.spec.containers[0]!.env.find((e) => e.name === 'FLUXORA_MODEL_URI')?.value).toBe(`file://${out}/rj-good/model.onnx`);
+  });
+
+  it('rejects a worse model and keeps the served version', async () => {
+    await trainerOutput('rj-worse', { auc: 0.85 });
+    await client.create(RetrainJobType, retrainJob('rj-worse', { metric: 'auc', mustBeatServing: true }));
+    const rj = await finished('rj-worse');
+    expect(rj.status?.phase).toBe('Rejected');
+    expect(getCondition(rj.status?.conditions, 'Failed')).toMatchObject({ status: 'True', reason: 'NotBetterThanServing' });
+    expect(getCondition(rj.status?.conditions, 'Failed')?.message).toContain("does not beat the serving version's 0.91");
+    expect(rj.status?.promotedVersion).toBeUndefined();
+    const m = await served();
+    expect(m.status?.servingVersion).toBe('v2');
+    expect(m.status?.versions?.map((v) => v.name)).toEqual(['v1', 'v2']);
+  });
+
+  it('fails clearly when the trainer wrote nothing, and the run stays a record', async () => {
+    await client.create(RetrainJobType, retrainJob('rj-empty'));
+    const rj = await finished('rj-empty');
+    expect(rj.status?.phase).toBe('Failed');
+    expect(getCondition(rj.status?.conditions, 'Stalled')).toMatchObject({ status: 'True', reason: 'OutputMissing' });
+    expect(getCondition(rj.status?.conditions, 'Ready')?.message).toContain('metrics.json');
+  });
+
+  it('rolls back through pinnedVersion, and deleting a RetrainJob deletes its Job', async () => {
+    await client.request('PATCH', `/apis/fluxora.io/v1alpha1/namespaces/${ns}/models/churn`, {
+      body: { spec: { pinnedVersion: 'v1' } },
+      contentType: 'application/merge-patch+json',
+    });
+    await waitFor('back on v1', async () => (await served()).status?.servingVersion === 'v1');
+    await client.delete(RetrainJobType, ns, 'rj-good');
+    await waitFor('Job collected', async () => !(await client.getOrUndefined(JobResource, ns, 'rj-good')), 60_000);
+
+    const metrics = await scrape(op!.metricsPort);
+    expect(metrics).toMatch(/fluxora_retrain_jobs_total\{result="Succeeded"\} 1/);
+    expect(metrics).toMatch(/fluxora_retrain_jobs_total\{result="Rejected"\} 1/);
+    expect(metrics).toMatch(/fluxora_retrain_jobs_total\{result="Failed"\} 1/);
+    expect(metrics).toContain(`fluxora_promotions_total{namespace="${ns}",model="churn"} 1`);
+    expect(metrics).toContain(`fluxora_model_serving_version_info{namespace="${ns}",model="churn",version="v1"} 1`);
+  });
+});
