@@ -8,6 +8,8 @@ import { kubeTime } from './conditions.js';
 export type EventType = 'Normal' | 'Warning';
 
 export class EventRecorder {
+  private readonly pending = new Set<Promise<unknown>>();
+
   constructor(
     private readonly client: KubeClient,
     private readonly component: string,
@@ -40,10 +42,17 @@ export class EventRecorder {
       lastTimestamp: now,
       count: 1,
     };
-    this.client
+    const p = this.client
       .request('POST', resourcePath({ group: '', version: 'v1', kind: 'Event', plural: 'events', namespaced: true }, ns), {
         body: event,
       })
-      .catch((err: Error) => this.logger.warn({ err: err.message, reason }, 'could not record event'));
+      .catch((err: Error) => this.logger.warn({ err: err.message, reason }, 'could not record event'))
+      .finally(() => this.pending.delete(p));
+    this.pending.add(p);
+  }
+
+  /** Waits for events still being sent (a short-lived process calls this before exiting). */
+  async flush(): Promise<void> {
+    await Promise.all([...this.pending]);
   }
 }
