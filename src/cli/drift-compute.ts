@@ -1,0 +1,175 @@
+// `fluxora drift compute`: the drift engine on two local files, one JSON
+// report on stdout. For laptops and CI; the operator's CronJobs run
+// `fluxora drift-check` instead. Exit 0 with a report, 1 when the data cannot
+// be used (unreadable file, missing column, non-numeric value, empty sample),
+// 2 on a usage error.
+import { parseArgs } from 'node:util';
+import { computeDrift } from '../drift/compute.js';
+import { DriftInputError, TableError } from '../drift/errors.js';
+import { readTable, type TableFormat } from '../drift/table.js';
+import { DRIFT_METHODS, type DriftMethodChoice, type DriftReport, type FeatureSpec, type FeatureType } from '../drift/types.js';
+
+const HELP = `usage: fluxora drift compute --reference PATH --current PATH [flags]
+
+Compares the current data with the reference, feature by feature, and prints
+one JSON report. PATH is a local path or a file:// URI; CSV (with a header
+line) or JSON Lines, optionally gzipped (.gz).
+
+  --reference PATH                  the reference data set
+  --current PATH                    the data set to check for drift
+  --format csv|jsonl                format of both files (default: from the file extension)
+  --features f1,f2,...              features to check (default: every column of the reference)
+  --types f1=numeric,f2=categorical declared feature types (default: numeric when every
+                                    value in the reference is a number, else categorical)
+  --method M                        method for every feature: auto (default), ks, psi,
+                                    jensenshannon, wasserstein, chisquare, zscore
+  --threshold X                     threshold for every feature (default: the method's:
+                                    p-value 0.05 for ks/chisquare/zscore tests, 0.1 for distances)
+  --dataset-drift-share S           share of drifted features (0 to 1) at which the data set
+                                    counts as drifted (default 0.5)
+  -h, --help                        this help
+
+Exit status: 0 report printed, 1 data cannot be used, 2 usage error.
+`;
+
+class UsageError extends Error {}
+
+interface Options {
+  reference: string;
+  current: string;
+  format?: TableFormat;
+  features?: string[];
+  types: Map<string, FeatureType>;
+  method: DriftMethodChoice;
+  threshold?: number;
+  datasetDriftShare?: number;
+}
+
+function list(value: string, flag: string): string[] {
+  const items = value.split(',').map((s) => s.trim());
+  if (items.some((s) => s === '')) throw new UsageError(`${flag}: empty name in "${value}"`);
+  return items;
+}
+
+function number(value: string, flag: string, max?: number): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || (max !== undefined && n > max)) {
+    throw new UsageError(`${flag}: "${value}" is not a number${max !== undefined ? ` between 0 and ${max}` : ' >= 0'}`);
+  }
+  return n;
+}
+
+function parseOptions(argv: string[]): Options | 'help' {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        reference: { type: 'string' },
+        current: { type: 'string' },
+        format: { type: 'string' },
+        features: { type: 'string' },
+        types: { type: 'string' },
+        method: { type: 'string' },
+        threshold: { type: 'string' },
+        'dataset-drift-share': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (values.help) return 'help';
+  if (!values.reference) throw new UsageError('--reference is required');
+  if (!values.current) throw new UsageError('--current is required');
+  if (values.format !== undefined && values.format !== 'csv' && values.format !== 'jsonl') {
+    throw new UsageError(`--format: "${values.format}" is not csv or jsonl`);
+  }
+  const method = (values.method ?? 'auto') as DriftMethodChoice;
+  if (method !== 'auto' && !(DRIFT_METHODS as readonly string[]).includes(method)) {
+    throw new UsageError(`--method: "${method}" is not one of auto, ${DRIFT_METHODS.join(', ')}`);
+  }
+  const features = values.features !== undefined ? list(values.features, '--features') : undefined;
+  const types = new Map<string, FeatureType>();
+  for (const item of values.types !== undefined ? list(values.types, '--types') : []) {
+    const [name, type, extra] = item.split('=').map((s) => s.trim());
+    if (!name || (type !== 'numeric' && type !== 'categorical') || extra !== undefined) {
+      throw new UsageError(`--types: "${item}" is not NAME=numeric or NAME=categorical`);
+    }
+    if (features && !features.includes(name)) throw new UsageError(`--types: "${name}" is not one of --features`);
+    types.set(name, type);
+  }
+  return {
+    reference: values.reference,
+    current: values.current,
+    ...(values.format !== undefined ? { format: values.format as TableFormat } : {}),
+    ...(features ? { features } : {}),
+    types,
+    method,
+    ...(values.threshold !== undefined ? { threshold: number(values.threshold, '--threshold') } : {}),
+    ...(values['dataset-drift-share'] !== undefined
+      ? { datasetDriftShare: number(values['dataset-drift-share'], '--dataset-drift-share', 1) }
+      : {}),
+  };
+}
+
+async function compute(o: Options): Promise<DriftReport> {
+  const reference = await readTable(o.reference, {
+    ...(o.format ? { format: o.format } : {}),
+    ...(o.features ? { columns: o.features } : {}),
+    types: o.types,
+  });
+  const names = o.features ?? [...reference.names];
+  // The current file is read with the reference's types, so a value that does
+  // not fit is reported at its line in the current file.
+  const current = await readTable(o.current, {
+    ...(o.format ? { format: o.format } : {}),
+    columns: names,
+    types: reference.types,
+  });
+  const features: FeatureSpec[] = names.map((name) => ({
+    name,
+    type: reference.types.get(name) ?? 'numeric',
+    method: o.method,
+    ...(o.threshold !== undefined ? { threshold: o.threshold } : {}),
+  }));
+  return computeDrift({
+    reference: reference.columns,
+    current: current.columns,
+    features,
+    ...(o.datasetDriftShare !== undefined ? { datasetDriftShare: o.datasetDriftShare } : {}),
+  });
+}
+
+/** JSON has no Infinity: a chi-square score of +Infinity is written as the largest double, as in DriftMonitor status. */
+function toJson(report: DriftReport): string {
+  return JSON.stringify(report, (_key, v: unknown) => (typeof v === 'number' && v === Infinity ? Number.MAX_VALUE : v), 2);
+}
+
+export async function runDriftComputeCommand(argv: string[]): Promise<number> {
+  let options: Options | 'help';
+  try {
+    options = parseOptions(argv);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`fluxora drift compute: ${err.message}\n\n${HELP}`);
+    return 2;
+  }
+  if (options === 'help') {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  try {
+    const report = await compute(options);
+    process.stdout.write(`${toJson(report)}\n`);
+    return 0;
+  } catch (err) {
+    if (err instanceof TableError || err instanceof DriftInputError) {
+      process.stderr.write(`fluxora drift compute: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}
