@@ -11,6 +11,10 @@ const subcommands: Record<string, Subcommand> = {
     summary: 'reconcile Model, DriftMonitor and RetrainJob resources',
     run: async (argv) => (await import('./operator-command.js')).runOperatorCommand(argv),
   },
+  serve: {
+    summary: 'serve a model over the Open Inference Protocol (V2 REST)',
+    run: async (argv) => (await import('./serve-command.js')).runServeCommand(argv),
+  },
   'drift compute': {
     summary: 'drift report (JSON) comparing two local CSV / JSON Lines files',
     run: async (argv) => (await import('./drift-compute.js')).runDriftComputeCommand(argv),

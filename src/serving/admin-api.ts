@@ -1,0 +1,92 @@
+// The admin port: the captured samples the drift check reads. It is a
+// separate listener so the public Service port (and whatever ingress fronts
+// it) never exposes live inputs; the bearer token guards it on top.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { once } from 'node:events';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HttpError, badRequest, notFound, type ErrorReason } from './http-error.js';
+import { sendError, sendJson, splitUrl } from './http-io.js';
+import { UNKNOWN_MODEL } from './metrics.js';
+import type { ServerState } from './server-state.js';
+
+const SAMPLES = /^\/v2\/models\/([^/]+)\/samples\/?$/;
+
+const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
+
+/** Compares in time independent of where the strings differ (hashing first evens out the lengths). */
+export function tokenMatches(given: string, expected: string): boolean {
+  return timingSafeEqual(digest(given), digest(expected));
+}
+
+function parseLimit(raw: string | null): number | undefined {
+  if (raw === null) return undefined;
+  if (!/^[0-9]{1,9}$/.test(raw)) throw badRequest(`limit must be a non-negative integer, got "${raw}"`);
+  return Number(raw);
+}
+
+export class AdminApi {
+  constructor(private readonly s: ServerState) {}
+
+  readonly listener = (req: IncomingMessage, res: ServerResponse): void => {
+    void this.handle(req, res);
+  };
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now();
+    let code = 200;
+    let reason: ErrorReason | undefined;
+    let model: string | undefined;
+    try {
+      model = await this.route(req, res);
+    } catch (e) {
+      const err = e instanceof HttpError ? e : new HttpError(500, `internal error: ${(e as Error).message}`, 'internal');
+      if (!(e instanceof HttpError)) this.s.logger.error({ err: (e as Error).stack }, 'admin request failed');
+      code = err.status;
+      reason = err.reason;
+      model = UNKNOWN_MODEL;
+      sendError(res, err.status, err.message, { headers: err.headers, close: this.s.draining });
+    }
+    this.s.metrics.observe('samples', code, (performance.now() - started) / 1000, reason, model);
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<string> {
+    const { path, query } = splitUrl(req.url);
+    if (path === '/v2/health/live') {
+      sendJson(res, 200, { live: true });
+      return this.s.config.modelName;
+    }
+    const m = SAMPLES.exec(path);
+    if (!m) throw notFound(`no such endpoint: ${req.method} ${path}`);
+    if (req.method !== 'GET') throw new HttpError(405, `method ${req.method} is not allowed on ${path}; use GET`, 'method_not_allowed', { Allow: 'GET' });
+    this.authorize(req);
+    let name: string;
+    try {
+      name = decodeURIComponent(m[1] as string);
+    } catch {
+      throw badRequest('malformed URL escape in the model name');
+    }
+    if (name !== this.s.config.modelName) throw notFound(`unknown model "${name}"; this server serves "${this.s.config.modelName}"`);
+    const limit = parseLimit(query.get('limit'));
+    const model = this.s.model;
+    if (!model) throw new HttpError(503, `model "${name}" is not ready: ${this.s.notReadyReason}`, 'not_ready');
+    res.writeHead(200, { 'Content-Type': 'application/x-ndjson', 'Cache-Control': 'no-store' });
+    // Chunks with back-pressure: a large buffer is not built as one string.
+    for (const chunk of model.capture.jsonLines(limit)) {
+      if (res.destroyed) break;
+      if (!res.write(chunk)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+    }
+    res.end();
+    return name;
+  }
+
+  private authorize(req: IncomingMessage): void {
+    const token = this.s.config.samplesToken;
+    if (!token) throw new HttpError(503, 'samples are disabled: no token is configured (FLUXORA_SAMPLES_TOKEN)', 'no_token');
+    const m = /^Bearer +(\S+) *$/i.exec(req.headers.authorization ?? '');
+    if (!m || !tokenMatches(m[1] as string, token)) {
+      throw new HttpError(401, 'a valid bearer token is required (Authorization: Bearer <token>)', 'unauthorized', {
+        'WWW-Authenticate': 'Bearer realm="fluxora-samples"',
+      });
+    }
+  }
+}

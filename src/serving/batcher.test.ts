@@ -1,0 +1,113 @@
+import { describe, expect, it } from 'vitest';
+import { Batcher } from './batcher.js';
+import type { HostTensor, Tensors } from './datatypes.js';
+
+const rowsTensor = (rows: number[][]): Tensors =>
+  new Map([['x', { datatype: 'FP32', shape: [rows.length, rows[0]?.length ?? 0], data: Float32Array.from(rows.flat()) }]]);
+
+/** A fake model: y = sum of each row; records the rows of every run. */
+function fakeModel(o: { failWhen?: (x: Float32Array) => boolean; badRows?: boolean } = {}) {
+  const runs: number[] = [];
+  const run = async (feeds: Tensors): Promise<Tensors> => {
+    const x = feeds.get('x') as HostTensor;
+    const [n = 0, k = 0] = x.shape;
+    const data = x.data as Float32Array;
+    runs.push(n);
+    if (o.failWhen?.(data)) throw new Error('boom');
+    const y = new Float32Array(n);
+    for (let r = 0; r < n; r++) for (let c = 0; c < k; c++) y[r] = (y[r] ?? 0) + (data[r * k + c] ?? 0);
+    return new Map([['y', { datatype: 'FP32', shape: [o.badRows ? 1 : n, 1], data: o.badRows ? y.subarray(0, 1) : y }]]);
+  };
+  return { runs, run };
+}
+
+const ys = (t: Tensors) => Array.from((t.get('y') as HostTensor).data as Float32Array);
+
+describe('Batcher', () => {
+  it('stacks concurrent requests into one run and gives each its own rows, in order', async () => {
+    const m = fakeModel();
+    const b = new Batcher({ maxBatchSize: 64, maxDelayMs: 50, run: m.run, arriving: () => 0 });
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => b.submit(rowsTensor([[i, 1], [i, 2]]), 2, '2')));
+    expect(m.runs).toEqual([40]);
+    results.forEach((r, i) => expect(ys(r)).toEqual([i + 1, i + 2]));
+  });
+
+  it('never exceeds maxBatchSize rows', async () => {
+    const m = fakeModel();
+    const b = new Batcher({ maxBatchSize: 8, maxDelayMs: 5, run: m.run, arriving: () => 0 });
+    const results = await Promise.all(Array.from({ length: 30 }, (_, i) => b.submit(rowsTensor([[i]]), 1, '1')));
+    expect(Math.max(...m.runs)).toBeLessThanOrEqual(8);
+    expect(m.runs.reduce((a, n) => a + n, 0)).toBe(30);
+    results.forEach((r, i) => expect(ys(r)).toEqual([i]));
+  });
+
+  it('only stacks requests whose other dimensions agree', async () => {
+    const m = fakeModel();
+    const b = new Batcher({ maxBatchSize: 64, maxDelayMs: 5, run: m.run, arriving: () => 0 });
+    const [a, c, d] = await Promise.all([
+      b.submit(rowsTensor([[1, 1]]), 1, '2'),
+      b.submit(rowsTensor([[1, 1, 1]]), 1, '3'),
+      b.submit(rowsTensor([[2, 2]]), 1, '2'),
+    ]);
+    expect(m.runs).toEqual([2, 1]);
+    expect([ys(a), ys(c), ys(d)]).toEqual([[2], [3], [4]]);
+  });
+
+  it('waits up to maxDelayMs while requests are arriving, not longer', async () => {
+    const m = fakeModel();
+    let arriving = 1;
+    const b = new Batcher({ maxBatchSize: 64, maxDelayMs: 30, run: m.run, arriving: () => arriving });
+    const t0 = performance.now();
+    const first = b.submit(rowsTensor([[1]]), 1, '1');
+    setTimeout(() => {
+      arriving = 0;
+      void b.submit(rowsTensor([[2]]), 1, '1');
+    }, 10);
+    await first;
+    expect(m.runs).toEqual([2]);
+    expect(performance.now() - t0).toBeLessThan(30 + 50);
+    arriving = 5;
+    const t1 = performance.now();
+    await b.submit(rowsTensor([[3]]), 1, '1');
+    expect(performance.now() - t1).toBeGreaterThanOrEqual(25);
+  });
+
+  it('a failing batch is retried request by request, so only the culprit fails', async () => {
+    const m = fakeModel({ failWhen: (x) => x.includes(13) });
+    const b = new Batcher({ maxBatchSize: 64, maxDelayMs: 5, run: m.run, arriving: () => 0 });
+    const settled = await Promise.allSettled(Array.from({ length: 5 }, (_, i) => b.submit(rowsTensor([[i + 11]]), 1, '1')));
+    expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    expect(m.runs[0]).toBe(5);
+  });
+
+  it('turns stacking off when outputs do not follow the batch dimension', async () => {
+    const m = fakeModel({ badRows: true });
+    const broken: string[] = [];
+    const b = new Batcher({ maxBatchSize: 64, maxDelayMs: 5, run: m.run, arriving: () => 0, onStackingBroken: (w) => broken.push(w) });
+    const r = await Promise.all([b.submit(rowsTensor([[1]]), 1, '1'), b.submit(rowsTensor([[2]]), 1, '1')]);
+    expect(r.map(ys)).toEqual([[1], [2]]);
+    expect(broken).toHaveLength(1);
+    expect(b.batching).toBe(false);
+  });
+
+  it('without batching runs each request alone; drain waits for all', async () => {
+    const m = fakeModel();
+    const b = new Batcher({ maxBatchSize: 32, maxDelayMs: 0, run: m.run, arriving: () => 0 });
+    const all = Promise.all([1, 2, 3].map((v) => b.submit(rowsTensor([[v]]), 1, '1')));
+    expect(b.pending).toBe(3);
+    await b.drain();
+    expect(b.pending).toBe(0);
+    expect(m.runs).toEqual([1, 1, 1]);
+    expect((await all).map(ys)).toEqual([[1], [2], [3]]);
+  });
+
+  it('drain flushes queued requests without waiting for the delay', async () => {
+    const m = fakeModel();
+    const b = new Batcher({ maxBatchSize: 32, maxDelayMs: 10_000, run: m.run, arriving: () => 1 });
+    const p = b.submit(rowsTensor([[7]]), 1, '1');
+    const t0 = performance.now();
+    await b.drain();
+    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(ys(await p)).toEqual([7]);
+  });
+});

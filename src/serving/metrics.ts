@@ -1,0 +1,90 @@
+// Metrics of `fluxora serve`, scraped from the public port's /metrics. One
+// registry per server, so tests can run several servers in one process.
+// Labels are bounded: `model` is the served model's name (or "_unknown" for
+// requests naming another), `endpoint` a fixed set, `code` an HTTP status.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ErrorReason } from './http-error.js';
+
+export type Endpoint = 'infer' | 'v1_predict' | 'metadata' | 'model_ready' | 'server' | 'samples';
+
+export const UNKNOWN_MODEL = '_unknown';
+
+export class ServingMetrics {
+  readonly registry: Registry;
+  readonly requests: Counter<'model' | 'endpoint' | 'code'>;
+  readonly duration: Histogram<'model' | 'endpoint'>;
+  readonly batchSize: Histogram<'model'>;
+  readonly queueWait: Histogram<'model'>;
+  readonly modelLoad: Gauge<'model'>;
+  readonly errors: Counter<'model' | 'reason'>;
+  readonly samplesBuffered: Gauge<'model'>;
+
+  constructor(
+    private readonly model: string,
+    registry = new Registry(),
+  ) {
+    this.registry = registry;
+    collectDefaultMetrics({ register: registry });
+    const registers = [registry];
+    this.requests = new Counter({
+      name: 'fluxora_inference_requests_total',
+      help: 'Requests to model endpoints, by endpoint and HTTP status code.',
+      labelNames: ['model', 'endpoint', 'code'],
+      registers,
+    });
+    this.duration = new Histogram({
+      name: 'fluxora_inference_request_duration_seconds',
+      help: 'Time from receiving a request to sending its response, by endpoint.',
+      labelNames: ['model', 'endpoint'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    this.batchSize = new Histogram({
+      name: 'fluxora_inference_batch_size',
+      help: 'Rows per model run (dynamic batching stacks concurrent requests).',
+      labelNames: ['model'],
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096],
+      registers,
+    });
+    this.queueWait = new Histogram({
+      name: 'fluxora_inference_queue_wait_seconds',
+      help: 'Time a request waited for its model run to start (batching delay plus queueing).',
+      labelNames: ['model'],
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers,
+    });
+    this.modelLoad = new Gauge({
+      name: 'fluxora_model_load_seconds',
+      help: 'Time it took to fetch, verify and load the model artifact.',
+      labelNames: ['model'],
+      registers,
+    });
+    this.errors = new Counter({
+      name: 'fluxora_inference_errors_total',
+      help: 'Failed requests to model endpoints, by reason.',
+      labelNames: ['model', 'reason'],
+      registers,
+    });
+    this.samplesBuffered = new Gauge({
+      name: 'fluxora_inference_samples_buffered',
+      help: 'Rows held in the sample buffer for drift checks.',
+      labelNames: ['model'],
+      registers,
+    });
+  }
+
+  /** Records a finished request; `model` is UNKNOWN_MODEL when the request named another model. */
+  observe(endpoint: Endpoint, code: number, seconds: number, reason: ErrorReason | undefined, model = this.model): void {
+    this.requests.inc({ model, endpoint, code: String(code) });
+    this.duration.observe({ model, endpoint }, seconds);
+    if (reason) this.errors.inc({ model, reason });
+  }
+
+  observeRun(rows: number): void {
+    this.batchSize.observe({ model: this.model }, rows);
+  }
+
+  observeQueueWait(seconds: number): void {
+    this.queueWait.observe({ model: this.model }, seconds);
+  }
+}

@@ -1,0 +1,77 @@
+// Builders for the small tabular models Fluxora writes itself: the test
+// fixtures, and the built-in trainer's linear and logistic models. They emit
+// plain opset-13 ONNX (MatMul, Add, Sigmoid) that any ONNX runtime can load.
+import { encodeOnnxModel, OnnxDataType, type OnnxNode, type OnnxTensor } from './onnx-proto.js';
+
+export const ONNX_OPSET = 13;
+/** The IR version that goes with opset 13 (ONNX 1.8). */
+export const ONNX_IR_VERSION = 7;
+/** Name of the dynamic batch dimension in the models we write. */
+export const BATCH_DIM = 'batch';
+
+export interface LinearModelOptions {
+  /** weights[i][j]: weight of input column i for output j; every row has the same length. */
+  weights: number[][];
+  /** One bias per output column. */
+  bias: number[];
+  inputName?: string;
+  outputName?: string;
+  /** 'sigmoid' makes it a logistic model (probabilities); default 'none'. */
+  activation?: 'none' | 'sigmoid';
+  graphName?: string;
+  producerVersion?: string;
+  docString?: string;
+  /** Stored as ONNX metadata_props (e.g. feature names, training metrics). */
+  metadata?: Record<string, string>;
+}
+
+function float32Tensor(name: string, dims: number[], values: number[]): OnnxTensor {
+  const data = new Float32Array(values);
+  for (const v of data) {
+    if (!Number.isFinite(v)) throw new Error(`tensor ${name}: every value must be finite in FP32, got ${v}`);
+  }
+  // raw_data is little-endian; copy through a DataView so big-endian hosts write the same bytes.
+  const raw = new Uint8Array(data.length * 4);
+  const view = new DataView(raw.buffer);
+  data.forEach((v, i) => view.setFloat32(i * 4, v, true));
+  return { name, dims, dataType: OnnxDataType.FLOAT, rawData: raw };
+}
+
+/** y = x·W + b, optionally followed by a sigmoid; input [batch, n], output [batch, k], FP32. */
+export function buildLinearModel(o: LinearModelOptions): Uint8Array {
+  const n = o.weights.length;
+  const k = o.bias.length;
+  if (n === 0) throw new Error('weights must have at least one row (one per input column)');
+  if (k === 0) throw new Error('bias must have at least one value (one per output column)');
+  o.weights.forEach((row, i) => {
+    if (row.length !== k) throw new Error(`weights row ${i} has ${row.length} values; the bias has ${k}`);
+  });
+  const inputName = o.inputName ?? 'x';
+  const outputName = o.outputName ?? 'y';
+  const sigmoid = o.activation === 'sigmoid';
+  const nodes: OnnxNode[] = [
+    { opType: 'MatMul', inputs: [inputName, 'W'], outputs: ['xW'], name: 'matmul' },
+    { opType: 'Add', inputs: ['xW', 'b'], outputs: [sigmoid ? 'logits' : outputName], name: 'add_bias' },
+  ];
+  if (sigmoid) nodes.push({ opType: 'Sigmoid', inputs: ['logits'], outputs: [outputName], name: 'sigmoid' });
+  return encodeOnnxModel({
+    irVersion: ONNX_IR_VERSION,
+    opsetVersion: ONNX_OPSET,
+    producerName: 'fluxora',
+    ...(o.producerVersion !== undefined ? { producerVersion: o.producerVersion } : {}),
+    ...(o.docString !== undefined ? { docString: o.docString } : {}),
+    graph: {
+      name: o.graphName ?? (sigmoid ? 'logistic' : 'linear'),
+      nodes,
+      initializers: [float32Tensor('W', [n, k], o.weights.flat()), float32Tensor('b', [k], o.bias)],
+      inputs: [{ name: inputName, elemType: OnnxDataType.FLOAT, shape: [BATCH_DIM, n] }],
+      outputs: [{ name: outputName, elemType: OnnxDataType.FLOAT, shape: [BATCH_DIM, k] }],
+    },
+    ...(o.metadata ? { metadata: o.metadata } : {}),
+  });
+}
+
+/** Logistic regression: sigmoid(x·W + b), outputs probabilities (default output name "probability"). */
+export function buildLogisticModel(o: Omit<LinearModelOptions, 'activation'>): Uint8Array {
+  return buildLinearModel({ ...o, outputName: o.outputName ?? 'probability', activation: 'sigmoid' });
+}

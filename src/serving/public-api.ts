@@ -1,0 +1,193 @@
+// The public port: Open Inference Protocol V2 REST (health, server and model
+// metadata, readiness, infer), KServe V1 predict, and Prometheus /metrics.
+// Every failure is a JSON `{"error": "..."}` with a 4xx/5xx status.
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Tensors } from './datatypes.js';
+import { HttpError, notFound, type ErrorReason } from './http-error.js';
+import { readBody, send, sendError, sendJson, splitUrl } from './http-io.js';
+import { parseInferRequest, type InferRequest } from './infer-request.js';
+import { encodeInferResponse } from './infer-response.js';
+import { parseBody } from './json-body.js';
+import { UNKNOWN_MODEL, type Endpoint } from './metrics.js';
+import type { ServedModel, ServerState } from './server-state.js';
+import { v1Predictions, v1ToV2Body } from './v1-protocol.js';
+
+const SERVER_VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+/** Protocol extensions we implement (Triton's names). */
+const EXTENSIONS = ['binary_tensor_data'];
+
+const V2_MODEL = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(?:\/(ready|infer))?\/?$/;
+const V1_MODEL = /^\/v1\/models\/([^/:]+)(:predict)?\/?$/;
+
+/** What a handler reports for metrics. */
+interface Outcome {
+  endpoint?: Endpoint;
+  model?: string;
+}
+
+function allow(method: string, allowed: string, path: string): void {
+  if (method !== allowed) {
+    throw new HttpError(405, `method ${method} is not allowed on ${path}; use ${allowed}`, 'method_not_allowed', { Allow: allowed === 'GET' ? 'GET, HEAD' : allowed });
+  }
+}
+
+function decode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new HttpError(400, `malformed URL escape in "${segment}"`, 'invalid_request');
+  }
+}
+
+export class PublicApi {
+  constructor(private readonly s: ServerState) {}
+
+  /** The node:http request listener. */
+  readonly listener = (req: IncomingMessage, res: ServerResponse): void => {
+    void this.handle(req, res);
+  };
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now();
+    const outcome: Outcome = {};
+    let code = 200;
+    let reason: ErrorReason | undefined;
+    try {
+      code = await this.route(req, res, outcome);
+    } catch (e) {
+      const close = this.s.draining || (e instanceof HttpError && e.status === 413);
+      if (e instanceof HttpError) {
+        code = e.status;
+        reason = e.reason;
+        sendError(res, e.status, e.message, { headers: e.headers, close });
+      } else {
+        code = 500;
+        reason = 'internal';
+        this.s.logger.error({ err: e instanceof Error ? e.stack : String(e), url: req.url }, 'request failed');
+        sendError(res, 500, `internal error: ${e instanceof Error ? e.message : String(e)}`, { close });
+      }
+    }
+    if (outcome.endpoint) this.s.metrics.observe(outcome.endpoint, code, (performance.now() - started) / 1000, reason, outcome.model);
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse, out: Outcome): Promise<number> {
+    const { path } = splitUrl(req.url);
+    const method = req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET');
+    const close = this.s.draining;
+    switch (path) {
+      case '/v2/health/live':
+        allow(method, 'GET', path);
+        sendJson(res, 200, { live: true }, { close });
+        return 200;
+      case '/v2/health/ready':
+        allow(method, 'GET', path);
+        if (!this.s.ready) throw new HttpError(503, `not ready: ${this.s.notReadyReason}`, 'not_ready');
+        sendJson(res, 200, { ready: true }, { close });
+        return 200;
+      case '/v2':
+      case '/v2/':
+        out.endpoint = 'server';
+        allow(method, 'GET', path);
+        sendJson(res, 200, { name: 'fluxora', version: SERVER_VERSION, extensions: EXTENSIONS }, { close });
+        return 200;
+      case '/metrics': {
+        allow(method, 'GET', path);
+        const m = this.s.model;
+        if (m) this.s.metrics.samplesBuffered.set({ model: this.s.config.modelName }, m.capture.size);
+        send(res, 200, await this.s.metrics.registry.metrics(), this.s.metrics.registry.contentType, { close });
+        return 200;
+      }
+    }
+    const v2 = V2_MODEL.exec(path);
+    if (v2) {
+      const action = v2[3];
+      out.endpoint = action === 'infer' ? 'infer' : action === 'ready' ? 'model_ready' : 'metadata';
+      out.model = UNKNOWN_MODEL;
+      this.checkModel(decode(v2[1] as string), v2[2] === undefined ? undefined : decode(v2[2]));
+      out.model = this.s.config.modelName;
+      if (action === 'infer') {
+        allow(method, 'POST', path);
+        return this.infer(req, res);
+      }
+      allow(method, 'GET', path);
+      const model = this.loaded();
+      if (action === 'ready') sendJson(res, 200, { name: this.s.config.modelName, ready: true }, { close });
+      else send(res, 200, model.metadataJson, 'application/json', { close });
+      return 200;
+    }
+    const v1 = V1_MODEL.exec(path);
+    if (v1) {
+      out.endpoint = v1[2] ? 'v1_predict' : 'metadata';
+      out.model = UNKNOWN_MODEL;
+      this.checkModel(decode(v1[1] as string), undefined);
+      out.model = this.s.config.modelName;
+      if (v1[2]) {
+        allow(method, 'POST', path);
+        return this.predictV1(req, res);
+      }
+      allow(method, 'GET', path);
+      sendJson(res, 200, { name: this.s.config.modelName, ready: this.s.model !== undefined }, { close });
+      return 200;
+    }
+    throw notFound(`no such endpoint: ${req.method} ${path}`);
+  }
+
+  private checkModel(name: string, version: string | undefined): void {
+    const c = this.s.config;
+    if (name !== c.modelName) throw notFound(`unknown model "${name}"; this server serves "${c.modelName}"`);
+    if (version !== undefined && version !== c.modelVersion) {
+      throw notFound(`model "${name}" has no version "${version}"; this server serves version "${c.modelVersion}"`);
+    }
+  }
+
+  private loaded(): ServedModel {
+    const m = this.s.model;
+    if (!m) throw new HttpError(503, `model "${this.s.config.modelName}" is not ready: ${this.s.notReadyReason}`, 'not_ready');
+    return m;
+  }
+
+  private async body(req: IncomingMessage) {
+    this.s.arriving++;
+    try {
+      return await readBody(req, this.s.config.maxBodyBytes);
+    } finally {
+      this.s.arriving--;
+    }
+  }
+
+  private async run(model: ServedModel, r: InferRequest): Promise<Tensors> {
+    let outputs: Tensors;
+    try {
+      outputs = await model.batcher.submit(r.inputs, r.rows, r.batchKey);
+    } catch (e) {
+      this.s.logger.warn({ err: e instanceof Error ? e.message : String(e) }, 'inference failed');
+      throw new HttpError(500, `inference failed: ${e instanceof Error ? e.message : String(e)}`, 'inference');
+    }
+    model.capture.capture(r.inputs, outputs);
+    return outputs;
+  }
+
+  private async infer(req: IncomingMessage, res: ServerResponse): Promise<number> {
+    const model = this.loaded();
+    const raw = await this.body(req);
+    const body = parseBody(raw, req.headers['inference-header-content-length']);
+    const r = parseInferRequest(body.json, model.signature, body.binary, { allowNonFinite: this.s.config.allowNonFinite });
+    const outputs = await this.run(model, r);
+    const head = { model_name: this.s.config.modelName, model_version: this.s.config.modelVersion, id: r.id ?? randomUUID() };
+    const enc = encodeInferResponse(head, outputs, r.outputs);
+    send(res, 200, enc.body, enc.contentType, { headers: enc.headers, close: this.s.draining });
+    return 200;
+  }
+
+  private async predictV1(req: IncomingMessage, res: ServerResponse): Promise<number> {
+    const model = this.loaded();
+    const raw = await this.body(req);
+    const v1 = v1ToV2Body(parseBody(raw, undefined).json, model.signature, this.s.config.features);
+    const r = parseInferRequest(v1.body, model.signature, undefined, { allowNonFinite: this.s.config.allowNonFinite });
+    const outputs = await this.run(model, r);
+    sendJson(res, 200, { predictions: v1Predictions(outputs, v1.rows) }, { close: this.s.draining });
+    return 200;
+  }
+}

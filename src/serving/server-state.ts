@@ -1,0 +1,31 @@
+// What the request handlers share: configuration, metrics, the loaded model
+// (absent while loading) and the lifecycle flags.
+import type { Logger } from 'pino';
+import type { Batcher } from './batcher.js';
+import type { ServeConfig } from './config.js';
+import type { ServingMetrics } from './metrics.js';
+import type { ModelSignature } from './model-signature.js';
+import type { SampleCapture } from './sample-capture.js';
+
+export interface ServedModel {
+  signature: ModelSignature;
+  batcher: Batcher;
+  capture: SampleCapture;
+  /** The metadata response, built once: it never changes while the process lives. */
+  metadataJson: string;
+}
+
+export interface ServerState {
+  config: ServeConfig;
+  metrics: ServingMetrics;
+  logger: Logger;
+  model: ServedModel | undefined;
+  /** Loaded and not shutting down: what /v2/health/ready reports. */
+  ready: boolean;
+  /** SIGTERM received: answer what is in flight, with Connection: close. */
+  draining: boolean;
+  /** Inference requests whose bodies are still being received (the batcher waits only for these). */
+  arriving: number;
+  /** Why the server is not ready, for the readiness response. */
+  notReadyReason: string;
+}
