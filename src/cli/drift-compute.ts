@@ -104,7 +104,7 @@ function parseOptions(argv: string[]): Options | 'help' {
   return {
     reference: values.reference,
     current: values.current,
-    ...(values.format !== undefined ? { format: values.format as TableFormat } : {}),
+    ...(values.format !== undefined ? { format: values.format } : {}),
     ...(features ? { features } : {}),
     types,
     method,
