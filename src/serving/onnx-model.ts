@@ -25,6 +25,9 @@ export async function loadOnnxModel(bytes: Uint8Array, o: OnnxModelOptions = {})
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
+    // Run failures reach the client as a 500 and our JSON log; onnxruntime's
+    // own plain-text copy on stderr would only break log parsing.
+    logSeverityLevel: 4,
   });
   const signature = signatureFromSession(session);
   const fetches = signature.outputs.map((t) => t.name);

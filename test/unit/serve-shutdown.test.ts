@@ -1,0 +1,99 @@
+// Graceful shutdown of the real CLI process: on SIGTERM it stops accepting
+// connections, finishes every request already sent (even one whose body is
+// still arriving), and exits 0.
+import { Agent } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { fixtureUri, http, inferBody, spawnServe, type ServeProcess } from '../fixtures/models/serve-harness.js';
+
+const ARGS = ['--model-name', 'churn', '--model-uri', fixtureUri('linear.onnx'), '--host', '127.0.0.1', '--port', '0', '--admin-port', '0'];
+
+let proc: ServeProcess | undefined;
+afterEach(() => {
+  if (proc && proc.child.exitCode === null) proc.child.kill('SIGKILL');
+  proc = undefined;
+});
+
+const connectRefused = (port: number) =>
+  new Promise<string>((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve('connected');
+    });
+    s.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+  });
+
+function readResponse(s: Socket): Promise<string> {
+  return new Promise((resolve) => {
+    let out = '';
+    s.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (/\r\n\r\n[\s\S]*\}$/.test(out)) resolve(out);
+    });
+    s.on('close', () => resolve(out));
+  });
+}
+
+describe('fluxora serve shutdown', () => {
+  it('drains in-flight requests on SIGTERM, refuses new connections, and exits 0', { timeout: 60_000 }, async () => {
+    proc = await spawnServe([...ARGS, '--max-batch-delay-ms', '50']);
+    const { port } = proc;
+    const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+    // Open 64 kept-alive connections first, so the requests below go over established sockets.
+    await Promise.all(Array.from({ length: 64 }, () => http(port, { path: '/v2/health/ready', agent })));
+
+    // A request whose body is only half sent when the signal comes.
+    const body = inferBody([[1, 2, 3]], { id: 'slow' });
+    const slow = connect(port, '127.0.0.1');
+    await new Promise((r) => slow.once('connect', r));
+    const slowResponse = readResponse(slow);
+    slow.write(`POST /v2/models/churn/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 20)}`);
+
+    const inflight = Array.from({ length: 64 }, (_, i) => http(port, { path: '/v2/models/churn/infer', body: inferBody([[i, i, i]], { id: String(i) }), agent }));
+    proc.child.kill('SIGTERM');
+
+    const results = await Promise.all(inflight);
+    expect(results.map((r) => r.status)).toEqual(Array(64).fill(200));
+    agent.destroy();
+
+    // Still draining (the slow request is open): new connections are refused, the process lives.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await connectRefused(port)).toBe('ECONNREFUSED');
+    expect(proc.child.exitCode).toBeNull();
+
+    slow.write(body.slice(20));
+    const raw = await slowResponse;
+    expect(raw).toMatch(/^HTTP\/1\.1 200 /);
+    expect(raw).toMatch(/connection: close/i);
+    expect(raw).toContain('"id":"slow"');
+
+    expect(await proc.exited).toBe(0);
+    const msgs = proc.logs.map((l) => l.msg);
+    expect(msgs).toContain('shutting down: draining in-flight requests');
+    expect(msgs).toContain('drained; stopped');
+  });
+
+  it('exits 1 with a clear log when the artifact cannot be loaded', { timeout: 30_000 }, async () => {
+    const { spawn } = await import('node:child_process');
+    const { REPO_ROOT } = await import('../fixtures/models/serve-harness.js');
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', ...ARGS.slice(0, 2), '--model-uri', 'file:///nonexistent/model.onnx', '--port', '0', '--admin-port', '0'], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const code = await new Promise((r) => child.once('exit', r));
+    expect(code).toBe(1);
+    expect(out).toMatch(/cannot load the model/);
+    expect(out).toMatch(/does not exist/);
+  });
+
+  it('exits 2 on bad flags', { timeout: 30_000 }, async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { REPO_ROOT } = await import('../fixtures/models/serve-harness.js');
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', 'x'], { cwd: REPO_ROOT, encoding: 'utf8', env: { ...process.env, FLUXORA_MODEL_NAME: 'm', FLUXORA_MODEL_URI: 'file:///m' } });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--port must be an integer/);
+  });
+});
