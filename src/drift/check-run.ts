@@ -1,0 +1,133 @@
+// One drift check, as the DriftMonitor's CronJob runs it: read the monitor
+// and its Model, load the reference data set, gather the current window
+// (serving pods' samples or a data set), run the engine, and write the
+// verdict to the monitor's status through the status subresource.
+import type { DriftMonitor, DriftMonitorStatus, Model } from '../api/index.js';
+import { DriftMonitorType, ModelType } from '../controllers/fluxora-types.js';
+import { SecretResource } from '../controllers/resource-types.js';
+import { samplesSecretName, SAMPLES_TOKEN_KEY } from '../controllers/model/children.js';
+import { EventRecorder } from '../runtime/events.js';
+import { isConflict, resourcePath, type KubeClient } from '../runtime/kube-client.js';
+import { readObject } from '../storage/index.js';
+import type { Logger } from 'pino';
+import { gatherServingSamples, rowsToColumns } from './check-samples.js';
+import { failedCheckStatus, insufficientSamplesStatus, verdictStatus } from './check-status.js';
+import { computeDrift } from './compute.js';
+import { formatFromName, parseTable } from './table.js';
+import type { FeatureSpec, Table } from './types.js';
+
+export interface CheckOptions {
+  client: KubeClient;
+  namespace: string;
+  name: string;
+  logger: Logger;
+  addressMap?: ReadonlyMap<string, string>;
+  now?: () => Date;
+}
+
+export type CheckOutcome =
+  | { result: 'drift' | 'no_drift'; status: DriftMonitorStatus }
+  | { result: 'insufficient_samples'; status: DriftMonitorStatus }
+  | { result: 'failed'; reason: string; message: string };
+
+class CheckError extends Error {
+  constructor(readonly reason: string, message: string) {
+    super(message);
+  }
+}
+
+async function loadDataSet(uri: string, features: readonly FeatureSpec[]) {
+  const text = (await readObject(uri)).toString('utf8');
+  const format = formatFromName(uri.replace(/\?.*$/, '')) ?? 'csv';
+  return parseTable(text, uri, format, { columns: features.map((f) => f.name), types: new Map(features.map((f) => [f.name, f.type])) });
+}
+
+/** Writes status with optimistic concurrency, re-reading on conflict (the operator may write too). */
+async function writeStatus(client: KubeClient, ns: string, name: string, build: (prev: DriftMonitorStatus) => DriftMonitorStatus) {
+  for (let attempt = 0; ; attempt++) {
+    const m = await client.get<DriftMonitor>(DriftMonitorType, ns, name);
+    try {
+      await client.request('PATCH', resourcePath(DriftMonitorType, ns, name, 'status'), {
+        body: { metadata: { resourceVersion: m.metadata.resourceVersion }, status: build(m.status ?? {}) },
+        contentType: 'application/merge-patch+json',
+      });
+      return m;
+    } catch (e) {
+      if (!isConflict(e) || attempt >= 5) throw e;
+    }
+  }
+}
+
+export async function runDriftCheck(o: CheckOptions): Promise<CheckOutcome> {
+  const { client, namespace, name, logger } = o;
+  const now = (o.now ?? (() => new Date()))();
+  const events = new EventRecorder(client, 'fluxora-drift-check', logger);
+  let monitor: DriftMonitor | undefined;
+  try {
+    monitor = await client.get<DriftMonitor>(DriftMonitorType, namespace, name);
+    const m = monitor;
+    const model = await client.getOrUndefined<Model>(ModelType, namespace, m.spec.modelRef.name);
+    if (!model) throw new CheckError('ModelNotFound', `Model "${m.spec.modelRef.name}" does not exist`);
+    const overrides = new Map((m.spec.features ?? []).map((f) => [f.name, f]));
+    const features: FeatureSpec[] = model.spec.features.map((f) => ({
+      name: f.name,
+      type: f.type,
+      method: overrides.get(f.name)?.method ?? 'auto',
+      ...(overrides.get(f.name)?.threshold !== undefined ? { threshold: overrides.get(f.name)!.threshold } : {}),
+    }));
+    const reference = (
+      await loadDataSet(m.spec.reference.uri, features).catch((e: Error) => {
+        throw new CheckError('ReferenceUnreadable', `reference ${m.spec.reference.uri}: ${e.message}`);
+      })
+    ).columns;
+
+    let current: Table;
+    let sampleCount: number;
+    if (m.spec.current.uri) {
+      const uri = m.spec.current.uri;
+      const loaded = await loadDataSet(uri, features).catch((e: Error) => {
+        throw new CheckError('CurrentUnreadable', `current ${uri}: ${e.message}`);
+      });
+      current = loaded.columns;
+      sampleCount = loaded.rows;
+    } else {
+      const secret = await client.get<{ apiVersion: string; kind: string; metadata: { name: string }; data?: Record<string, string> }>(SecretResource, namespace, samplesSecretName(model));
+      const token = Buffer.from(secret.data?.[SAMPLES_TOKEN_KEY] ?? '', 'base64').toString('utf8');
+      const gathered = await gatherServingSamples({ client, namespace, model: model.metadata.name, token, maxSamples: m.spec.current.maxSamples, addressMap: o.addressMap });
+      if (gathered.errors.length) logger.warn({ errors: gathered.errors }, 'some serving pods did not answer');
+      if (gathered.pods > 0 && gathered.errors.length === gathered.pods) {
+        throw new CheckError('SamplesUnavailable', `no serving pod answered: ${gathered.errors.join('; ')}`);
+      }
+      sampleCount = gathered.rows.length;
+      current = rowsToColumns(gathered.rows, features);
+    }
+
+    if (!m.spec.current.uri && sampleCount < m.spec.current.minSamples) {
+      const min = m.spec.current.minSamples;
+      const status = insufficientSamplesStatus(m.status ?? {}, sampleCount, min, now);
+      await writeStatus(client, namespace, name, (prev) => insufficientSamplesStatus(prev, sampleCount, min, now));
+      logger.info({ sampleCount, minSamples: min }, 'too few samples: no verdict');
+      return { result: 'insufficient_samples', status };
+    }
+
+    const report = computeDrift({ reference, current, features, datasetDriftShare: m.spec.datasetDriftShare });
+    let status: DriftMonitorStatus = {};
+    await writeStatus(client, namespace, name, (prev) => (status = verdictStatus(prev, report, sampleCount, now)));
+    events.record(m, report.datasetDrift ? 'Warning' : 'Normal', report.datasetDrift ? 'DriftDetected' : 'NoDrift', status.conditions?.find((c) => c.type === 'DriftDetected')?.message ?? '');
+    logger.info({ driftShare: report.driftShare, driftDetected: report.datasetDrift, sampleCount }, 'drift check finished');
+    return { result: report.datasetDrift ? 'drift' : 'no_drift', status };
+  } catch (e) {
+    const reason = e instanceof CheckError ? e.reason : 'CheckFailed';
+    const message = (e as Error).message;
+    logger.error({ reason, err: message }, 'drift check failed');
+    if (monitor) {
+      await writeStatus(client, namespace, name, (prev) => failedCheckStatus(prev, reason, message, now)).catch((err: Error) =>
+        logger.error({ err: err.message }, 'could not record the failure in status'),
+      );
+      events.record(monitor, 'Warning', reason, message);
+    }
+    return { result: 'failed', reason, message };
+  } finally {
+    await events.flush();
+  }
+}

@@ -1,0 +1,57 @@
+// What one drift check writes to its DriftMonitor's status. Pure logic.
+//
+// Only a check that produced a verdict advances lastCheckTime (and the
+// drift fields the retrain trigger reads). A check with too few samples, or
+// one that failed, records why in the DriftDetected condition and leaves the
+// verdict fields alone, so it can never start a retrain.
+import type { DriftMonitorStatus } from '../api/index.js';
+import { kubeTime, setCondition } from '../runtime/conditions.js';
+import type { DriftReport } from './types.js';
+
+export function verdictStatus(prev: DriftMonitorStatus, report: DriftReport, sampleCount: number, now: Date): DriftMonitorStatus {
+  const drifted = report.datasetDrift;
+  const names = report.features.filter((f) => f.drifted).map((f) => f.name);
+  const message = drifted
+    ? `${report.driftedCount} of ${report.features.length} features drifted (${names.join(', ')}); share ${round(report.driftShare)} >= ${report.datasetDriftShare}`
+    : `${report.driftedCount} of ${report.features.length} features drifted; share ${round(report.driftShare)} < ${report.datasetDriftShare}`;
+  return {
+    ...prev,
+    lastCheckTime: kubeTime(now),
+    driftDetected: drifted,
+    driftShare: report.driftShare,
+    consecutiveDriftChecks: drifted ? (prev.consecutiveDriftChecks ?? 0) + 1 : 0,
+    sampleCount,
+    features: report.features.map((f) => ({
+      name: f.name,
+      method: f.method,
+      // Status is JSON: an infinite chi-square (an unseen category) is capped, not lost.
+      score: Number.isFinite(f.score) ? f.score : Number.MAX_VALUE,
+      ...(f.pValue !== undefined ? { pValue: f.pValue } : {}),
+      threshold: f.threshold,
+      drifted: f.drifted,
+    })),
+    conditions: setCondition(prev.conditions, { type: 'DriftDetected', status: drifted ? 'True' : 'False', reason: drifted ? 'DriftDetected' : 'NoDrift', message }, now),
+  };
+}
+
+export function insufficientSamplesStatus(prev: DriftMonitorStatus, sampleCount: number, minSamples: number, now: Date): DriftMonitorStatus {
+  return {
+    ...prev,
+    sampleCount,
+    conditions: setCondition(prev.conditions, {
+      type: 'DriftDetected',
+      status: 'Unknown',
+      reason: 'InsufficientSamples',
+      message: `only ${sampleCount} samples captured, ${minSamples} needed (current.minSamples); no verdict`,
+    }, now),
+  };
+}
+
+export function failedCheckStatus(prev: DriftMonitorStatus, reason: string, message: string, now: Date): DriftMonitorStatus {
+  return {
+    ...prev,
+    conditions: setCondition(prev.conditions, { type: 'DriftDetected', status: 'Unknown', reason, message: message.slice(0, 2000) }, now),
+  };
+}
+
+const round = (x: number) => Math.round(x * 1000) / 1000;
