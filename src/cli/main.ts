@@ -11,13 +11,17 @@ const subcommands: Record<string, Subcommand> = {
     summary: 'reconcile Model, DriftMonitor and RetrainJob resources',
     run: async (argv) => (await import('./operator-command.js')).runOperatorCommand(argv),
   },
+  'drift compute': {
+    summary: 'drift report (JSON) comparing two local CSV / JSON Lines files',
+    run: async (argv) => (await import('./drift-compute.js')).runDriftComputeCommand(argv),
+  },
   serve: {
     summary: 'serve a model over the Open Inference Protocol (V2 REST)',
     run: async (argv) => (await import('./serve-command.js')).runServeCommand(argv),
   },
-  'drift compute': {
-    summary: 'drift report (JSON) comparing two local CSV / JSON Lines files',
-    run: async (argv) => (await import('./drift-compute.js')).runDriftComputeCommand(argv),
+  'drift-check': {
+    summary: "one drift check of a DriftMonitor (its CronJob's entrypoint)",
+    run: async (argv) => (await import('./drift-check-command.js')).runDriftCheckCommand(argv),
   },
 };
 
