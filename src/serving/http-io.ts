@@ -18,34 +18,35 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     const chunks: Buffer[] = [];
     let size = 0;
     let done = false;
-    const finish = (err: Error | undefined) => {
+    // Listeners stay attached: the request object is dropped after the response anyway.
+    req.on('data', (chunk: Buffer) => {
       if (done) return;
-      done = true;
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', onError);
-      req.off('close', onClose);
-      if (err) reject(err);
-      else resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
-    };
-    const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > limit) {
         // Stop buffering; the 413 goes out with Connection: close, which drops the rest.
+        done = true;
         chunks.length = 0;
         req.pause();
-        finish(tooLarge());
+        reject(tooLarge());
         return;
       }
       chunks.push(chunk);
-    };
-    const onEnd = () => finish(undefined);
-    const onError = (e: Error) => finish(e);
-    const onClose = () => finish(new Error('the client closed the connection before sending the whole body'));
-    req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('error', onError);
-    req.on('close', onClose);
+    });
+    req.on('end', () => {
+      if (done) return;
+      done = true;
+      resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
+    });
+    req.on('error', (e) => {
+      if (done) return;
+      done = true;
+      reject(e);
+    });
+    req.on('close', () => {
+      if (done) return;
+      done = true;
+      reject(new Error('the client closed the connection before sending the whole body'));
+    });
   });
 }
 
