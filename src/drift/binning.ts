@@ -8,7 +8,7 @@
 //    in either sample;
 //  - optionally ("feel zeroes") replace empty bins by 0.0001, or by the
 //    smallest non-zero share / 1e6 when that share is itself <= 0.0001.
-import { countDistinctSorted } from './sample.js';
+import { countDistinctUpTo } from './sample.js';
 
 /** A category: a string label, or a number when a numeric feature is treated as categorical. */
 export type CategoryKey = string | number;
@@ -27,10 +27,22 @@ export interface BinnedShares {
 /** Evidently switches from per-value bins to a histogram above this many distinct reference values. */
 export const HISTOGRAM_MIN_DISTINCT = 20;
 
-/** `np.histogram_bin_edges(values, bins="sturges")` for the union of two sorted samples. */
+function extent(a: Float64Array, b: Float64Array): [number, number] {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const arr of [a, b]) {
+    for (let i = 0; i < arr.length; i++) {
+      const v = arr[i] as number;
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+  }
+  return [lo, hi];
+}
+
+/** `np.histogram_bin_edges(concat(a, b), bins="sturges")`. */
 export function sturgesEdges(a: Float64Array, b: Float64Array): Float64Array {
-  let first = Math.min(a[0] ?? Infinity, b[0] ?? Infinity);
-  let last = Math.max(a[a.length - 1] ?? -Infinity, b[b.length - 1] ?? -Infinity);
+  let [first, last] = extent(a, b);
   const ptp = last - first;
   if (first === last) {
     first -= 0.5;
@@ -47,38 +59,37 @@ export function sturgesEdges(a: Float64Array, b: Float64Array): Float64Array {
 }
 
 /**
- * `np.histogram(sorted, edges)` counts in one pass: bin i holds
- * edges[i] <= x < edges[i+1], the last bin also its right edge.
+ * `np.histogram(values, edges)` in one pass without sorting: bin i holds
+ * edges[i] <= x < edges[i+1], the last bin also its right edge, values
+ * outside every bin are not counted. The bin is guessed arithmetically, then
+ * moved until it agrees with the edges themselves, so rounding in the guess
+ * never puts a value on the wrong side of an edge.
  */
-export function histogramSorted(sorted: Float64Array, edges: Float64Array): Float64Array {
+export function histogram(values: Float64Array, edges: Float64Array): Float64Array {
   const nBins = edges.length - 1;
   const counts = new Float64Array(nBins);
-  let k = 0;
-  const n = sorted.length;
-  // Values below the first edge are outside every bin.
-  while (k < n && (sorted[k] as number) < (edges[0] as number)) k++;
-  for (let i = 0; i < nBins; i++) {
-    const start = k;
-    const hi = edges[i + 1] as number;
-    if (i === nBins - 1) while (k < n && (sorted[k] as number) <= hi) k++;
-    else while (k < n && (sorted[k] as number) < hi) k++;
-    counts[i] = k - start;
+  const first = edges[0] as number;
+  const last = edges[nBins] as number;
+  const scale = nBins / (last - first);
+  for (let k = 0; k < values.length; k++) {
+    const x = values[k] as number;
+    if (!(x >= first && x <= last)) continue;
+    let i = Math.min(Math.floor((x - first) * scale), nBins - 1);
+    while (i > 0 && x < (edges[i] as number)) i--;
+    while (i < nBins - 1 && x >= (edges[i + 1] as number)) i++;
+    counts[i] = (counts[i] as number) + 1;
   }
   return counts;
 }
 
-/** Run-length counts of a sorted numeric sample, as category counts keyed by value. */
-export function countsOfSorted(sorted: Float64Array): CategoryCounts {
+/** Counts per distinct value of a numeric sample, as category counts keyed by value. */
+export function countsOf(values: Float64Array): CategoryCounts {
   const counts = new Map<CategoryKey, number>();
-  let i = 0;
-  while (i < sorted.length) {
-    const v = sorted[i] as number;
-    let j = i + 1;
-    while (j < sorted.length && sorted[j] === v) j++;
-    counts.set(v, j - i);
-    i = j;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i] as number;
+    counts.set(v, (counts.get(v) ?? 0) + 1);
   }
-  return { counts, n: sorted.length };
+  return { counts, n: values.length };
 }
 
 /** Per-category shares over the union of both samples' categories. */
@@ -96,19 +107,19 @@ export function categoryShares(ref: CategoryCounts, cur: CategoryCounts): Binned
   return { reference, current };
 }
 
-/** Evidently's binning of two sorted numeric samples. */
+/** Evidently's binning of two numeric samples (finite values; sorted or not). */
 export function numericShares(ref: Float64Array, cur: Float64Array): BinnedShares {
-  if (countDistinctSorted(ref) > HISTOGRAM_MIN_DISTINCT) {
+  if (countDistinctUpTo(HISTOGRAM_MIN_DISTINCT, ref) > HISTOGRAM_MIN_DISTINCT) {
     const edges = sturgesEdges(ref, cur);
-    const rc = histogramSorted(ref, edges);
-    const cc = histogramSorted(cur, edges);
+    const rc = histogram(ref, edges);
+    const cc = histogram(cur, edges);
     for (let i = 0; i < rc.length; i++) {
       rc[i] = (rc[i] as number) / ref.length;
       cc[i] = (cc[i] as number) / cur.length;
     }
     return { reference: rc, current: cc };
   }
-  return categoryShares(countsOfSorted(ref), countsOfSorted(cur));
+  return categoryShares(countsOf(ref), countsOf(cur));
 }
 
 /** Evidently's "feel zeroes": empty bins get a small share so log ratios stay finite. Returns a copy. */

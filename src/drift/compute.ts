@@ -1,14 +1,15 @@
 // computeDrift: one report for a set of features, each judged by its own
 // method and threshold, and the data-set verdict (Evidently's
 // `get_dataset_drift`: drifted share >= datasetDriftShare).
-import { categoryShares, numericShares, countsOfSorted, type CategoryCounts, type CategoryKey } from './binning.js';
+import { categoryShares, countsOf, numericShares, type CategoryCounts, type CategoryKey } from './binning.js';
 import { chiSquare } from './chisquare.js';
 import { DriftInputError } from './errors.js';
 import { jensenShannon } from './jensen-shannon.js';
 import { ks2samp } from './ks.js';
 import { psi } from './psi.js';
-import { countDistinctUnion, sortedSample } from './sample.js';
+import { countDistinctUpTo, finiteValues } from './sample.js';
 import {
+  AUTO_FEW_VALUES,
   autoProcedure,
   defaultThreshold,
   explicitProcedure,
@@ -108,16 +109,19 @@ export function featureDrift(spec: FeatureSpec, reference: Column, current: Colu
   let currentCount: number;
 
   if (type === 'numeric') {
-    const ref = sortedSample(numericValues(reference, name, 'reference')).values;
-    const cur = sortedSample(numericValues(current, name, 'current')).values;
+    // Fresh copies without missing values; the methods that need order sort them in place.
+    const ref = finiteValues(numericValues(reference, name, 'reference'));
+    const cur = finiteValues(numericValues(current, name, 'current'));
     if (ref.length === 0) throw emptyError(name, 'reference');
     if (cur.length === 0) throw emptyError(name, 'current');
     referenceCount = ref.length;
     currentCount = cur.length;
     procedure =
-      choice === 'auto' ? autoProcedure(type, ref.length, countDistinctUnion(ref, cur)) : explicitProcedure(name, type, choice);
+      choice === 'auto'
+        ? autoProcedure(type, ref.length, countDistinctUpTo(AUTO_FEW_VALUES, ref, cur))
+        : explicitProcedure(name, type, choice);
     if (procedure.on === 'categories') {
-      scored = scoreCategories(procedure, countsOfSorted(ref), countsOfSorted(cur));
+      scored = scoreCategories(procedure, countsOf(ref), countsOf(cur));
     } else {
       scored = scoreNumeric(procedure.method, ref, cur);
     }
@@ -148,14 +152,15 @@ export function featureDrift(spec: FeatureSpec, reference: Column, current: Colu
   return result;
 }
 
+/** KS and Wasserstein walk sorted samples; the binned and moment methods take any order. */
 function scoreNumeric(method: Procedure['method'], ref: Float64Array, cur: Float64Array): Scored {
   switch (method) {
     case 'ks': {
-      const r = ks2samp(ref, cur);
+      const r = ks2samp(ref.sort(), cur.sort());
       return { score: r.statistic, pValue: r.pValue };
     }
     case 'wasserstein':
-      return { score: wassersteinNormed(ref, cur) };
+      return { score: wassersteinNormed(ref.sort(), cur.sort()) };
     case 'psi':
       return { score: psi(numericShares(ref, cur)) };
     case 'jensenshannon':

@@ -6,7 +6,7 @@ export { DriftInputError, TableError, type DriftInputErrorCode } from './errors.
 export { readTable, parseTable, formatFromName, type TableFormat, type ReadTableOptions, type LoadedTable } from './table.js';
 export { ks2samp, ksStatistic, KS_EXACT_MAX_N, type KsResult } from './ks.js';
 export { kstwoSf } from './kolmogorov.js';
-export { sortedSample, type SortedSample } from './sample.js';
+export { finiteValues, sortedSample, type SortedSample } from './sample.js';
 export { numericShares, categoryShares, type BinnedShares, type CategoryCounts, type CategoryKey } from './binning.js';
 export { psi } from './psi.js';
 export { jensenShannon } from './jensen-shannon.js';

@@ -9,43 +9,42 @@ export interface SortedSample {
   readonly dropped: number;
 }
 
-export function sortedSample(input: ArrayLike<number>): SortedSample {
+/**
+ * Finite values only (NaN and ±Infinity dropped, as Evidently drops them), -0
+ * folded into 0: one value to pandas and scipy alike, and the typed-array
+ * sort would otherwise order -0 before 0 and split a tie.
+ */
+export function finiteValues(input: ArrayLike<number>): Float64Array {
   const n = input.length;
   const out = new Float64Array(n);
   let k = 0;
   for (let i = 0; i < n; i++) {
     const v = input[i] as number;
-    // -0 and 0 are one value to Evidently (pandas) and scipy alike; normalising
-    // keeps the typed-array sort, which orders -0 before 0, from splitting ties.
     if (Number.isFinite(v)) out[k++] = v === 0 ? 0 : v;
   }
-  const values = k === n ? out : out.slice(0, k);
+  return k === n ? out : out.slice(0, k);
+}
+
+export function sortedSample(input: ArrayLike<number>): SortedSample {
+  const values = finiteValues(input);
   values.sort();
-  return { values, dropped: n - k };
+  return { values, dropped: input.length - values.length };
 }
 
-/** Distinct values of a sorted array. */
-export function countDistinctSorted(a: Float64Array): number {
-  if (a.length === 0) return 0;
-  let count = 1;
-  for (let i = 1; i < a.length; i++) if (a[i] !== a[i - 1]) count++;
-  return count;
-}
-
-/** Distinct values of the union of two sorted arrays. */
-export function countDistinctUnion(a: Float64Array, b: Float64Array): number {
-  let i = 0;
-  let j = 0;
-  let count = 0;
-  while (i < a.length || j < b.length) {
-    const ai = i < a.length ? (a[i] as number) : Infinity;
-    const bj = j < b.length ? (b[j] as number) : Infinity;
-    const v = ai <= bj ? ai : bj;
-    count++;
-    while (i < a.length && a[i] === v) i++;
-    while (j < b.length && b[j] === v) j++;
+/**
+ * Distinct values across the given arrays, counting stops past `limit` (the
+ * callers only ask "more than 5?", "more than 20?"), so continuous data exits
+ * after a few elements instead of hashing a million.
+ */
+export function countDistinctUpTo(limit: number, ...arrays: Float64Array[]): number {
+  const seen = new Set<number>();
+  for (const a of arrays) {
+    for (let i = 0; i < a.length; i++) {
+      seen.add(a[i] as number);
+      if (seen.size > limit) return seen.size;
+    }
   }
-  return count;
+  return seen.size;
 }
 
 /** Neumaier-compensated sum: a million terms keep ~1e-16 relative error, like numpy's pairwise sum. */
