@@ -104,6 +104,9 @@ export async function startServer(config: ServeConfig, deps: ServerDeps): Promis
     throw e;
   }
 
+  // Errors after listening (e.g. EMFILE on accept) are logged, not fatal: the open connections keep working.
+  for (const s of [publicServer, adminServer]) s.on('error', (e) => logger.error({ err: e.message }, 'listener error'));
+
   let onnx: OnnxModel | undefined;
   const loaded = (async () => {
     const t0 = performance.now();
