@@ -73,18 +73,30 @@ export class ServingMetrics {
     });
   }
 
+  // Label children resolved once per label set: prom-client hashes a labels
+  // object on every call otherwise, a visible cost per request.
+  private readonly children = new Map<string, { count: Counter.Internal; duration: Histogram.Internal<'model' | 'endpoint'> }>();
+  private runs: Histogram.Internal<'model'> | undefined;
+  private waits: Histogram.Internal<'model'> | undefined;
+
   /** Records a finished request; `model` is UNKNOWN_MODEL when the request named another model. */
   observe(endpoint: Endpoint, code: number, seconds: number, reason: ErrorReason | undefined, model = this.model): void {
-    this.requests.inc({ model, endpoint, code: String(code) });
-    this.duration.observe({ model, endpoint }, seconds);
+    const key = `${model}\u0000${endpoint}\u0000${code}`;
+    let c = this.children.get(key);
+    if (!c) {
+      c = { count: this.requests.labels({ model, endpoint, code: String(code) }), duration: this.duration.labels({ model, endpoint }) };
+      this.children.set(key, c);
+    }
+    c.count.inc();
+    c.duration.observe(seconds);
     if (reason) this.errors.inc({ model, reason });
   }
 
   observeRun(rows: number): void {
-    this.batchSize.observe({ model: this.model }, rows);
+    (this.runs ??= this.batchSize.labels({ model: this.model })).observe(rows);
   }
 
   observeQueueWait(seconds: number): void {
-    this.queueWait.observe({ model: this.model }, seconds);
+    (this.waits ??= this.queueWait.labels({ model: this.model })).observe(seconds);
   }
 }
