@@ -132,6 +132,10 @@ export function buildDeployment(m: Model, version: VersionRecord, ctx: ChildCont
                 periodSeconds: 5,
                 failureThreshold: 3,
               },
+              // Endpoints stop routing to a terminating pod a few seconds after
+              // SIGTERM; keep serving through that window, then drain (the
+              // image has no shell, so the kubelet's own sleep action).
+              lifecycle: { preStop: { sleep: { seconds: 5 } } },
               livenessProbe: {
                 httpGet: { path: '/v2/health/live', port: 'http' },
                 periodSeconds: 10,
