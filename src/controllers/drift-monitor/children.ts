@@ -6,6 +6,7 @@ import type { DriftMonitor } from '../../api/index.js';
 import type { KubeObject, OwnerReference } from '../../runtime/kube-client.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../resource-types.js';
 import { samplesSecretName } from '../model/children.js';
+import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from '../pod-security.js';
 
 export const driftCheckName = (m: DriftMonitor) => `${m.metadata.name.slice(0, 40).replace(/[-.]+$/, '')}-drift-check`;
 
@@ -97,12 +98,7 @@ export function buildCronJob(m: DriftMonitor, image: string): KubeObject {
               automountServiceAccountToken: true,
               restartPolicy: 'Never',
               enableServiceLinks: false,
-              securityContext: {
-                runAsNonRoot: true,
-                runAsUser: 65532,
-                runAsGroup: 65532,
-                seccompProfile: { type: 'RuntimeDefault' },
-              },
+              securityContext: restrictedPodSecurityContext(),
               containers: [
                 {
                   name: 'drift-check',
@@ -110,13 +106,7 @@ export function buildCronJob(m: DriftMonitor, image: string): KubeObject {
                   args: ['drift-check', '--monitor', `${m.metadata.namespace}/${m.metadata.name}`],
                   ...(creds.length ? { envFrom: creds.map((name) => ({ secretRef: { name } })) } : {}),
                   resources: { requests: { cpu: '100m', memory: '256Mi' }, limits: { memory: '1Gi' } },
-                  securityContext: {
-                    allowPrivilegeEscalation: false,
-                    readOnlyRootFilesystem: true,
-                    runAsNonRoot: true,
-                    capabilities: { drop: ['ALL'] },
-                    seccompProfile: { type: 'RuntimeDefault' },
-                  },
+                  securityContext: restrictedContainerSecurityContext(),
                   volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
                 },
               ],

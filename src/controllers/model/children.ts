@@ -4,6 +4,7 @@ import type { Model } from '../../api/index.js';
 import type { KubeObject, OwnerReference } from '../../runtime/kube-client.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../resource-types.js';
 import type { VersionRecord } from './versions.js';
+import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from '../pod-security.js';
 
 export const HTTP_PORT = 8080;
 export const ADMIN_PORT = 8081;
@@ -109,13 +110,7 @@ export function buildDeployment(m: Model, version: VersionRecord, ctx: ChildCont
           automountServiceAccountToken: false,
           enableServiceLinks: false,
           terminationGracePeriodSeconds: 30,
-          securityContext: {
-            runAsNonRoot: true,
-            runAsUser: 65532,
-            runAsGroup: 65532,
-            fsGroup: 65532,
-            seccompProfile: { type: 'RuntimeDefault' },
-          },
+          securityContext: restrictedPodSecurityContext({ fsGroup: true }),
           containers: [
             {
               name: 'server',
@@ -142,13 +137,7 @@ export function buildDeployment(m: Model, version: VersionRecord, ctx: ChildCont
                 failureThreshold: 3,
               },
               ...(serving.resources ? { resources: serving.resources } : {}),
-              securityContext: {
-                allowPrivilegeEscalation: false,
-                readOnlyRootFilesystem: true,
-                runAsNonRoot: true,
-                capabilities: { drop: ['ALL'] },
-                seccompProfile: { type: 'RuntimeDefault' },
-              },
+              securityContext: restrictedContainerSecurityContext(),
               volumeMounts: mounts,
             },
           ],

@@ -6,6 +6,7 @@ import type { Model, RetrainJob } from '../../api/index.js';
 import type { KubeObject } from '../../runtime/kube-client.js';
 import { joinUri } from '../../storage/uri.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../resource-types.js';
+import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from '../pod-security.js';
 
 export const trainerJobName = (rj: RetrainJob) => rj.metadata.name.slice(0, 63).replace(/[-.]+$/, '');
 
@@ -70,20 +71,14 @@ export function buildTrainerJob(rj: RetrainJob, model: Model, servingUri: string
           automountServiceAccountToken: false,
           restartPolicy: 'Never',
           enableServiceLinks: false,
-          securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } },
+          securityContext: restrictedPodSecurityContext(),
           containers: [
             {
               name: 'trainer',
               ...container,
               env,
               ...(secrets.length ? { envFrom: secrets.map((name) => ({ secretRef: { name } })) } : {}),
-              securityContext: {
-                allowPrivilegeEscalation: false,
-                readOnlyRootFilesystem: true,
-                runAsNonRoot: true,
-                capabilities: { drop: ['ALL'] },
-                seccompProfile: { type: 'RuntimeDefault' },
-              },
+              securityContext: restrictedContainerSecurityContext(),
               volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
             },
           ],
