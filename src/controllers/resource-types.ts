@@ -5,6 +5,11 @@ export const DeploymentResource: ResourceType = { group: 'apps', version: 'v1', 
 export const ServiceResource: ResourceType = { group: '', version: 'v1', kind: 'Service', plural: 'services', namespaced: true };
 export const SecretResource: ResourceType = { group: '', version: 'v1', kind: 'Secret', plural: 'secrets', namespaced: true };
 export const EventResource: ResourceType = { group: '', version: 'v1', kind: 'Event', plural: 'events', namespaced: true };
+export const ServiceAccountResource: ResourceType = { group: '', version: 'v1', kind: 'ServiceAccount', plural: 'serviceaccounts', namespaced: true };
+export const CronJobResource: ResourceType = { group: 'batch', version: 'v1', kind: 'CronJob', plural: 'cronjobs', namespaced: true };
+export const JobResource: ResourceType = { group: 'batch', version: 'v1', kind: 'Job', plural: 'jobs', namespaced: true };
+export const RoleResource: ResourceType = { group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'Role', plural: 'roles', namespaced: true };
+export const RoleBindingResource: ResourceType = { ...RoleResource, kind: 'RoleBinding', plural: 'rolebindings' };
 export const HpaResource: ResourceType = {
   group: 'autoscaling',
   version: 'v2',

@@ -2,29 +2,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { listObjects, objectExists, readObject, sha256Hex, StorageError, type StorageErrorCode, writeObject } from './index.js';
+import { listObjects, objectExists, readObject, sha256Hex, writeObject } from './index.js';
+import { expectFailure, failureCode as code } from '../../test/support/storage-errors.js';
 
 /** Asserts that a call fails with a StorageError of `code` whose message contains `text`. */
-async function expectFailure(p: Promise<unknown>, code: StorageErrorCode, text = ''): Promise<void> {
-  const e: unknown = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(StorageError);
-  expect((e as StorageError).code).toBe(code);
-  expect((e as StorageError).message).toContain(text);
-}
-
-const code = async (p: Promise<unknown>) => {
-  try {
-    await p;
-    return 'ok';
-  } catch (e) {
-    if (e instanceof StorageError) return e.code;
-    throw e;
-  }
-};
-
 let server: Server;
 let base: string;
 let hits: Record<string, number> = {};

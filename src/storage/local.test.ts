@@ -4,30 +4,10 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { listObjects, objectExists, readObject, sha256Hex, StorageError, type StorageErrorCode, writeObject } from './index.js';
+import { listObjects, objectExists, readObject, sha256Hex, StorageError, writeObject } from './index.js';
+import { expectFailure, failureCode as code } from '../../test/support/storage-errors.js';
 
 /** Asserts that a call fails with a StorageError of `code` whose message contains `text`. */
-async function expectFailure(p: Promise<unknown>, code: StorageErrorCode, text = ''): Promise<void> {
-  const e: unknown = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(StorageError);
-  expect((e as StorageError).code).toBe(code);
-  expect((e as StorageError).message).toContain(text);
-}
-
-/** The StorageError code a call fails with, or 'ok'. */
-const code = async (p: Promise<unknown>) => {
-  try {
-    await p;
-    return 'ok';
-  } catch (e) {
-    if (e instanceof StorageError) return e.code;
-    throw e;
-  }
-};
-
 let dir: string;
 const savedRoot = process.env.FLUXORA_PVC_ROOT;
 beforeAll(async () => {

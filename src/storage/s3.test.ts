@@ -3,19 +3,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readObject, resolveS3Config, StorageError, writeObject, type StorageErrorCode } from './index.js';
+import { readObject, resolveS3Config, writeObject } from './index.js';
+import { expectFailure } from '../../test/support/storage-errors.js';
 
 /** Asserts that a call fails with a StorageError of `code` whose message contains `text`. */
-async function expectFailure(p: Promise<unknown>, code: StorageErrorCode, text = ''): Promise<void> {
-  const e: unknown = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(StorageError);
-  expect((e as StorageError).code).toBe(code);
-  expect((e as StorageError).message).toContain(text);
-}
-
 describe('resolveS3Config', () => {
   it('defaults to AWS itself in us-east-1 with the SDK credential chain', () => {
     expect(resolveS3Config({}, {})).toEqual({ endpoint: undefined, region: 'us-east-1', forcePathStyle: false, credentials: undefined });

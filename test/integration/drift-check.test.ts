@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DriftMonitor, Model, RetrainJob } from '../../src/api/index.js';
-import { CronJobResource } from '../../src/controllers/drift-monitor/drift-monitor-controller.js';
+import { CronJobResource } from '../../src/controllers/resource-types.js';
 import { DriftMonitorType, ModelType, RetrainJobType } from '../../src/controllers/fluxora-types.js';
 import { getCondition } from '../../src/runtime/conditions.js';
 import { resourcePath, type KubeClient, type KubeObject } from '../../src/runtime/kube-client.js';

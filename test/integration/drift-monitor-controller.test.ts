@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DriftMonitor, Model, RetrainJob } from '../../src/api/index.js';
 import { DriftMonitorType, ModelType, RetrainJobType } from '../../src/controllers/fluxora-types.js';
-import { CronJobResource, RoleResource, ServiceAccountResource } from '../../src/controllers/drift-monitor/drift-monitor-controller.js';
+import { CronJobResource, RoleResource, ServiceAccountResource } from '../../src/controllers/resource-types.js';
 import { getCondition, kubeTime } from '../../src/runtime/conditions.js';
 import { KubeClient, resourcePath, type KubeObject } from '../../src/runtime/kube-client.js';
 import { KubeConfig } from '@kubernetes/client-node';

@@ -8,6 +8,7 @@ import { getCondition } from '../../src/runtime/conditions.js';
 import type { KubeClient, KubeObject } from '../../src/runtime/kube-client.js';
 import { LeaseResource, type Lease } from '../../src/runtime/leader-election.js';
 import { leaderElectionRole } from '../../src/controllers/rbac.js';
+import { RoleBindingResource, RoleResource } from '../../src/controllers/resource-types.js';
 import {
   adminClient,
   createNamespace,
@@ -19,8 +20,6 @@ import {
 } from '../support/cluster.js';
 
 const LEASE_SECONDS = 4;
-const RoleResource = { group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'Role', plural: 'roles', namespaced: true };
-const RoleBindingResource = { ...RoleResource, kind: 'RoleBinding', plural: 'rolebindings' };
 
 function model(ns: string, name: string): Model {
   return {

@@ -4,30 +4,11 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { listObjects, objectExists, readObject, sha256Hex, StorageError, type StorageErrorCode, writeObject, type S3Options } from '../../src/storage/index.js';
+import { listObjects, objectExists, readObject, sha256Hex, writeObject, type S3Options } from '../../src/storage/index.js';
 import { createBucket, MINIO_START_TIMEOUT_MS, s3Options, startMinio, type MinioEndpoint } from '../support/minio.js';
+import { expectFailure, failureCode as code } from '../support/storage-errors.js';
 
 /** Asserts that a call fails with a StorageError of `code` whose message contains `text`. */
-async function expectFailure(p: Promise<unknown>, code: StorageErrorCode, text = ''): Promise<void> {
-  const e: unknown = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(StorageError);
-  expect((e as StorageError).code).toBe(code);
-  expect((e as StorageError).message).toContain(text);
-}
-
-const code = async (p: Promise<unknown>) => {
-  try {
-    await p;
-    return 'ok';
-  } catch (e) {
-    if (e instanceof StorageError) return e.code;
-    throw e;
-  }
-};
-
 /** An empty object whose key ends in "/", written around our API, which refuses such keys. */
 async function putFolderMarker(m: MinioEndpoint, bucket: string, key: string): Promise<void> {
   const client = new S3Client({ endpoint: m.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: m.accessKeyId, secretAccessKey: m.secretAccessKey } });

@@ -10,18 +10,22 @@ import { applyIfChanged, patchStatus } from '../../runtime/apply.js';
 import { getCondition, kubeTime, setAbnormalCondition, setCondition } from '../../runtime/conditions.js';
 import { Controller, type Request } from '../../runtime/controller.js';
 import type { EventRecorder } from '../../runtime/events.js';
-import { isAlreadyExists, type KubeObject, type ResourceType } from '../../runtime/kube-client.js';
+import { isAlreadyExists, type KubeObject } from '../../runtime/kube-client.js';
 import type { Manager } from '../../runtime/manager.js';
 import { DriftMonitorType, ModelType, RetrainJobType } from '../fluxora-types.js';
-import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, MANAGED_SELECTOR } from '../resource-types.js';
+import {
+  CronJobResource,
+  MANAGED_BY_LABEL,
+  MANAGED_BY_VALUE,
+  MANAGED_SELECTOR,
+  RoleBindingResource,
+  RoleResource,
+  ServiceAccountResource,
+} from '../resource-types.js';
 import { buildCronJob, buildRole, buildRoleBinding, buildServiceAccount, driftCheckName } from './children.js';
 import { decideRetrain } from './retrain-trigger.js';
 import type { DomainMetrics } from '../domain-metrics.js';
 
-export const CronJobResource: ResourceType = { group: 'batch', version: 'v1', kind: 'CronJob', plural: 'cronjobs', namespaced: true };
-export const ServiceAccountResource: ResourceType = { group: '', version: 'v1', kind: 'ServiceAccount', plural: 'serviceaccounts', namespaced: true };
-export const RoleResource: ResourceType = { group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'Role', plural: 'roles', namespaced: true };
-export const RoleBindingResource: ResourceType = { ...RoleResource, kind: 'RoleBinding', plural: 'rolebindings' };
 
 const TERMINAL_PHASES = new Set(['Succeeded', 'Failed', 'Rejected']);
 export const MONITOR_LABEL = 'fluxora.io/drift-monitor';

@@ -11,18 +11,15 @@ import { patchStatus } from '../../runtime/apply.js';
 import { kubeTime, setAbnormalCondition, setCondition, type Condition } from '../../runtime/conditions.js';
 import { Controller, type Request } from '../../runtime/controller.js';
 import type { EventRecorder } from '../../runtime/events.js';
-import { isAlreadyExists, type KubeObject, type ResourceType } from '../../runtime/kube-client.js';
+import { isAlreadyExists, type KubeObject } from '../../runtime/kube-client.js';
 import type { Manager } from '../../runtime/manager.js';
 import { readObject, sha256Hex, StorageError } from '../../storage/index.js';
 import type { DomainMetrics } from '../domain-metrics.js';
 import { ModelType, RetrainJobType } from '../fluxora-types.js';
 import { nextVersionName, trimHistory, type VersionRecord } from '../model/versions.js';
-import { MANAGED_SELECTOR } from '../resource-types.js';
-import { ServiceAccountResource } from '../drift-monitor/drift-monitor-controller.js';
+import { JobResource, MANAGED_SELECTOR, ServiceAccountResource } from '../resource-types.js';
 import { applyAcceptance, parseTrainerMetrics } from './acceptance.js';
 import { buildTrainerJob, buildTrainerServiceAccount, outputPrefix, trainerJobName } from './job.js';
-
-export const JobResource: ResourceType = { group: 'batch', version: 'v1', kind: 'Job', plural: 'jobs', namespaced: true };
 
 interface JobState extends KubeObject {
   status?: {
