@@ -34,7 +34,7 @@ const ColumnName = z.string().min(1).max(128);
 
 export const BUILTIN_ALGORITHMS = ['linear', 'logistic', 'mlp'] as const;
 
-const BuiltinTrainerSchema = z
+export const BuiltinTrainerSchema = z
   .object({
     algorithm: z
       .enum(BUILTIN_ALGORITHMS)
@@ -187,6 +187,7 @@ export const RetrainJobTemplateSchema = z.object({
     .default(3600)
     .describe('Seconds the training Job may run, retries included, before it is stopped and the run Failed. Default 3600 (one hour), at most 604800 (a week).'),
 });
+export type BuiltinTrainer = z.output<typeof BuiltinTrainerSchema>;
 export type RetrainJobTemplate = z.output<typeof RetrainJobTemplateSchema>;
 
 export const RetrainJobSpecSchema = withRules(

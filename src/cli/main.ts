@@ -19,6 +19,10 @@ const subcommands: Record<string, Subcommand> = {
     summary: 'serve a model over the Open Inference Protocol (V2 REST)',
     run: async (argv) => (await import('./serve-command.js')).runServeCommand(argv),
   },
+  train: {
+    summary: 'the built-in trainer: fit a tabular model, write model.onnx + metrics.json',
+    run: async (argv) => (await import('./train-command.js')).runTrainCommand(argv),
+  },
   'drift-check': {
     summary: "one drift check of a DriftMonitor (its CronJob's entrypoint)",
     run: async (argv) => (await import('./drift-check-command.js')).runDriftCheckCommand(argv),

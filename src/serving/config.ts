@@ -74,7 +74,8 @@ function bool(flag: string, v: string): boolean {
   throw new ConfigError(`--${flag} must be true or false, got "${v}"`);
 }
 
-function parseFeatures(v: string): Feature[] {
+/** The Model's features as JSON ([{"name","type"}]), as the operator passes them to serving, drift-check and trainer pods. */
+export function parseFeatures(v: string): Feature[] {
   let parsed: unknown;
   try {
     parsed = JSON.parse(v);

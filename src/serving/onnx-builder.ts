@@ -75,3 +75,58 @@ export function buildLinearModel(o: LinearModelOptions): Uint8Array {
 export function buildLogisticModel(o: Omit<LinearModelOptions, 'activation'>): Uint8Array {
   return buildLinearModel({ ...o, outputName: o.outputName ?? 'probability', activation: 'sigmoid' });
 }
+
+export interface MlpModelOptions extends Omit<LinearModelOptions, 'weights' | 'bias'> {
+  /** Hidden layer: w1[i][u] weight of input i for hidden unit u, b1[u] its bias; tanh activation. */
+  w1: number[][];
+  b1: number[];
+  /** Output layer: w2[u][j] weight of hidden unit u for output j, b2[j] its bias. */
+  w2: number[][];
+  b2: number[];
+}
+
+/** One tanh hidden layer: act(tanh(x·W1 + b1)·W2 + b2), act = identity or sigmoid; input [batch, n], FP32. */
+export function buildMlpModel(o: MlpModelOptions): Uint8Array {
+  const n = o.w1.length;
+  const h = o.b1.length;
+  const k = o.b2.length;
+  if (n === 0 || h === 0 || k === 0) throw new Error('an MLP needs at least one input, one hidden unit and one output');
+  o.w1.forEach((row, i) => {
+    if (row.length !== h) throw new Error(`w1 row ${i} has ${row.length} values; b1 has ${h}`);
+  });
+  if (o.w2.length !== h) throw new Error(`w2 has ${o.w2.length} rows; it needs one per hidden unit (${h})`);
+  o.w2.forEach((row, i) => {
+    if (row.length !== k) throw new Error(`w2 row ${i} has ${row.length} values; b2 has ${k}`);
+  });
+  const inputName = o.inputName ?? 'x';
+  const outputName = o.outputName ?? 'y';
+  const sigmoid = o.activation === 'sigmoid';
+  const nodes: OnnxNode[] = [
+    { opType: 'MatMul', inputs: [inputName, 'W1'], outputs: ['xW1'], name: 'hidden_matmul' },
+    { opType: 'Add', inputs: ['xW1', 'b1'], outputs: ['hidden_pre'], name: 'hidden_bias' },
+    { opType: 'Tanh', inputs: ['hidden_pre'], outputs: ['hidden'], name: 'hidden_tanh' },
+    { opType: 'MatMul', inputs: ['hidden', 'W2'], outputs: ['hW2'], name: 'output_matmul' },
+    { opType: 'Add', inputs: ['hW2', 'b2'], outputs: [sigmoid ? 'logits' : outputName], name: 'output_bias' },
+  ];
+  if (sigmoid) nodes.push({ opType: 'Sigmoid', inputs: ['logits'], outputs: [outputName], name: 'sigmoid' });
+  return encodeOnnxModel({
+    irVersion: ONNX_IR_VERSION,
+    opsetVersion: ONNX_OPSET,
+    producerName: 'fluxora',
+    ...(o.producerVersion !== undefined ? { producerVersion: o.producerVersion } : {}),
+    ...(o.docString !== undefined ? { docString: o.docString } : {}),
+    graph: {
+      name: o.graphName ?? 'mlp',
+      nodes,
+      initializers: [
+        float32Tensor('W1', [n, h], o.w1.flat()),
+        float32Tensor('b1', [h], o.b1),
+        float32Tensor('W2', [h, k], o.w2.flat()),
+        float32Tensor('b2', [k], o.b2),
+      ],
+      inputs: [{ name: inputName, elemType: OnnxDataType.FLOAT, shape: [BATCH_DIM, n] }],
+      outputs: [{ name: outputName, elemType: OnnxDataType.FLOAT, shape: [BATCH_DIM, k] }],
+    },
+    ...(o.metadata ? { metadata: o.metadata } : {}),
+  });
+}

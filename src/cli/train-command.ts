@@ -1,0 +1,46 @@
+// `fluxora train`: the built-in trainer, a RetrainJob's Job entrypoint when
+// trainer.builtin is set. Writes model.onnx first and metrics.json last: the
+// operator reads metrics.json only after the Job succeeded, and a run that
+// fails half-way exits non-zero, so a partial output is never promoted.
+import { pino } from 'pino';
+import { ConfigError } from '../serving/config.js';
+import { joinUri, writeObject } from '../storage/index.js';
+import { StorageError } from '../storage/index.js';
+import { parseTrainConfig, TRAIN_HELP } from '../training/config.js';
+import { TrainingError } from '../training/errors.js';
+import { train } from '../training/train.js';
+
+export async function runTrainCommand(argv: string[]): Promise<number> {
+  let config;
+  try {
+    config = parseTrainConfig(argv);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    process.stderr.write(`fluxora train: ${e.message}\n\n${TRAIN_HELP}`);
+    return 2;
+  }
+  if (config === 'help') {
+    process.stdout.write(TRAIN_HELP);
+    return 0;
+  }
+  const logger = pino({ level: process.env.FLUXORA_LOG_LEVEL ?? 'info', base: { component: 'trainer', model: config.modelName } });
+  const started = Date.now();
+  try {
+    logger.info({ dataset: config.datasetUri, output: config.outputUri, algorithm: config.builtin.algorithm }, 'training');
+    const result = await train(config);
+    const modelUri = joinUri(config.outputUri, 'model.onnx');
+    const metricsUri = joinUri(config.outputUri, 'metrics.json');
+    await writeObject(modelUri, result.model, { contentType: 'application/octet-stream' });
+    await writeObject(metricsUri, `${JSON.stringify(result.metrics, null, 2)}\n`, { contentType: 'application/json' });
+    const { serving, dataset, features, ...summary } = result.metrics;
+    logger.info({ model: modelUri, metrics: summary, serving, dataset, features, seconds: (Date.now() - started) / 1000 }, 'trained');
+    return 0;
+  } catch (e) {
+    if (e instanceof TrainingError || e instanceof StorageError) {
+      logger.error({ err: { type: e.name, message: e.message } }, 'training failed');
+      process.stderr.write(`fluxora train: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+}

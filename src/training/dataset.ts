@@ -1,0 +1,81 @@
+// The training data set: a CSV or JSON Lines object read through the storage
+// module, parsed by the same table reader the drift check uses (so one file
+// reads the same way everywhere), reduced to the numeric columns a run needs.
+import { gunzipSync } from 'node:zlib';
+import { TableError } from '../drift/errors.js';
+import { formatFromName, parseTable } from '../drift/table.js';
+import type { FeatureType } from '../drift/types.js';
+import { readObject, sha256Hex } from '../storage/index.js';
+import type { CommonOptions } from '../storage/index.js';
+import { TrainingError } from './errors.js';
+
+export interface NumericTable {
+  uri: string;
+  /** sha256 of the bytes as stored (before gunzip), recorded in metrics.json. */
+  sha256: string;
+  /** Rows with every needed column present. */
+  rows: number;
+  /** Rows left out because a needed column was missing (empty, NA, NaN, ...). */
+  dropped: number;
+  columns: ReadonlyMap<string, Float64Array>;
+}
+
+export interface LoadOptions extends CommonOptions {
+  /** Largest data set read into memory, in bytes. */
+  maxBytes?: number;
+}
+
+/** Default cap on a data set read into memory: the trainer holds it whole. */
+export const DEFAULT_MAX_DATASET_BYTES = 2 * 1024 ** 3;
+
+/**
+ * Reads `columns` (every one numeric and required) from the data set at `uri`.
+ * Rows missing any of them are dropped and counted; a row with a present but
+ * non-numeric value is an error naming the file, line and column.
+ */
+export async function loadNumericTable(uri: string, columns: readonly string[], o: LoadOptions = {}): Promise<NumericTable> {
+  const path = uri.replace(/[?#].*$/, '');
+  const format = formatFromName(path) ?? 'csv';
+  let bytes = await readObject(uri, { ...o, maxBytes: o.maxBytes ?? DEFAULT_MAX_DATASET_BYTES });
+  const sha256 = sha256Hex(bytes);
+  if (path.toLowerCase().endsWith('.gz')) {
+    try {
+      bytes = gunzipSync(bytes);
+    } catch (e) {
+      throw new TrainingError(`${uri}: not a valid gzip file (${(e as Error).message})`);
+    }
+  }
+  const text = bytes.toString('utf8');
+  if (text.trim() === '') throw new TrainingError(`${uri}: the data set is empty`);
+  let table;
+  try {
+    table = parseTable(text, uri, format, { columns, types: new Map(columns.map((c): [string, FeatureType] => [c, 'numeric'])) });
+  } catch (e) {
+    if (e instanceof TableError) throw new TrainingError(e.message);
+    throw e;
+  }
+  const raw = columns.map((c) => table.columns.get(c) as Float64Array);
+  const keep: number[] = [];
+  for (let r = 0; r < table.rows; r++) {
+    if (raw.every((col) => Number.isFinite(col[r]))) keep.push(r);
+  }
+  const out = new Map<string, Float64Array>();
+  columns.forEach((c, i) => out.set(c, Float64Array.from(keep, (r) => raw[i]![r]!)));
+  return { uri, sha256, rows: keep.length, dropped: table.rows - keep.length, columns: out };
+}
+
+/** Row-major matrix of the named columns for the given rows. */
+export function matrix(table: NumericTable, names: readonly string[], rows: ArrayLike<number>): Float64Array {
+  const cols = names.map((n) => table.columns.get(n));
+  const d = names.length;
+  const m = new Float64Array(rows.length * d);
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i]!;
+    for (let j = 0; j < d; j++) m[i * d + j] = cols[j]![r]!;
+  }
+  return m;
+}
+
+export function pick(values: Float64Array, rows: ArrayLike<number>): Float64Array {
+  return Float64Array.from({ length: rows.length }, (_, i) => values[rows[i]!]!);
+}
