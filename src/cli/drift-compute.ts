@@ -129,6 +129,10 @@ async function compute(o: Options): Promise<DriftReport> {
     columns: names,
     types: reference.types,
   });
+  // The engine would name only the first feature ("has no values"); the file is what to fix.
+  for (const t of [reference, current]) {
+    if (t.rows === 0) throw new TableError(`${t.file}: no data rows (only a header line)`, t.file);
+  }
   const features: FeatureSpec[] = names.map((name) => ({
     name,
     type: reference.types.get(name) ?? 'numeric',

@@ -14,6 +14,7 @@ import { gatherServingSamples, rowsToColumns } from './check-samples.js';
 import { failedCheckStatus, insufficientSamplesStatus, verdictStatus } from './check-status.js';
 import { computeDrift } from './compute.js';
 import { formatFromName, parseTable } from './table.js';
+import { decodeTableText, MAX_TABLE_BYTES } from './table-text.js';
 import type { FeatureSpec, Table } from './types.js';
 
 export interface CheckOptions {
@@ -37,7 +38,7 @@ class CheckError extends Error {
 }
 
 async function loadDataSet(uri: string, features: readonly FeatureSpec[]) {
-  const text = (await readObject(uri)).toString('utf8');
+  const text = decodeTableText(await readObject(uri, { maxBytes: MAX_TABLE_BYTES }), uri);
   const format = formatFromName(uri.replace(/\?.*$/, '')) ?? 'csv';
   return parseTable(text, uri, format, { columns: features.map((f) => f.name), types: new Map(features.map((f) => [f.name, f.type])) });
 }

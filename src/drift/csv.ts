@@ -11,6 +11,17 @@ const CR = 13;
 
 export type RecordSink = (fields: string[], line: number) => void;
 
+/**
+ * Longest row (a record, in characters) a data file may have. Rows of
+ * tabular data are short; a row of megabytes is a file that is not what its
+ * name says (a dump, a missing line break), better named than parsed.
+ */
+export const MAX_ROW_CHARS = 1 << 20;
+
+/** The error for a row longer than MAX_ROW_CHARS, shared by the CSV and JSON Lines readers. */
+export const rowTooLong = (file: string, line: number, chars: number) =>
+  new TableError(`${file}:${line}: the row is ${chars} characters long; rows of at most ${MAX_ROW_CHARS} characters can be read`, file, line);
+
 export function parseCsv(text: string, file: string, onRecord: RecordSink): void {
   let i = text.charCodeAt(0) === 0xfeff ? 1 : 0; // UTF-8 byte order mark
   const len = text.length;
@@ -24,6 +35,8 @@ export function parseCsv(text: string, file: string, onRecord: RecordSink): void
       continue;
     }
     const recordLine = line;
+    const recordStart = i;
+    let recordEnd = len;
     const fields: string[] = [];
     for (;;) {
       if (text.charCodeAt(i) === QUOTE) {
@@ -66,10 +79,12 @@ export function parseCsv(text: string, file: string, onRecord: RecordSink): void
         continue;
       }
       // End of record: LF, CRLF or a lone CR.
+      recordEnd = i;
       i += c === CR && text.charCodeAt(i + 1) === LF ? 2 : 1;
       line++;
       break;
     }
+    if (recordEnd - recordStart > MAX_ROW_CHARS) throw rowTooLong(file, recordLine, recordEnd - recordStart);
     onRecord(fields, recordLine);
   }
 }

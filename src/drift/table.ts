@@ -4,11 +4,12 @@
 // sets are usually written by pandas and Evidently reads them back that way.
 // Types are declared or inferred: a column is numeric when every present
 // value is a number.
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
-import { parseCsv } from './csv.js';
+import { MAX_ROW_CHARS, parseCsv, rowTooLong } from './csv.js';
 import { TableError } from './errors.js';
+import { checkTableSize, decodeTableText, MAX_TABLE_BYTES } from './table-text.js';
 import type { Column, FeatureType } from './types.js';
 
 export type TableFormat = 'csv' | 'jsonl';
@@ -90,13 +91,21 @@ interface RawColumns {
   lines: number[];
 }
 
-function selectColumns(file: string, names: readonly string[], wanted: readonly string[] | undefined): string[] {
+/** A one-column CSV header holding a tab, semicolon or pipe was almost certainly written with another separator. */
+function separatorHint(names: readonly string[]): string {
+  const sep = names.length === 1 ? /[\t;|]/.exec(names[0] as string)?.[0] : undefined;
+  if (sep === undefined) return '';
+  return `; the header is one column containing ${JSON.stringify(sep)}: fields must be separated by commas`;
+}
+
+function selectColumns(file: string, names: readonly string[], wanted: readonly string[] | undefined, hint = ''): string[] {
   const selected = wanted ?? names;
   const missing = selected.filter((c) => !names.includes(c));
   if (missing.length > 0) {
     const list = missing.map((m) => `"${m}"`).join(', ');
+    const has = names.map((n) => JSON.stringify(n).slice(1, -1)).join(', ') || 'none';
     throw new TableError(
-      `${file}: missing column${missing.length > 1 ? 's' : ''} ${list} (it has: ${names.join(', ') || 'none'})`,
+      `${file}: missing column${missing.length > 1 ? 's' : ''} ${list} (it has: ${has})${hint}`,
       file,
       undefined,
       missing[0],
@@ -114,7 +123,7 @@ function rawCsv(text: string, file: string, wanted: readonly string[] | undefine
       header = fields;
       const dup = fields.find((f, i) => fields.indexOf(f) !== i);
       if (dup !== undefined) throw new TableError(`${file}:${line}: column "${dup}" appears twice in the header`, file, line, dup);
-      picks = selectColumns(file, fields, wanted).map((name) => ({ name, index: fields.indexOf(name), cells: [] }));
+      picks = selectColumns(file, fields, wanted, separatorHint(fields)).map((name) => ({ name, index: fields.indexOf(name), cells: [] }));
       return;
     }
     if (fields.length !== header.length) {
@@ -137,6 +146,7 @@ function rawJsonl(text: string, file: string, wanted: readonly string[] | undefi
   while (start <= text.length) {
     let end = text.indexOf('\n', start);
     if (end < 0) end = text.length;
+    if (end - start > MAX_ROW_CHARS) throw rowTooLong(file, line, end - start);
     const src = text.slice(start, end).trim();
     if (src !== '') {
       let value: unknown;
@@ -161,6 +171,8 @@ function rawJsonl(text: string, file: string, wanted: readonly string[] | undefi
     start = end + 1;
     line++;
   }
+  // Without this, an empty file would be reported as missing every column.
+  if (rows.length === 0) throw new TableError(`${file}: empty file (no JSON lines)`, file);
   const selected = selectColumns(file, names, wanted);
   const cells = new Map<string, unknown[]>();
   for (const name of selected) cells.set(name, rows.map((r) => (Object.hasOwn(r, name) ? r[name] : null)));
@@ -247,18 +259,24 @@ export async function readTable(pathOrUri: string, options: ReadTableOptions = {
   }
   let bytes: Buffer;
   try {
+    // Sized first: a file too large for one string is refused before it is read.
+    checkTableSize(pathOrUri, (await stat(path)).size);
     bytes = await readFile(path);
   } catch (err) {
+    if (err instanceof TableError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : (err as Error).message;
     throw new TableError(`${pathOrUri}: cannot read (${why})`, pathOrUri);
   }
   if (path.toLowerCase().endsWith('.gz')) {
     try {
-      bytes = gunzipSync(bytes);
+      bytes = gunzipSync(bytes, { maxOutputLength: MAX_TABLE_BYTES });
     } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+        throw new TableError(`${pathOrUri}: decompresses to more than ${MAX_TABLE_BYTES} bytes, the most a data file may have`, pathOrUri);
+      }
       throw new TableError(`${pathOrUri}: not a valid gzip file (${(err as Error).message})`, pathOrUri);
     }
   }
-  return parseTable(bytes.toString('utf8'), pathOrUri, format, options);
+  return parseTable(decodeTableText(bytes, pathOrUri), pathOrUri, format, options);
 }
