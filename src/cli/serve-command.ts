@@ -5,6 +5,15 @@
 import { pino } from 'pino';
 import { ConfigError, parseServeConfig, SERVE_HELP } from '../serving/config.js';
 import { startServer } from '../serving/server.js';
+import { InvalidModelError } from '../serving/onnx-model.js';
+import { isStorageError } from '../storage/index.js';
+
+/** A machine-readable cause, as the storage codes (NotFound, AccessDenied, ...) the operator uses for condition reasons. */
+function loadFailureReason(e: unknown): string {
+  if (isStorageError(e)) return e.code;
+  if (e instanceof InvalidModelError) return 'InvalidModel';
+  return 'LoadFailed';
+}
 
 export async function runServeCommand(argv: string[]): Promise<number> {
   let config;
@@ -33,11 +42,12 @@ export async function runServeCommand(argv: string[]): Promise<number> {
       signal.then((s) => ({ signal: s })),
       server.loaded.then(
         () => new Promise<never>(() => undefined),
-        (e: unknown) => ({ loadError: e instanceof Error ? e.message : String(e) }),
+        (e: unknown) => ({ loadError: e }),
       ),
     ]);
     if ('loadError' in outcome) {
-      logger.error({ err: outcome.loadError, uri: config.modelUri }, 'cannot load the model');
+      const e = outcome.loadError;
+      logger.error({ err: e instanceof Error ? e.message : String(e), reason: loadFailureReason(e), uri: config.modelUri }, 'cannot load the model');
       await server.shutdown();
       return 1;
     }

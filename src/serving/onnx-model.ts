@@ -4,7 +4,19 @@ import * as ort from 'onnxruntime-node';
 import { elementCount, infoOf, v2FromOrt, type HostTensor, type Tensors } from './datatypes.js';
 import { signatureFromSession, type ModelSignature } from './model-signature.js';
 
+/**
+ * The artifact's bytes are not a model onnxruntime can load (a wrong file, a
+ * truncated upload): fixing the artifact is the only remedy, so the message
+ * says what the bytes are instead of passing on onnxruntime's "protobuf
+ * parsing failed" alone.
+ */
+export class InvalidModelError extends Error {
+  override readonly name = 'InvalidModelError';
+}
+
 export interface OnnxModelOptions {
+  /** Where the bytes came from (the artifact URI), named in errors. */
+  source?: string;
   /**
    * Threads of onnxruntime's intra-op pool. 1 by default: serving pods scale
    * out by replicas under CPU limits, a pool sized to the node's cores
@@ -20,16 +32,30 @@ export interface OnnxModel {
 }
 
 export async function loadOnnxModel(bytes: Uint8Array, o: OnnxModelOptions = {}): Promise<OnnxModel> {
-  const session = await ort.InferenceSession.create(bytes, {
-    intraOpNumThreads: o.intraOpThreads ?? 1,
-    interOpNumThreads: 1,
-    executionMode: 'sequential',
-    graphOptimizationLevel: 'all',
-    // Run failures reach the client as a 500 and our JSON log; onnxruntime's
-    // own plain-text copy on stderr would only break log parsing.
-    logSeverityLevel: 4,
-  });
-  const signature = signatureFromSession(session);
+  const source = o.source ?? 'the artifact';
+  if (bytes.length === 0) throw new InvalidModelError(`${source} is empty (0 bytes), not an ONNX model`);
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(bytes, {
+      intraOpNumThreads: o.intraOpThreads ?? 1,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: 'all',
+      // Run failures reach the client as a 500 and our JSON log; onnxruntime's
+      // own plain-text copy on stderr would only break log parsing.
+      logSeverityLevel: 4,
+    });
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    throw new InvalidModelError(`${source} is not a valid ONNX model (${bytes.length} bytes; truncated, or another kind of file?): onnxruntime: ${why}`);
+  }
+  let signature: ModelSignature;
+  try {
+    signature = signatureFromSession(session);
+  } catch (e) {
+    await session.release();
+    throw new InvalidModelError(`${source}: ${e instanceof Error ? e.message : String(e)}`);
+  }
   const fetches = signature.outputs.map((t) => t.name);
   return {
     signature,

@@ -111,7 +111,7 @@ export async function startServer(config: ServeConfig, deps: ServerDeps): Promis
   const loaded = (async () => {
     const t0 = performance.now();
     const bytes = await (deps.readArtifact ?? defaultReadArtifact)(config.modelUri, config.modelSha256);
-    onnx = await loadOnnxModel(bytes, { intraOpThreads: config.intraOpThreads });
+    onnx = await loadOnnxModel(bytes, { intraOpThreads: config.intraOpThreads, source: config.modelUri });
     const sig = onnx.signature;
     const warm = warmupFeeds(sig);
     if (warm) {
