@@ -42,6 +42,27 @@ export function resolveS3Config(o: S3Options = {}, env: NodeJS.ProcessEnv = proc
   return { endpoint, region, forcePathStyle, credentials };
 }
 
+/**
+ * S3 settings from AWS SDK environment variable names (e.g. the data of a
+ * credentials Secret that pods receive through envFrom), as explicit options:
+ * a process that reads on a pod's behalf uses the pod's settings, not its own.
+ */
+export function s3OptionsFromEnv(vars: Readonly<Record<string, string | undefined>>): S3Options {
+  const endpoint = nonEmpty(vars.AWS_ENDPOINT_URL_S3) ?? nonEmpty(vars.AWS_ENDPOINT_URL);
+  const region = nonEmpty(vars.AWS_REGION) ?? nonEmpty(vars.AWS_DEFAULT_REGION);
+  const pathStyle = nonEmpty(vars.AWS_S3_FORCE_PATH_STYLE)?.toLowerCase();
+  const accessKeyId = nonEmpty(vars.AWS_ACCESS_KEY_ID);
+  const secretAccessKey = nonEmpty(vars.AWS_SECRET_ACCESS_KEY);
+  const sessionToken = nonEmpty(vars.AWS_SESSION_TOKEN);
+  return {
+    ...(endpoint ? { endpoint } : {}),
+    ...(region ? { region } : {}),
+    ...(pathStyle !== undefined ? { forcePathStyle: pathStyle === 'true' } : {}),
+    ...(accessKeyId !== undefined || secretAccessKey !== undefined ? { accessKeyId, secretAccessKey } : {}),
+    ...(sessionToken ? { sessionToken } : {}),
+  };
+}
+
 // One client per distinct configuration: clients hold connection pools worth reusing.
 const clients = new Map<string, S3Client>();
 

@@ -14,6 +14,7 @@ import type { EventRecorder } from '../../runtime/events.js';
 import { isAlreadyExists, type KubeObject } from '../../runtime/kube-client.js';
 import type { Manager } from '../../runtime/manager.js';
 import { readObject, sha256Hex, StorageError } from '../../storage/index.js';
+import { MissingSecretError, storageOptionsFromSecret } from '../storage-credentials.js';
 import type { DomainMetrics } from '../domain-metrics.js';
 import { ModelType, RetrainJobType } from '../fluxora-types.js';
 import { nextVersionName, trimHistory, type VersionRecord } from '../model/versions.js';
@@ -89,9 +90,11 @@ export function createRetrainJobController(o: RetrainJobControllerOptions): Cont
     let metricsText: string;
     let artifact: Buffer;
     try {
-      metricsText = (await readObject(`${prefix}metrics.json`, { maxBytes: 1 << 20 })).toString('utf8');
-      artifact = await readObject(modelUri);
+      const storage = await storageOptionsFromSecret(client, rj.metadata.namespace ?? '', rj.spec.output.credentialsSecretRef?.name);
+      metricsText = (await readObject(`${prefix}metrics.json`, { ...storage, maxBytes: 1 << 20 })).toString('utf8');
+      artifact = await readObject(modelUri, storage);
     } catch (e) {
+      if (e instanceof MissingSecretError) return withPhase(status, 'Failed', 'CredentialsNotFound', e.message, generation, now);
       if (e instanceof StorageError && e.code !== 'Unreachable') {
         return withPhase(status, 'Failed', 'OutputMissing', `the trainer succeeded but its output is unusable: ${e.message}`, generation, now);
       }

@@ -1,0 +1,19 @@
+import { describe, expect, it } from 'vitest';
+import { resolveS3Config, s3OptionsFromEnv } from './index.js';
+
+describe('s3OptionsFromEnv', () => {
+  it("turns a credentials Secret's AWS_* keys into explicit options that win over the process environment", () => {
+    const o = s3OptionsFromEnv({ AWS_ENDPOINT_URL: 'http://minio:9000', AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'k', AWS_SECRET_ACCESS_KEY: 's' });
+    expect(o).toEqual({ endpoint: 'http://minio:9000', region: 'eu-west-1', accessKeyId: 'k', secretAccessKey: 's' });
+    const resolved = resolveS3Config(o, { AWS_ACCESS_KEY_ID: 'operator-key', AWS_SECRET_ACCESS_KEY: 'operator-secret', AWS_ENDPOINT_URL: 'http://elsewhere' });
+    expect(resolved).toMatchObject({ endpoint: 'http://minio:9000', region: 'eu-west-1', forcePathStyle: true, credentials: { accessKeyId: 'k', secretAccessKey: 's' } });
+  });
+
+  it('prefers the S3-specific endpoint and honours an explicit path style', () => {
+    expect(s3OptionsFromEnv({ AWS_ENDPOINT_URL: 'http://a', AWS_ENDPOINT_URL_S3: 'http://b', AWS_S3_FORCE_PATH_STYLE: 'false' })).toEqual({ endpoint: 'http://b', forcePathStyle: false });
+  });
+
+  it('leaves credentials to the default chain when the Secret has none (workload identity)', () => {
+    expect(s3OptionsFromEnv({ AWS_REGION: 'us-west-2' })).toEqual({ region: 'us-west-2' });
+  });
+});
