@@ -9,6 +9,7 @@
 #   hack/control-plane.sh up      build if needed, start everything, wait until usable
 #   hack/control-plane.sh down    stop everything (state is kept until the next `up --fresh`)
 #   hack/control-plane.sh status  exit 0 when the API server answers
+#   hack/control-plane.sh pause-pods|resume-pods   freeze/unfreeze kwok's simulated pods
 #   hack/control-plane.sh env     print `export KUBECONFIG=... PATH=...` for a shell
 #
 # Environment:
@@ -191,6 +192,16 @@ restart_apiserver() {
 
 # Compacts etcd's history up to its current revision, as kube-apiserver does
 # every few minutes; old resourceVersions are then gone for good.
+# kwok moves simulated pods through their lifecycle at once: a Job's pod
+# completes before anything could run in it. Pausing kwok (SIGSTOP) freezes
+# every simulated pod where it is, so a local process can do the pod's work
+# (e.g. `fluxora train` via hack/run-local.ts) before the Job is seen to finish.
+pause_pods() { # pause_pods STOP|CONT
+  [[ -f "$CP_DIR/pids/kwok" ]] || { log "kwok is not running"; return 1; }
+  kill -"$1" "$(cat "$CP_DIR/pids/kwok")"
+  log "kwok $([[ $1 == STOP ]] && echo paused: simulated pods stay as they are || echo resumed)"
+}
+
 compact_etcd() {
   local rev
   rev=$(curl -fs -X POST "http://127.0.0.1:$ETCD_PORT/v3/kv/range" -d '{"key":"AA==","limit":1}' |
@@ -288,10 +299,12 @@ case "${1:-}" in
   status) api_healthy ;;
   restart-apiserver) restart_apiserver ;;
   compact-etcd) compact_etcd ;;
+  pause-pods) pause_pods STOP ;;
+  resume-pods) pause_pods CONT ;;
   env) echo "export KUBECONFIG=$KUBECONFIG_FILE PATH=$K8S_BIN:\$PATH" ;;
   bin-dir) echo "$K8S_BIN" ;;
   *)
-    echo "usage: $0 build|up [--fresh]|down|status|env|bin-dir|restart-apiserver|compact-etcd" >&2
+    echo "usage: $0 build|up [--fresh]|down|status|env|bin-dir|restart-apiserver|compact-etcd|pause-pods|resume-pods" >&2
     exit 2
     ;;
 esac
