@@ -58,8 +58,8 @@ else
   curl -fs http://127.0.0.1:18081/readyz >/dev/null || { tail -20 "$STATE/operator.log"; exit 1; }
 fi
 
-say "applying manifests/examples/model.yaml"
-k apply -f manifests/examples/model.yaml
+say "applying manifests/examples/storage-secret.yaml and model.yaml"
+k apply -f manifests/examples/storage-secret.yaml -f manifests/examples/model.yaml
 say "waiting for the Model to become Ready"
 k wait --for=condition=Ready model/churn --timeout=120s
 echo

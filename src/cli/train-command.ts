@@ -33,7 +33,7 @@ export async function runTrainCommand(argv: string[]): Promise<number> {
     await writeObject(modelUri, result.model, { contentType: 'application/octet-stream' });
     await writeObject(metricsUri, `${JSON.stringify(result.metrics, null, 2)}\n`, { contentType: 'application/json' });
     const { serving, dataset, features, ...summary } = result.metrics;
-    logger.info({ model: modelUri, metrics: summary, serving, dataset, features, seconds: (Date.now() - started) / 1000 }, 'trained');
+    logger.info({ artifact: modelUri, metrics: summary, serving, dataset, features, seconds: (Date.now() - started) / 1000 }, 'trained');
     return 0;
   } catch (e) {
     if (e instanceof TrainingError || e instanceof StorageError) {
