@@ -184,7 +184,7 @@ export const ARTIFACT_CASES: ArtifactCase[] = [
       return { uri, env: { ...s3.env, AWS_SECRET_ACCESS_KEY: 'not-the-secret' } };
     },
     reason: 'AccessDenied',
-    error: '{uri}: access denied (SignatureDoesNotMatch); check the credentials Secret (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)',
+    error: '{uri}: the S3 store rejects the credentials (SignatureDoesNotMatch); check the credentials Secret (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)',
   },
   {
     name: 's3: an unknown access key',
@@ -195,7 +195,7 @@ export const ARTIFACT_CASES: ArtifactCase[] = [
       return { uri, env: { ...s3.env, AWS_ACCESS_KEY_ID: 'nobody' } };
     },
     reason: 'AccessDenied',
-    error: '{uri}: access denied (InvalidAccessKeyId); check the credentials Secret (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)',
+    error: '{uri}: the S3 store rejects the credentials (InvalidAccessKeyId); check the credentials Secret (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)',
   },
   {
     name: 's3: a key that does not exist',
@@ -216,9 +216,9 @@ export const ARTIFACT_CASES: ArtifactCase[] = [
     store: 's3',
     setup: async (ctx) => {
       const s3 = ctx.s3!;
-      return { uri: await s3.put('truncated/model.onnx', (await fixtureBytes()).subarray(0, 200)), env: s3.env };
+      return { uri: await s3.put('truncated/model.onnx', (await fixtureBytes()).subarray(0, 100)), env: s3.env };
     },
     reason: 'InvalidModel',
-    error: NOT_ONNX(200),
+    error: NOT_ONNX(100),
   },
 ];
