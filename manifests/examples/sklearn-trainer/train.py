@@ -584,11 +584,12 @@ def log(message: str) -> None:
 
 
 def train(cfg: Config) -> dict[str, object]:
+    data = load_dataset(cfg)
+    log(f"read {len(data.y)} rows from {cfg.dataset_uri} (sha256 {data.sha256[:12]})")
+    # Imported once the data is known to be usable: bad data fails in a fraction of the time.
     import sklearn
     from sklearn.model_selection import train_test_split
 
-    data = load_dataset(cfg)
-    log(f"read {len(data.y)} rows from {cfg.dataset_uri} (sha256 {data.sha256[:12]})")
     stratify = data.y if cfg.task == "classification" else None
     try:
         x_train, x_hold, y_train, y_hold = train_test_split(
