@@ -4,6 +4,7 @@
 import { gunzipSync } from 'node:zlib';
 import { TableError } from '../drift/errors.js';
 import { formatFromName, parseTable } from '../drift/table.js';
+import { decodeTableText, MAX_TABLE_BYTES } from '../drift/table-text.js';
 import type { FeatureType } from '../drift/types.js';
 import { readObject, sha256Hex } from '../storage/index.js';
 import type { CommonOptions } from '../storage/index.js';
@@ -40,15 +41,19 @@ export async function loadNumericTable(uri: string, columns: readonly string[], 
   const sha256 = sha256Hex(bytes);
   if (path.toLowerCase().endsWith('.gz')) {
     try {
-      bytes = gunzipSync(bytes);
+      bytes = gunzipSync(bytes, { maxOutputLength: MAX_TABLE_BYTES });
     } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+        throw new TrainingError(`${uri}: decompresses to more than ${MAX_TABLE_BYTES} bytes, the most a data set may have`);
+      }
       throw new TrainingError(`${uri}: not a valid gzip file (${(e as Error).message})`);
     }
   }
-  const text = bytes.toString('utf8');
-  if (text.trim() === '') throw new TrainingError(`${uri}: the data set is empty`);
   let table;
   try {
+    // Decoded like the drift check's data sets: UTF-16, non-UTF-8 and files too large for one string are named, not misread.
+    const text = decodeTableText(bytes, uri);
+    if (text.trim() === '') throw new TrainingError(`${uri}: the data set is empty`);
     table = parseTable(text, uri, format, { columns, types: new Map(columns.map((c): [string, FeatureType] => [c, 'numeric'])) });
   } catch (e) {
     if (e instanceof TableError) throw new TrainingError(e.message);
