@@ -321,7 +321,8 @@ describe('example scikit-learn container trainer', () => {
   });
 
   it('one-hot encodes a categorical feature given as codes, unseen codes included', async () => {
-    const features: Feature[] = [...FEATURES, { name: 'plan', type: 'categorical' }];
+    const plan = ['plan', 'contract', 'segment'].find((n) => !NAMES.includes(n))!;
+    const features: Feature[] = [...FEATURES, { name: plan, type: 'categorical' }];
     const withPlan = { ...model, spec: { ...model.spec, features } };
     const data = draw(features, 1200, 11);
     await writeObject(uri('data/churn/with-plan.csv'), csv(features, data), { s3 });
@@ -337,10 +338,10 @@ describe('example scikit-learn container trainer', () => {
       expect(unseen).toBeLessThan(1);
     });
     // A label where a code belongs is refused, saying why.
-    await writeObject(uri('data/bad/plan-labels.csv'), `${[...NAMES, 'plan', TARGET].join(',')}\n${[...FEATURES.map(() => 0), 'basic', 1].join(',')}\n`, { s3 });
+    await writeObject(uri('data/bad/plan-labels.csv'), `${[...NAMES, plan, TARGET].join(',')}\n${[...FEATURES.map(() => 0), 'basic', 1].join(',')}\n`, { s3 });
     const bad = await train(variant('bad-plan-labels', { dataset: uri('data/bad/plan-labels.csv') }), undefined, { forModel: withPlan });
     expect(bad.run.code).toBe(1);
-    expect(bad.run.stderr).toMatch(/line 2: feature 'plan' is not numeric: .*'basic' \(categorical features must be numeric codes/);
+    expect(bad.run.stderr).toMatch(new RegExp(`line 2: feature '${plan}' is not numeric: .*'basic' \\(categorical features must be numeric codes`));
   });
 
   const header = [...NAMES, TARGET].join(',');
