@@ -8,11 +8,11 @@
 //    Two negative controls prove the namespace enforces and that the
 //    detector sees a refusal: a privileged pod is refused, and a Deployment
 //    with an unrestricted template gets FailedCreate.
-// 2. Secrets are never logged: the operator, a `fluxora serve` process and
-//    `fluxora drift-check` runs are given distinctive secrets (temporary S3
-//    credentials from MinIO's STS, the samples token, API tokens), do real
-//    work with them (S3 reads, sample fetches, API calls; a failing S3 read
-//    too), at debug log level; then all their raw stdout/stderr, the Events
+// 2. Secrets are never logged: the operator, a `fluxora serve` process,
+//    `fluxora drift-check` and `fluxora train` runs are given distinctive
+//    secrets (temporary S3 credentials from MinIO's STS, the samples token,
+//    API tokens), do real work with them (S3 reads and writes, sample
+//    fetches, API calls; failing S3 calls too), at debug log level; then all their raw stdout/stderr, the Events
 //    and the status of every resource are searched for each secret, raw and
 //    base64. A positive control shows the same search finds a value that a
 //    process does log.
@@ -118,7 +118,12 @@ describe('security: restricted namespace, secrets never logged', () => {
     await writeObject(`s3://${bucket}/models/linear.onnx`, await readFile(join(import.meta.dirname, '../fixtures/models/linear.onnx')), { s3: admin });
     const rows = Array.from({ length: 300 }, (_, i) => [i % 7, (i * 13) % 11, (i * 5) % 3].join(','));
     await writeObject(`s3://${bucket}/data/reference.csv`, ['tenure,spend,visits', ...rows].join('\n') + '\n', { s3: admin });
-    // What the trainer would have written for RetrainJob "retrain-1" (the built-in trainer is not part of this test).
+    const train = Array.from({ length: 200 }, (_, i) => {
+      const [a, b, c] = [i % 7, (i * 13) % 11, (i * 5) % 3];
+      return [a, b, c, (0.5 * a - 0.2 * b + c + ((i * 7) % 5) * 0.01).toFixed(3)].join(',');
+    });
+    await writeObject(`s3://${bucket}/data/train.csv`, ['tenure,spend,visits,y', ...train].join('\n') + '\n', { s3: admin });
+    // What the trainer Job wrote for RetrainJob "retrain-1": kwok only simulates that pod (the test runs `fluxora train` itself below).
     await writeObject(`s3://${bucket}/runs/retrain-1/model.onnx`, 'trained-model-bytes', { s3: admin });
     await writeObject(`s3://${bucket}/runs/retrain-1/metrics.json`, JSON.stringify({ auc: 0.9 }), { s3: admin });
 
@@ -341,6 +346,27 @@ describe('security: restricted namespace, secrets never logged', () => {
       expect(monitor.status?.sampleCount).toBe(100);
     });
 
+    it('the trainer does its work with the S3 secret, on success and failure paths', async () => {
+      // `fluxora train` with the trainer Job's environment and the Secret's keys (its envFrom), writing to a prefix of its own.
+      const job = await waitFor('the trainer Job', () => client.getOrUndefined<PodTemplateOwner>(JobResource, ns, 'retrain-1'), 90_000);
+      const container = job.spec.template.spec.containers[0]!;
+      expect(container.envFrom?.map((e) => e.secretRef?.name)).toEqual(['s3-creds']);
+      const env: Record<string, string> = { ...s3Env, FLUXORA_LOG_LEVEL: 'debug' };
+      for (const e of container.env ?? []) if (e.value !== undefined) env[e.name] = e.value;
+      env.FLUXORA_OUTPUT_URI = `s3://${bucket}/runs/trainer-process/`;
+
+      secrets.wrongTrainerS3SecretKey = randomBytes(20).toString('base64url');
+      const failed = await runFluxora(container.args!, { ...env, AWS_SECRET_ACCESS_KEY: secrets.wrongTrainerS3SecretKey });
+      finishedOutput.push(failed.stdout, failed.stderr);
+      expect(failed.code, failed.stdout + failed.stderr).toBe(1);
+      expect(failed.stdout).toContain('training failed');
+
+      const ok = await runFluxora(container.args!, env);
+      finishedOutput.push(ok.stdout, ok.stderr);
+      expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+      expect(ok.stdout).toContain('"trained"');
+    });
+
     it('positive control: the search finds a value a process does log', async () => {
       const canary = `canary-${randomBytes(12).toString('hex')}`;
       const r = await runFluxora(['drift-check', '--monitor', `${ns}/${canary}`, `--kubeconfig=${inject('kubeconfig')}`]);
@@ -351,7 +377,7 @@ describe('security: restricted namespace, secrets never logged', () => {
 
     it('no secret in any output, Event or status', async () => {
       expect(Object.keys(secrets).sort()).toEqual(
-        ['driftCheckApiToken', 'operatorApiToken', 's3SecretAccessKey', 's3SessionToken', 'samplesToken', 'wrongS3SecretKey', 'wrongSamplesToken'].sort(),
+        ['driftCheckApiToken', 'operatorApiToken', 's3SecretAccessKey', 's3SessionToken', 'samplesToken', 'wrongS3SecretKey', 'wrongSamplesToken', 'wrongTrainerS3SecretKey'].sort(),
       );
       // The processes did log (the search has something to search).
       expect(operator!.jsonLines().length).toBeGreaterThan(10);
@@ -368,7 +394,7 @@ describe('security: restricted namespace, secrets never logged', () => {
         'operator stderr': operator!.stderr(),
         'serve stdout': serve!.stdout(),
         'serve stderr': serve!.stderr(),
-        'drift-check output': finishedOutput.join('\n'),
+        'drift-check and trainer output': finishedOutput.join('\n'),
         Events: JSON.stringify(events),
         'Model/DriftMonitor/RetrainJob status': JSON.stringify(resources.map((r) => (r as { status?: unknown }).status)),
       };
