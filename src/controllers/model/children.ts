@@ -56,7 +56,8 @@ export function desiredReplicas(m: Model): number | undefined {
   return m.spec.serving?.replicas ?? 1;
 }
 
-function pvcClaim(uri: string): string | undefined {
+/** The claim a pvc:// URI names (pvc://claim/path), mounted at PVC_MOUNT_ROOT/claim. */
+export function pvcClaim(uri: string): string | undefined {
   const match = /^pvc:\/\/([^/]+)\//.exec(uri);
   return match?.[1];
 }

@@ -7,6 +7,7 @@ import type { KubeObject } from '../../runtime/kube-client.js';
 import { joinUri } from '../../storage/uri.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../resource-types.js';
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from '../pod-security.js';
+import { PVC_MOUNT_ROOT, pvcClaim } from '../model/children.js';
 
 export const trainerJobName = (rj: RetrainJob) => rj.metadata.name.slice(0, 63).replace(/[-.]+$/, '');
 
@@ -42,6 +43,7 @@ export function buildTrainerJob(rj: RetrainJob, model: Model, servingUri: string
     { name: 'FLUXORA_MODEL_NAME', value: model.metadata.name },
     { name: 'FLUXORA_FEATURES', value: JSON.stringify(model.spec.features) },
     ...(trainer.builtin ? [{ name: 'FLUXORA_TRAINER_CONFIG', value: JSON.stringify(trainer.builtin) }] : []),
+    { name: 'FLUXORA_PVC_ROOT', value: PVC_MOUNT_ROOT },
     ...(trainer.container?.env ?? []),
   ];
   const secrets = [rj.spec.dataset.credentialsSecretRef?.name, rj.spec.output.credentialsSecretRef?.name, model.spec.artifact.credentialsSecretRef?.name].filter(
@@ -55,6 +57,16 @@ export function buildTrainerJob(rj: RetrainJob, model: Model, servingUri: string
         ...(trainer.container.resources ? { resources: trainer.container.resources } : {}),
       }
     : { image, args: ['train'], resources: { requests: { cpu: '500m', memory: '512Mi' }, limits: { memory: '2Gi' } } };
+  // pvc:// data, output and served artifact: each claim mounted once, writable only for the output.
+  const claims = new Map<string, boolean>();
+  for (const [uri, writable] of [[rj.spec.output.uri, true], [rj.spec.dataset.uri, false], [servingUri ?? '', false]] as const) {
+    const claim = pvcClaim(uri.endsWith('/') ? uri : `${uri}/`);
+    if (claim) claims.set(claim, (claims.get(claim) ?? false) || writable);
+  }
+  const claimVolumes = [...claims].map(([claim, writable], i) => ({
+    volume: { name: `data-${i}`, persistentVolumeClaim: { claimName: claim, ...(writable ? {} : { readOnly: true }) } },
+    mount: { name: `data-${i}`, mountPath: `${PVC_MOUNT_ROOT}/${claim}`, ...(writable ? {} : { readOnly: true }) },
+  }));
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
@@ -79,10 +91,10 @@ export function buildTrainerJob(rj: RetrainJob, model: Model, servingUri: string
               env,
               ...(secrets.length ? { envFrom: secrets.map((name) => ({ secretRef: { name } })) } : {}),
               securityContext: restrictedContainerSecurityContext(),
-              volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+              volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }, ...claimVolumes.map((c) => c.mount)],
             },
           ],
-          volumes: [{ name: 'tmp', emptyDir: { sizeLimit: '4Gi' } }],
+          volumes: [{ name: 'tmp', emptyDir: { sizeLimit: '4Gi' } }, ...claimVolumes.map((c) => c.volume)],
         },
       },
     },
