@@ -1,13 +1,15 @@
 // The bad-data-file corpus (test/corpus/data/cases.yaml): each file is
 // refused with a message naming the file (and the line and column when there
-// is one), by the table reader in process and by the real `fluxora drift
-// compute` process, which exits 1 with one line on stderr, no stack trace
-// and nothing on stdout.
+// is one), by the table reader in process, by the real `fluxora drift
+// compute` process (exit 1, one line on stderr, no stack trace, nothing on
+// stdout) and by the real `fluxora train` (exit 1, one line on stderr,
+// nothing written to its output prefix).
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -20,6 +22,7 @@ interface DataCase {
   file: string;
   reference?: string;
   expect: string;
+  train?: string;
   line?: number;
   column?: string;
   stage?: 'read' | 'compute';
@@ -65,10 +68,10 @@ async function limited<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** `fluxora drift compute` as a user runs it; never rejects, so the exit code can be asserted. */
-async function driftCompute(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+/** `fluxora <args>` as a user runs it; never rejects, so the exit code can be asserted. */
+async function fluxora(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'drift', 'compute', ...args], {
+    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...args], {
       cwd: root,
       maxBuffer: 16 << 20,
     });
@@ -117,13 +120,33 @@ describe('bad data files', () => {
     it.concurrent.each(cases.map((c) => [c.file, c] as const))('%s: exit 1, one clear line, no report', { timeout: 120_000 }, async (_file, c) => {
       const reference = join(CORPUS, c.reference ?? 'reference.csv');
       const path = pathOf(c.file);
-      const res = await limited(() => driftCompute(['--reference', reference, '--current', path]));
+      const res = await limited(() => fluxora(['drift', 'compute', '--reference', reference, '--current', path]));
       expect(res).toEqual({ code: 1, stdout: '', stderr: `fluxora drift compute: ${path}${c.expect}\n` });
     });
   });
 
+  // The trainer reads the same files through the storage module; a failed run must leave the output prefix untouched.
+  describe('fluxora train', () => {
+    it.concurrent.each(cases.map((c) => [c.file, c] as const))('%s: exit 1, one clear line, nothing written', { timeout: 120_000 }, async (_file, c) => {
+      const uri = pathToFileURL(pathOf(c.file)).href;
+      const output = join(generatedDir, 'train-output', c.file);
+      const res = await limited(() =>
+        fluxora([
+          'train',
+          `--dataset=${uri}`,
+          `--output=${pathToFileURL(output).href}/`,
+          '--config={"algorithm":"linear","target":"spend"}',
+          '--features=[{"name":"tenure","type":"numeric"}]',
+          '--model-name=churn',
+        ]),
+      );
+      expect({ code: res.code, stderr: res.stderr }).toEqual({ code: 1, stderr: `fluxora train: ${uri}${c.train ?? c.expect}\n` });
+      expect(existsSync(output), 'the output prefix was written to').toBe(false);
+    });
+  });
+
   it('the reference files themselves are good: a report, exit 0', { timeout: 60_000 }, async () => {
-    const res = await driftCompute(['--reference', join(CORPUS, 'reference.csv'), '--current', join(CORPUS, 'reference.jsonl')]);
+    const res = await fluxora(['drift', 'compute', '--reference', join(CORPUS, 'reference.csv'), '--current', join(CORPUS, 'reference.jsonl')]);
     expect(res.code).toBe(0);
     expect(JSON.parse(res.stdout)).toMatchObject({ features: [{ name: 'tenure' }, { name: 'spend' }, { name: 'plan' }] });
   });
