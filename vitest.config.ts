@@ -1,6 +1,6 @@
 import { defineConfig } from 'vitest/config';
 
-// Two projects: "unit" is pure logic and needs nothing; "integration" runs
+// Projects: "unit" is pure logic and needs nothing; "integration" runs
 // against the real local control plane (etcd, kube-apiserver,
 // kube-controller-manager, kube-scheduler, kwok) that test/support/global-setup.ts
 // starts through hack/control-plane.sh, or reuses when FLUXORA_KUBECONFIG is set.
@@ -27,6 +27,25 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      // Fault injection (kill -9 of operators, kube-apiserver and etcd
+      // restarts) on its own control-plane instance. Defined only under
+      // `npm run test:faults`, which selects that instance: a plain
+      // `vitest run` (npm test) must never kill the shared control plane.
+      ...(process.env.FLUXORA_FAULTS === '1'
+        ? [
+            {
+              test: {
+                name: 'faults',
+                include: ['test/faults/**/*.test.ts'],
+                environment: 'node',
+                globalSetup: ['test/support/faults-global-setup.ts', 'test/support/global-setup.ts'],
+                testTimeout: 300_000,
+                hookTimeout: 300_000,
+                fileParallelism: false,
+              },
+            },
+          ]
+        : []),
     ],
   },
 });
