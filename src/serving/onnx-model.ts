@@ -46,7 +46,8 @@ export async function loadOnnxModel(bytes: Uint8Array, o: OnnxModelOptions = {})
       logSeverityLevel: 4,
     });
   } catch (e) {
-    const why = e instanceof Error ? e.message : String(e);
+    // Some onnxruntime messages start with its C++ source location and function signature; the sentence after is the news.
+    const why = (e instanceof Error ? e.message : String(e)).replace(/^\S+\.(?:cc|cpp|h):\d+ [^\n]*?\) (?=[A-Z])/, '').trim();
     throw new InvalidModelError(`${source} is not a valid ONNX model (${bytes.length} bytes; truncated, or another kind of file?): onnxruntime: ${why}`);
   }
   let signature: ModelSignature;
