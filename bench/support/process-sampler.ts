@@ -1,0 +1,70 @@
+// Samples a process's resident memory and CPU time from /proc (Linux), so
+// the benchmark measures the operator from outside, as `top` would.
+import { readFileSync } from 'node:fs';
+
+/** Kernel clock ticks per second for /proc/<pid>/stat times (USER_HZ is 100 on every Linux we run). */
+const CLOCK_TICKS = 100;
+
+export interface ProcessSample {
+  atMs: number;
+  rssBytes: number;
+  cpuSeconds: number;
+}
+
+export function readProcess(pid: number): ProcessSample | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const rssKb = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? NaN);
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    if (!Number.isFinite(rssKb) || !Number.isFinite(ticks)) return undefined;
+    return { atMs: performance.now(), rssBytes: rssKb * 1024, cpuSeconds: ticks / CLOCK_TICKS };
+  } catch {
+    return undefined; // the process has exited
+  }
+}
+
+export class ProcessSampler {
+  readonly samples: ProcessSample[] = [];
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly pid: number,
+    private readonly intervalMs = 500,
+  ) {}
+
+  start(): void {
+    this.sample();
+    this.timer = setInterval(() => this.sample(), this.intervalMs);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.sample();
+  }
+
+  sample(): ProcessSample | undefined {
+    const s = readProcess(this.pid);
+    if (s) this.samples.push(s);
+    return s;
+  }
+
+  peakRssBytes(fromMs = 0, toMs = Infinity): number {
+    return Math.max(0, ...this.window(fromMs, toMs).map((s) => s.rssBytes));
+  }
+
+  /** Average CPU cores used between two times (CPU seconds / wall seconds). */
+  cpuCores(fromMs: number, toMs: number): number {
+    const w = this.window(fromMs, toMs);
+    const first = w[0];
+    const last = w.at(-1);
+    if (!first || !last || last.atMs === first.atMs) return 0;
+    return (last.cpuSeconds - first.cpuSeconds) / ((last.atMs - first.atMs) / 1000);
+  }
+
+  private window(fromMs: number, toMs: number): ProcessSample[] {
+    return this.samples.filter((s) => s.atMs >= fromMs && s.atMs <= toMs);
+  }
+}
