@@ -141,7 +141,7 @@ describe('example manifests', () => {
     expect(created.spec).toMatchObject({
       suspend: false,
       current: { source: 'Serving', minSamples: 500, maxSamples: 10000 },
-      features: [{ name: 'tenure' }, { name: 'monthly_spend' }, { name: 'plan', method: 'auto' }],
+      features: [{ name: 'tenure' }, { name: 'monthly_spend' }, { name: 'support_calls', method: 'auto' }],
       retrain: {
         maxConcurrent: 1,
         template: { backoffLimit: 2, activeDeadlineSeconds: 3600, trainer: { builtin: { validationSplit: 0.2 } } },
