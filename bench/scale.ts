@@ -37,7 +37,7 @@ import { auditLogSize, countBy, readAudit, WRITE_VERBS } from './support/audit-l
 import { compileOperator, startCompiledOperator, type RunningOperator } from './support/operator-build.js';
 import { conditionTrue, deploymentAvailable, ObjectWatch } from './support/object-watch.js';
 import { ProcessSampler } from './support/process-sampler.js';
-import { scrapeSamples, sumOf } from './support/prometheus-text.js';
+import { scrapeSamples, sumOf, type Sample } from './support/prometheus-text.js';
 import { startScaleControlPlane, type ScaleControlPlane } from './support/scale-control-plane.js';
 
 const root = join(import.meta.dirname, '..');
@@ -242,6 +242,9 @@ async function runOperator(cp: ScaleControlPlane, client: KubeClient, runDir: st
       reconcilesByController: Object.fromEntries(
         ['model', 'driftmonitor', 'retrainjob'].map((c) => [c, sumOf(atConvergence, 'controller_runtime_reconcile_total', { controller: c })]),
       ),
+      // Where a Model's time goes: waiting in the queue vs. inside reconcile (means over the run).
+      modelQueueWaitMs: meanMs(atConvergence, 'workqueue_queue_duration_seconds', { name: 'model' }),
+      modelReconcileMs: meanMs(atConvergence, 'controller_runtime_reconcile_time_seconds', { controller: 'model' }),
       restRequests: requests,
       restRequestsByMethod: Object.fromEntries(
         ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'].map((m) => [m, sumOf(atConvergence, 'rest_client_requests_total', { method: m })]),
@@ -265,6 +268,12 @@ async function runOperator(cp: ScaleControlPlane, client: KubeClient, runDir: st
     await Promise.all([deployments.stop(), models.stop(), monitors.stop()]);
     await stopOperator(operator);
   }
+}
+
+/** Mean of a Prometheus histogram in milliseconds, from its _sum and _count. */
+function meanMs(samples: Sample[], histogram: string, labels: Record<string, string>): number {
+  const count = sumOf(samples, `${histogram}_count`, labels);
+  return count ? (1000 * sumOf(samples, `${histogram}_sum`, labels)) / count : NaN;
 }
 
 async function stopOperator(op: RunningOperator) {
@@ -314,6 +323,7 @@ async function main(): Promise<number> {
       ['operator: every DriftMonitor Ready', M ? seconds(op.monitorsReadyMs) : 'n/a', '', ''],
       ['apply -> Deployment created, p50 / p99', `${seconds(op.latencyP50Ms)} / ${seconds(op.latencyP99Ms)}`, '', ''],
       ['operator RSS: idle / peak / steady', `${(op.idleRssBytes / MiB).toFixed(0)} / ${(op.peakRssBytes / MiB).toFixed(0)} / ${(op.steadyRssBytes / MiB).toFixed(0)} MiB`, '< 250 MiB peak', verdict(op.peakRssBytes < 250 * MiB)],
+      ['Model queue wait / reconcile time, mean', `${op.modelQueueWaitMs.toFixed(0)} / ${op.modelReconcileMs.toFixed(0)} ms`, '', ''],
       ['operator CPU: converging / steady', `${op.cpuCoresConverging.toFixed(2)} / ${op.cpuCoresSteady.toFixed(3)} cores`, '', ''],
       ['API requests per reconcile (rest_client)', `${(op.restRequests / op.reconciles).toFixed(2)} (${op.restRequests} / ${op.reconciles})`, '', ''],
       ['API requests per Model (audit log)', `${(op.auditRequests / N).toFixed(2)} (${op.auditRequests} requests)`, '', ''],

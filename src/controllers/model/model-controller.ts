@@ -81,7 +81,8 @@ export function createModelController(o: ModelControllerOptions): Controller<Mod
     const serving =
       decision.serving ?? decision.versions.find((v) => v.name === status.servingVersion) ?? decision.versions.at(-1)!;
 
-    if (!secrets.get(req.namespace, samplesSecretName(model))) {
+    const ensureSecret = async () => {
+      if (secrets.get(req.namespace, samplesSecretName(model))) return;
       try {
         await client.create(SecretResource, buildSamplesSecret(model, randomBytes(32).toString('hex')));
       } catch (e) {
@@ -89,17 +90,28 @@ export function createModelController(o: ModelControllerOptions): Controller<Mod
         // keep that token, never rotate it underneath running pods.
         if (!isAlreadyExists(e)) throw e;
       }
-    }
-
-    const dep = await applyIfChanged(client, DeploymentResource, buildDeployment(model, serving, o), deployments.get(req.namespace, model.metadata.name));
-    if (dep.changed) log.info({ version: serving.name }, 'deployment applied');
-    const svc = await applyIfChanged(client, ServiceResource, buildService(model), services.get(req.namespace, model.metadata.name));
-    if (svc.changed) log.info('service applied');
-
+    };
     const hpa = buildHpa(model);
     const liveHpa = hpas.get(req.namespace, hpaName(model));
-    if (hpa) await applyIfChanged(client, HpaResource, hpa, liveHpa);
-    else if (liveHpa) await client.delete(HpaResource, req.namespace, hpaName(model));
+    const ensureHpa = async () => {
+      if (hpa) await applyIfChanged(client, HpaResource, hpa, liveHpa);
+      else if (liveHpa) await client.delete(HpaResource, req.namespace, hpaName(model));
+    };
+    // The children are independent writes: sent together, a new Model costs
+    // one round trip to the API server instead of one per child (a pod that
+    // starts before its token Secret exists is retried by the kubelet). If
+    // one fails the reconcile is retried, and the others are then no-ops.
+    const writes = [
+      applyIfChanged(client, DeploymentResource, buildDeployment(model, serving, o), deployments.get(req.namespace, model.metadata.name)),
+      applyIfChanged(client, ServiceResource, buildService(model), services.get(req.namespace, model.metadata.name)),
+      ensureSecret(),
+      ensureHpa(),
+    ] as const;
+    // Wait for all first: the reconcile ends only when none of its requests is in flight.
+    await Promise.allSettled(writes);
+    const [dep, svc] = await Promise.all(writes);
+    if (dep.changed) log.info({ version: serving.name }, 'deployment applied');
+    if (svc.changed) log.info('service applied');
 
     const rollout = rolloutState(dep.object);
     const conditions = modelConditions(status.conditions, {
