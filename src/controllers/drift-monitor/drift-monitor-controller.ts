@@ -23,7 +23,7 @@ import {
   ServiceAccountResource,
 } from '../resource-types.js';
 import { buildCronJob, buildRole, buildRoleBinding, buildServiceAccount, driftCheckName } from './children.js';
-import { decideRetrain } from './retrain-trigger.js';
+import { decideRetrain, unrecordedRetrain } from './retrain-trigger.js';
 import type { DomainMetrics } from '../domain-metrics.js';
 
 
@@ -125,6 +125,8 @@ export function createDriftMonitorController(o: DriftMonitorControllerOptions): 
         if (!isAlreadyExists(e)) throw e;
       }
       retrainFields = { lastRetrainJob: decision.name, lastRetrainTime: kubeTime(now) };
+    } else {
+      retrainFields = unrecordedRetrain(status, mine) ?? {};
     }
 
     const next: Status = { ...status, ...retrainFields, observedGeneration: generation, conditions };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { DriftMonitor } from '../../api/index.js';
-import { decideRetrain, retrainJobName } from './retrain-trigger.js';
+import { decideRetrain, retrainJobName, unrecordedRetrain } from './retrain-trigger.js';
 
 const NOW = new Date('2026-06-01T12:00:00Z');
 function monitor(status: Partial<NonNullable<DriftMonitor['status']>>, retrain: Partial<DriftMonitor['spec']['retrain']> = {}): DriftMonitor {
@@ -51,5 +51,23 @@ describe('decideRetrain', () => {
   });
   it('keeps names within Job name limits', () => {
     expect(retrainJobName('m'.repeat(200), 'u', 't').length).toBeLessThanOrEqual(57);
+  });
+});
+
+describe('unrecordedRetrain', () => {
+  const run = (name: string, creationTimestamp: string) => ({ metadata: { name, creationTimestamp } });
+  it('records a run that a crash left out of status', () => {
+    expect(unrecordedRetrain({}, [run('a', '2026-06-01T11:00:00Z')])).toEqual({ lastRetrainJob: 'a', lastRetrainTime: '2026-06-01T11:00:00Z' });
+    expect(unrecordedRetrain({ lastRetrainJob: 'a', lastRetrainTime: '2026-06-01T11:00:00Z' }, [run('a', '2026-06-01T11:00:00Z'), run('b', '2026-06-01T12:00:00Z')])).toEqual({
+      lastRetrainJob: 'b',
+      lastRetrainTime: '2026-06-01T12:00:00Z',
+    });
+  });
+  it('leaves a status that already names the newest run alone', () => {
+    expect(unrecordedRetrain({ lastRetrainJob: 'b', lastRetrainTime: '2026-06-01T12:00:00Z' }, [run('a', '2026-06-01T11:00:00Z'), run('b', '2026-06-01T12:00:01Z')])).toBeUndefined();
+    expect(unrecordedRetrain({}, [])).toBeUndefined();
+  });
+  it('does not go back to an older run when the recorded one was deleted', () => {
+    expect(unrecordedRetrain({ lastRetrainJob: 'b', lastRetrainTime: '2026-06-01T12:00:00Z' }, [run('a', '2026-06-01T11:00:00Z')])).toBeUndefined();
   });
 });

@@ -49,3 +49,30 @@ export function decideRetrain(m: DriftMonitor, ctx: RetrainContext): RetrainDeci
   }
   return { create: true, name: retrainJobName(m.metadata.name, m.metadata.uid ?? '', s.lastCheckTime) };
 }
+
+export interface RetrainRecord {
+  lastRetrainJob: string;
+  lastRetrainTime: string;
+}
+
+/**
+ * The status record of this monitor's newest RetrainJob, when status lacks it.
+ * The operator creates a run and then records it in status; a crash between
+ * the two leaves the run unrecorded, and since the trigger already counts it
+ * (by its creation time) no later reconcile would create, and so record, it
+ * again. `runs` are the monitor's own RetrainJobs.
+ */
+export function unrecordedRetrain(
+  status: { lastRetrainJob?: string; lastRetrainTime?: string },
+  runs: readonly { metadata: { name: string; creationTimestamp?: string } }[],
+): RetrainRecord | undefined {
+  let newest: { name: string; created: string } | undefined;
+  for (const r of runs) {
+    const created = r.metadata.creationTimestamp;
+    if (created && (!newest || created > newest.created)) newest = { name: r.metadata.name, created };
+  }
+  if (!newest || newest.name === status.lastRetrainJob) return undefined;
+  // An older run than the recorded one (e.g. the recorded one was deleted) changes nothing.
+  if (status.lastRetrainTime && newest.created < status.lastRetrainTime) return undefined;
+  return { lastRetrainJob: newest.name, lastRetrainTime: newest.created };
+}
