@@ -17,7 +17,8 @@ import { kubeTime } from '../../src/runtime/conditions.js';
 import { resourcePath, type KubeClient, type KubeObject } from '../../src/runtime/kube-client.js';
 import { adminClient, createNamespace, NamespaceResource } from '../support/cluster.js';
 import { operatorRequests, isWrite } from '../support/faults-audit.js';
-import { waitForConvergence, type MonitorExpectation } from '../support/faults-convergence.js';
+import { check, ConvergenceTracker, snapshot, waitForConvergence, type Expectations, type MonitorExpectation } from '../support/faults-convergence.js';
+import { percentile } from '../support/faults-summary.js';
 import { launchOperator, type OperatorRun } from '../support/faults-operator.js';
 import { below, between, rngFor } from '../support/faults-prng.js';
 import { recordSection } from '../support/faults-report.js';
@@ -29,6 +30,13 @@ const RETRAIN_JOBS = 10;
 const KILLS = Number(process.env.FLUXORA_FAULTS_KILLS ?? 22);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Op {
+  /** The object it changes, e.g. "Model/m3". */
+  key: string;
+  deletes?: boolean;
+  run: () => Promise<unknown>;
+}
 
 describe('operator killed with SIGKILL at random points', () => {
   const rng = rngFor('operator-kill');
@@ -48,30 +56,34 @@ describe('operator killed with SIGKILL at random points', () => {
     client.close();
   });
 
-  it('converges after every kill, with no duplicates and no lost status', async () => {
+  it('converges after every kill, with no duplicates and no lost status', { timeout: 480_000 }, async () => {
     // ---- the workload: per object a chain of operations in order; chains interleave at random.
     const uids = new Map<string, string>();
     const monitorExpect = new Map<string, MonitorExpectation>();
     const lastVerdictAt = new Map<string, number>();
-    const chains: (() => Promise<void>)[][] = [];
+    // An operation names the object it changes, so the tracker can time how
+    // long each change takes to converge while the operator keeps dying.
+    const chains: Op[][] = [];
     const create = async (type: typeof ModelType, obj: Model | DriftMonitor | RetrainJob) => {
       const made = await client.create<KubeObject>(type, obj);
       uids.set(`${obj.kind}/${obj.metadata.name}`, made.metadata.uid ?? '');
     };
     for (let i = 0; i < MODELS; i++) {
       const name = `m${i}`;
-      const chain = [() => create(ModelType, model(ns, name, { replicas: 1 + (i % 2) }))];
-      if (i % 2 === 0) chain.push(() => patchSpec(client, ModelType, ns, name, { serving: { replicas: 3 } }).then(() => undefined));
-      if (i % 3 === 0) chain.push(() => patchSpec(client, ModelType, ns, name, { artifact: { uri: `file:///models/${name}/v2.onnx` } }).then(() => undefined));
-      if (i >= 40) chain.push(() => client.delete(ModelType, ns, name));
+      const key = `Model/${name}`;
+      const chain: Op[] = [{ key, run: () => create(ModelType, model(ns, name, { replicas: 1 + (i % 2) })) }];
+      if (i % 2 === 0) chain.push({ key, run: () => patchSpec(client, ModelType, ns, name, { serving: { replicas: 3 } }) });
+      if (i % 3 === 0) chain.push({ key, run: () => patchSpec(client, ModelType, ns, name, { artifact: { uri: `file:///models/${name}/v2.onnx` } }) });
+      if (i >= 40) chain.push({ key, deletes: true, run: () => client.delete(ModelType, ns, name) });
       chains.push(chain);
     }
     for (let j = 0; j < MONITORS; j++) {
       const name = `dm${j}`;
-      const chain = [() => create(DriftMonitorType, driftMonitor(ns, name, `m${j}`, out))];
+      const key = `DriftMonitor/${name}`;
+      const chain: Op[] = [{ key, run: () => create(DriftMonitorType, driftMonitor(ns, name, `m${j}`, out)) }];
       const exp: MonitorExpectation = { retrainCandidates: [] };
       monitorExpect.set(name, exp);
-      const verdict = (drifted: boolean, consecutive: number) => async () => {
+      const verdict = (drifted: boolean, consecutive: number): Op => ({ key, run: async () => {
         // A verdict's identity is its lastCheckTime (second resolution): space them out.
         const wait = (lastVerdictAt.get(name) ?? 0) + 1100 - Date.now();
         if (wait > 0) await sleep(wait);
@@ -83,22 +95,26 @@ describe('operator killed with SIGKILL at random points', () => {
         lastVerdictAt.set(name, Date.now());
         exp.last = { lastCheckTime: at, consecutiveDriftChecks: consecutive };
         if (drifted && consecutive >= 2) exp.retrainCandidates.push(run);
-      };
+      } });
       if (j < 8) chain.push(verdict(true, 1), verdict(true, 2), verdict(true, 3));
-      else if (j < 12) chain.push(() => patchSpec(client, DriftMonitorType, ns, name, { schedule: '30 2 * * *' }).then(() => undefined), verdict(false, 0));
-      else if (j < 16) chain.push(() => patchSpec(client, DriftMonitorType, ns, name, { suspend: true }).then(() => undefined));
-      else chain.push(() => client.delete(DriftMonitorType, ns, name));
+      else if (j < 12) chain.push({ key, run: () => patchSpec(client, DriftMonitorType, ns, name, { schedule: '30 2 * * *' }) }, verdict(false, 0));
+      else if (j < 16) chain.push({ key, run: () => patchSpec(client, DriftMonitorType, ns, name, { suspend: true }) });
+      else chain.push({ key, deletes: true, run: () => client.delete(DriftMonitorType, ns, name) });
       chains.push(chain);
     }
     for (let r = 0; r < RETRAIN_JOBS; r++) {
       const name = `rj${r}`;
-      const chain = [
-        async () => {
-          await writeTrainerOutput(join(out, 'user'), name);
-          await create(RetrainJobType, retrainJob(ns, name, `m${20 + r}`, out));
+      const key = `RetrainJob/${name}`;
+      const chain: Op[] = [
+        {
+          key,
+          run: async () => {
+            await writeTrainerOutput(join(out, 'user'), name);
+            await create(RetrainJobType, retrainJob(ns, name, `m${20 + r}`, out));
+          },
         },
       ];
-      if (r >= 8) chain.push(() => client.delete(RetrainJobType, ns, name));
+      if (r >= 8) chain.push({ key, deletes: true, run: () => client.delete(RetrainJobType, ns, name) });
       chains.push(chain);
     }
     const totalOps = chains.reduce((n, c) => n + c.length, 0);
@@ -113,21 +129,40 @@ describe('operator killed with SIGKILL at random points', () => {
       }
     };
 
+    const expectations: Expectations = { tokens, monitors: monitorExpect, mustSucceed: 'all' };
+    const tracker = new ConvergenceTracker();
     let opsDone = 0;
     const mutate = (async () => {
       const open = chains.filter((c) => c.length > 0);
       while (open.length > 0) {
         const i = below(rng, open.length);
-        await open[i]!.shift()!();
+        const op = open[i]!.shift()!;
+        tracker.changed(op.key, { uid: uids.get(op.key), deleted: op.deletes });
+        await op.run();
         if (open[i]!.length === 0) open.splice(i, 1);
         if (++opsDone % 20 === 0) await recordTokens();
-        await sleep(between(rng, 20, 250));
+        // Spread the changes over the whole kill schedule (~5 s per kill).
+        await sleep(between(rng, 100, 900));
       }
     })();
     let mutationsDone = false;
     void mutate.then(() => (mutationsDone = true), () => (mutationsDone = true));
+    // Meanwhile, watch the namespace converge (or not) change by change.
+    let chaosOver = false;
+    const watcher = (async () => {
+      while (!chaosOver) {
+        try {
+          const snap = await snapshot(client, ns);
+          tracker.observe(snap, check(snap, expectations));
+        } catch {
+          // a failed look is retried on the next round
+        }
+        await sleep(1500);
+      }
+    })();
 
     // ---- the fault schedule: start, let it run a random while, SIGKILL; repeat.
+    const startupMs: number[] = [];
     const kills: { phase: 'start-up' | 'reconciling'; aliveMs: number; reconcileLines: number }[] = [];
     while (kills.length < KILLS || !mutationsDone) {
       const op = launchOperator([`--namespace=${ns}`]);
@@ -138,28 +173,35 @@ describe('operator killed with SIGKILL at random points', () => {
       } else {
         const started = await op.started;
         if (!started) throw new Error(`operator exited on its own before starting:\n${op.stderr()}`);
-        await sleep(between(rng, 100, 3000));
+        await sleep(between(rng, 100, 2000));
       }
       if (op.proc.exitCode !== null) throw new Error(`operator exited on its own (code ${op.proc.exitCode}):\n${op.stderr()}`);
       const wasStarted = op.logs.some((l) => l.msg === 'operator started');
       await op.kill();
+      const startedLine = op.logs.find((l) => l.msg === 'operator started');
+      if (typeof startedLine?.time === 'number') startupMs.push(startedLine.time - op.spawnedAt); // pino: epoch ms
       kills.push({
         phase: wasStarted ? 'reconciling' : 'start-up',
         aliveMs: Date.now() - op.spawnedAt,
         reconcileLines: op.logs.filter((l) => l.namespace === ns).length,
       });
+      const k = kills.at(-1)!;
+      console.log(`[faults] kill ${kills.length}: ${k.phase} after ${k.aliveMs} ms; operations ${opsDone}/${totalOps}; changes not yet converged ${tracker.open}`);
       // Down for a moment, as while a pod is rescheduled.
       await sleep(between(rng, 0, 600));
     }
     await mutate; // surfaces a failed operation
     await recordTokens();
+    chaosOver = true;
+    await watcher;
 
     // ---- the last restart: everything must converge.
     const final = launchOperator([`--namespace=${ns}`]);
     runs.push(final);
     const since = final.spawnedAt;
     expect(await final.started, final.stderr()).toBe(true);
-    const conv = await waitForConvergence(client, ns, since, { tokens, monitors: monitorExpect, mustSucceed: 'all' }, 240_000);
+    const conv = await waitForConvergence(client, ns, since, expectations, 240_000, tracker);
+    expect(tracker.open).toBe(0);
 
     expect(conv.result.duplicates).toBe(0);
     // Every qualifying drift episode started its one run; the others none.
@@ -188,14 +230,15 @@ describe('operator killed with SIGKILL at random points', () => {
       killedReconciling: kills.filter((k) => k.phase === 'reconciling').length,
       operations: totalOps,
       driftRetrains: fromDrift.length,
-      lastConvergenceMs: conv.totalMs,
+      operatorStartupMsMedian: percentile(startupMs, 50),
+      lastRestartToConvergedMs: conv.totalMs,
     };
     recordSection({
       name: 'operator-kill',
       killsSurvived: kills.length,
       objectsChecked: conv.result.objectsChecked,
       duplicatesFound: conv.result.duplicates,
-      convergenceMs: conv.convergenceMs,
+      convergenceMs: tracker.samplesMs,
       details,
     });
     console.log(`[faults] operator-kill: ${JSON.stringify(details)}`);

@@ -98,6 +98,8 @@ export interface CheckResult {
   problems: Map<string, string[]>;
   duplicates: number;
   objectsChecked: number;
+  /** uids that still own children (a deleted object's uid stays here until the GC is done). */
+  owners: Set<string>;
 }
 
 const controllerRef = (o: KubeObject) => o.metadata.ownerReferences?.find((r) => r.controller);
@@ -215,11 +217,40 @@ export function check(s: Snapshot, e: Expectations = {}): CheckResult {
   const leftovers = [...owned.entries()].filter(([uid]) => !live.has(uid)).flatMap(([, cs]) => cs.map((c) => `${c.kind}/${c.metadata.name}`));
   objectsChecked += leftovers.length;
   problems.set('leftovers', leftovers.length ? [`children of deleted objects remain: ${leftovers.join(', ')}`] : []);
-  return { problems, duplicates, objectsChecked };
+  return { problems, duplicates, objectsChecked, owners: new Set(owned.keys()) };
 }
 
 export const unconverged = (r: CheckResult): string[] =>
   [...r.problems.entries()].filter(([, p]) => p.length > 0).map(([k, p]) => `${k}: ${p.join('; ')}`);
+
+/**
+ * Under faults, how long each change takes to be converged: from the user's
+ * write until the first snapshot that shows the object converged (for a
+ * delete: gone, with nothing it owned left). A newer write to the same object
+ * restarts its clock.
+ */
+export class ConvergenceTracker {
+  private readonly pending = new Map<string, { since: number; uid?: string; deleted: boolean }>();
+  readonly samplesMs: number[] = [];
+
+  changed(key: string, o: { uid?: string; deleted?: boolean } = {}): void {
+    this.pending.set(key, { since: Date.now(), uid: o.uid, deleted: o.deleted ?? false });
+  }
+
+  observe(s: Snapshot, r: CheckResult): void {
+    for (const [key, p] of this.pending) {
+      const done = p.deleted ? !r.problems.has(key) && !(p.uid && r.owners.has(p.uid)) : r.problems.get(key)?.length === 0;
+      if (done) {
+        this.samplesMs.push(Math.max(0, s.takenAt - p.since));
+        this.pending.delete(key);
+      }
+    }
+  }
+
+  get open(): number {
+    return this.pending.size;
+  }
+}
 
 export interface Convergence {
   result: CheckResult;
@@ -233,7 +264,14 @@ export interface Convergence {
  * it did (after the last time it was seen unconverged). Fails with the
  * remaining problems on timeout.
  */
-export async function waitForConvergence(client: KubeClient, ns: string, since: number, e: Expectations = {}, timeoutMs = 180_000): Promise<Convergence> {
+export async function waitForConvergence(
+  client: KubeClient,
+  ns: string,
+  since: number,
+  e: Expectations = {},
+  timeoutMs = 180_000,
+  tracker?: ConvergenceTracker,
+): Promise<Convergence> {
   const convergedAt = new Map<string, number>();
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -248,6 +286,7 @@ export async function waitForConvergence(client: KubeClient, ns: string, since: 
       continue;
     }
     const r = check(s, e);
+    tracker?.observe(s, r);
     for (const [key, p] of r.problems) {
       if (p.length > 0) convergedAt.delete(key);
       else if (!convergedAt.has(key)) convergedAt.set(key, s.takenAt);
