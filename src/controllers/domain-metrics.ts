@@ -8,11 +8,11 @@ export class DomainMetrics {
   private readonly driftThreshold: Gauge<'namespace' | 'monitor' | 'feature' | 'method'>;
   private readonly driftDetected: Gauge<'namespace' | 'monitor'>;
   private readonly driftShare: Gauge<'namespace' | 'monitor'>;
-  private readonly checks: Counter<'result'>;
+  private readonly checks: Counter<'namespace' | 'result'>;
   private readonly retrainsTriggered: Counter<'namespace'>;
   private readonly modelReady: Gauge<'namespace' | 'model'>;
   private readonly servingVersion: Gauge<'namespace' | 'model' | 'version'>;
-  private readonly retrainJobs: Counter<'result'>;
+  private readonly retrainJobs: Counter<'namespace' | 'result'>;
   private readonly retrainDuration: Histogram<'result'>;
   private readonly promotions: Counter<'namespace' | 'model'>;
   private readonly seenVersions = new Map<string, string>();
@@ -26,11 +26,11 @@ export class DomainMetrics {
     this.driftThreshold = new Gauge({ name: 'fluxora_drift_threshold', help: 'Threshold the feature is judged against', labelNames: ['namespace', 'monitor', 'feature', 'method'], registers });
     this.driftDetected = new Gauge({ name: 'fluxora_drift_detected', help: '1 when the last check of the monitor found data set drift', labelNames: ['namespace', 'monitor'], registers });
     this.driftShare = new Gauge({ name: 'fluxora_drift_share', help: 'Share of checked features that drifted in the last check', labelNames: ['namespace', 'monitor'], registers });
-    this.checks = new Counter({ name: 'fluxora_drift_checks_total', help: 'Drift checks with a verdict observed by the operator, by result', labelNames: ['result'], registers });
+    this.checks = new Counter({ name: 'fluxora_drift_checks_total', help: 'Drift checks with a verdict observed by the operator, by result', labelNames: ['namespace', 'result'], registers });
     this.retrainsTriggered = new Counter({ name: 'fluxora_drift_retrains_triggered_total', help: 'RetrainJobs created because drift persisted', labelNames: ['namespace'], registers });
     this.modelReady = new Gauge({ name: 'fluxora_model_ready', help: '1 when the Model is Ready', labelNames: ['namespace', 'model'], registers });
     this.servingVersion = new Gauge({ name: 'fluxora_model_serving_version_info', help: 'The version a Model serves (value 1)', labelNames: ['namespace', 'model', 'version'], registers });
-    this.retrainJobs = new Counter({ name: 'fluxora_retrain_jobs_total', help: 'Finished RetrainJobs by result (Succeeded, Failed, Rejected)', labelNames: ['result'], registers });
+    this.retrainJobs = new Counter({ name: 'fluxora_retrain_jobs_total', help: 'Finished RetrainJobs by result (Succeeded, Failed, Rejected)', labelNames: ['namespace', 'result'], registers });
     this.retrainDuration = new Histogram({ name: 'fluxora_retrain_duration_seconds', help: 'Time from start to a final phase of RetrainJobs', labelNames: ['result'], buckets: [10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600], registers });
     this.promotions = new Counter({ name: 'fluxora_promotions_total', help: 'Versions promoted to serving automatically after a retrain', labelNames: ['namespace', 'model'], registers });
   }
@@ -46,12 +46,12 @@ export class DomainMetrics {
       this.driftThreshold.set({ namespace, monitor, feature: f.name, method: f.method }, f.threshold);
     }
     this.seenFeatures.set(key, features);
+    // '' = seen without a verdict yet, so the monitor's first verdict counts;
+    // a verdict already there when this process first sees the monitor (after
+    // a restart) was counted by the previous process and is not counted again.
     const last = this.seenChecks.get(key);
-    if (s.lastCheckTime && last !== s.lastCheckTime) {
-      // The first sight after a restart is not a new check.
-      if (last !== undefined) this.checks.inc({ result: s.driftDetected ? 'drift' : 'no_drift' });
-      this.seenChecks.set(key, s.lastCheckTime);
-    }
+    if (last !== undefined && s.lastCheckTime && last !== s.lastCheckTime) this.checks.inc({ namespace, result: s.driftDetected ? 'drift' : 'no_drift' });
+    this.seenChecks.set(key, s.lastCheckTime ?? last ?? '');
   }
 
   forgetMonitor(namespace: string, monitor: string): void {
@@ -86,8 +86,8 @@ export class DomainMetrics {
     }
   }
 
-  retrainFinished(result: string, seconds: number | undefined): void {
-    this.retrainJobs.inc({ result });
+  retrainFinished(namespace: string, result: string, seconds: number | undefined): void {
+    this.retrainJobs.inc({ namespace, result });
     if (seconds !== undefined && seconds >= 0) this.retrainDuration.observe({ result }, seconds);
   }
 

@@ -150,9 +150,9 @@ describe('RetrainJob controller', () => {
     await waitFor('Job collected', async () => !(await client.getOrUndefined(JobResource, ns, 'rj-good')), 60_000);
 
     const metrics = await scrape(op!.metricsPort);
-    expect(metrics).toMatch(/fluxora_retrain_jobs_total\{result="Succeeded"\} 1/);
-    expect(metrics).toMatch(/fluxora_retrain_jobs_total\{result="Rejected"\} 1/);
-    expect(metrics).toMatch(/fluxora_retrain_jobs_total\{result="Failed"\} 1/);
+    expect(metrics).toContain(`fluxora_retrain_jobs_total{namespace="${ns}",result="Succeeded"} 1`);
+    expect(metrics).toContain(`fluxora_retrain_jobs_total{namespace="${ns}",result="Rejected"} 1`);
+    expect(metrics).toContain(`fluxora_retrain_jobs_total{namespace="${ns}",result="Failed"} 1`);
     expect(metrics).toContain(`fluxora_promotions_total{namespace="${ns}",model="churn"} 1`);
     expect(metrics).toContain(`fluxora_model_serving_version_info{namespace="${ns}",model="churn",version="v1"} 1`);
   });

@@ -187,7 +187,7 @@ export function createRetrainJobController(o: RetrainJobControllerOptions): Cont
     if (phase && TERMINAL.has(phase)) {
       after.push(() => {
         const started = Date.parse(next.startTime ?? rj.metadata.creationTimestamp ?? '');
-        o.metrics?.retrainFinished(phase, Number.isFinite(started) ? (now.getTime() - started) / 1000 : undefined);
+        o.metrics?.retrainFinished(rj.metadata.namespace ?? '', phase, Number.isFinite(started) ? (now.getTime() - started) / 1000 : undefined);
         logger.info({ kind: 'RetrainJob', namespace: req.namespace, name: req.name, phase, version: next.promotedVersion }, 'retrain finished');
       });
     }
