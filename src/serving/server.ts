@@ -19,7 +19,7 @@ import type { ServedModel, ServerState } from './server-state.js';
 export interface ServerDeps {
   logger: Logger;
   /** Fetches the artifact; defaults to the storage module (file, s3, http(s), pvc). */
-  readArtifact?: (uri: string, sha256: string | undefined) => Promise<Uint8Array>;
+  readArtifact?: (uri: string, sha256: string | undefined, signal: AbortSignal) => Promise<Uint8Array>;
 }
 
 export interface FluxoraServer {
@@ -33,7 +33,7 @@ export interface FluxoraServer {
   shutdown(): Promise<boolean>;
 }
 
-const defaultReadArtifact = async (uri: string, sha256: string | undefined) => readObject(uri, sha256 ? { sha256 } : {});
+const defaultReadArtifact = async (uri: string, sha256: string | undefined, signal: AbortSignal) => readObject(uri, { signal, ...(sha256 ? { sha256 } : {}) });
 
 function listen(server: Server, port: number, host: string | undefined): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -108,9 +108,12 @@ export async function startServer(config: ServeConfig, deps: ServerDeps): Promis
   for (const s of [publicServer, adminServer]) s.on('error', (e) => logger.error({ err: e.message }, 'listener error'));
 
   let onnx: OnnxModel | undefined;
+  // Aborted by shutdown: a SIGTERM during a slow or stalled download must not wait for the storage timeout.
+  const loading = new AbortController();
   const loaded = (async () => {
     const t0 = performance.now();
-    const bytes = await (deps.readArtifact ?? defaultReadArtifact)(config.modelUri, config.modelSha256);
+    const bytes = await (deps.readArtifact ?? defaultReadArtifact)(config.modelUri, config.modelSha256, loading.signal);
+    if (loading.signal.aborted) throw new Error('shutting down before the model was loaded');
     onnx = await loadOnnxModel(bytes, { intraOpThreads: config.intraOpThreads, source: config.modelUri });
     const sig = onnx.signature;
     const warm = warmupFeeds(sig);
@@ -192,6 +195,7 @@ export async function startServer(config: ServeConfig, deps: ServerDeps): Promis
       s.close();
       if (!drained) s.closeAllConnections();
     }
+    if (!state.model) loading.abort(new Error('shutting down before the model was loaded'));
     await loaded.catch(() => undefined);
     await onnx?.release();
     logger.info({ drained }, drained ? 'drained; stopped' : 'drain timed out; stopped');

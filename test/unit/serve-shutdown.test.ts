@@ -1,10 +1,12 @@
 // Graceful shutdown of the real CLI process: on SIGTERM it stops accepting
 // connections, finishes every request already sent (even one whose body is
 // still arriving), and exits 0.
-import { Agent } from 'node:http';
+import { spawn } from 'node:child_process';
+import { Agent, createServer } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fixtureUri, http, inferBody, spawnServe, type ServeProcess } from '../fixtures/models/serve-harness.js';
+import { join } from 'node:path';
+import { fixtureUri, http, inferBody, REPO_ROOT, spawnServe, type ServeProcess } from '../fixtures/models/serve-harness.js';
 
 const ARGS = ['--model-name', 'churn', '--model-uri', fixtureUri('linear.onnx'), '--host', '127.0.0.1', '--port', '0', '--admin-port', '0'];
 
@@ -95,5 +97,35 @@ describe('fluxora serve shutdown', () => {
     const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', 'x'], { cwd: REPO_ROOT, encoding: 'utf8', env: { ...process.env, FLUXORA_MODEL_NAME: 'm', FLUXORA_MODEL_URI: 'file:///m' } });
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/--port must be an integer/);
+  });
+});
+
+describe('fluxora serve shutdown while the model is still downloading', () => {
+  it('aborts a stalled download on SIGTERM and exits at once, not after the storage timeout', { timeout: 60_000 }, async () => {
+    // An artifact server that accepts the request and never answers.
+    const stalled = createServer(() => undefined);
+    await new Promise<void>((r) => stalled.listen(0, '127.0.0.1', r));
+    const port = (stalled.address() as { port: number }).port;
+    try {
+      const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli/main.ts'), 'serve', ...ARGS.slice(0, 2), '--model-uri', `http://127.0.0.1:${port}/model.onnx`, ...ARGS.slice(4)], {
+        cwd: REPO_ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+      const deadline = Date.now() + 30_000;
+      while (!out.includes('"listening"') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 500)); // the download is under way
+      const t0 = Date.now();
+      child.kill('SIGTERM');
+      const code = await exited;
+      expect(Date.now() - t0).toBeLessThan(5_000);
+      expect(code).toBe(0);
+      expect(out).toContain('drained; stopped');
+    } finally {
+      stalled.closeAllConnections();
+      stalled.close();
+    }
   });
 });
