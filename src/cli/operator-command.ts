@@ -67,12 +67,7 @@ export async function runOperatorCommand(argv: string[]): Promise<number> {
   const identity = `${process.env.POD_NAME ?? hostname()}_${process.pid}`;
   // The identity in the User-Agent lets audit logs tell replicas apart.
   const clientOpts = { userAgent: `fluxora-operator/${identity}`, metrics };
-  const newClient = (o: typeof clientOpts & { maxSockets?: number }) => (values.kubeconfig ? KubeClient.fromFile(values.kubeconfig, o) : KubeClient.fromDefault(o));
-  const client = newClient(clientOpts);
-  // Events are fire-and-forget and come in bursts (several per new Model):
-  // on their own few connections they queue behind each other, never in
-  // front of the reconcilers' writes on the main connection pool.
-  const eventClient = newClient({ ...clientOpts, maxSockets: 4 });
+  const client = values.kubeconfig ? KubeClient.fromFile(values.kubeconfig, clientOpts) : KubeClient.fromDefault(clientOpts);
   const servingImage = values['serving-image'] ?? process.env.FLUXORA_IMAGE ?? 'ghcr.io/fluxora/fluxora:0.1.0';
 
   const manager = new Manager({
@@ -94,7 +89,7 @@ export async function runOperatorCommand(argv: string[]): Promise<number> {
         }
       : undefined,
   });
-  const events = new EventRecorder(eventClient, 'fluxora-operator', logger);
+  const events = new EventRecorder(client, 'fluxora-operator', logger);
   const workers = num('workers', values.workers);
   const domainMetrics = new DomainMetrics(metrics.registry);
   createModelController({ manager, events, logger, servingImage, workers, metrics: domainMetrics });
@@ -104,16 +99,13 @@ export async function runOperatorCommand(argv: string[]): Promise<number> {
   const stopped = new Promise<number>((resolve) => {
     const shutdown = (signal: string) => {
       logger.info({ signal }, 'shutting down: draining in-flight reconciles');
-      manager
-        .stop()
-        .finally(() => eventClient.close())
-        .then(
-          () => resolve(0),
-          (err: Error) => {
-            logger.error({ err: err.message }, 'unclean shutdown');
-            resolve(1);
-          },
-        );
+      manager.stop().then(
+        () => resolve(0),
+        (err: Error) => {
+          logger.error({ err: err.message }, 'unclean shutdown');
+          resolve(1);
+        },
+      );
     };
     process.once('SIGTERM', () => shutdown('SIGTERM'));
     process.once('SIGINT', () => shutdown('SIGINT'));
