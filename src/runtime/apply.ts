@@ -1,6 +1,6 @@
 // Server-side apply with one field manager, guarded by a semantic comparison
 // so that an object already in the desired state costs no write at all.
-import { resourcePath, type KubeClient, type KubeObject, type ResourceType } from './kube-client.js';
+import { ApiError, resourcePath, type KubeClient, type KubeObject, type ResourceType } from './kube-client.js';
 import { isSubset } from './semantic-equal.js';
 
 export const FIELD_MANAGER = 'fluxora-operator';
@@ -22,9 +22,32 @@ export async function applyIfChanged<T extends KubeObject>(
   live: T | undefined,
 ): Promise<ApplyResult<T>> {
   if (live && isSubset(stripForCompare(desired), live)) return { object: live, changed: false };
-  const object = await serverSideApply(client, type, desired);
-  return { object, changed: true };
+  try {
+    return { object: await serverSideApply(client, type, desired), changed: true };
+  } catch (e) {
+    // Apply merges keyed lists: a hand-edited entry (a Service port changed
+    // from 8080 to 9999, still named "http") stays beside ours and the merged
+    // object is invalid forever. Replace the object instead, with our lists
+    // taking the place of the live ones (resourceVersion-guarded: a 409 is retried).
+    if (!(e instanceof ApiError && e.status === 422 && live)) throw e;
+    const body = overlay(live, desired) as T;
+    const object = await client.request<T>('PUT', resourcePath(type, desired.metadata.namespace, desired.metadata.name), {
+      body,
+      query: { fieldManager: FIELD_MANAGER },
+    });
+    return { object, changed: true };
+  }
 }
+
+/** `desired` over `live`: objects merge key by key, lists and scalars of `desired` replace live ones, the rest of `live` stays (server-set fields such as a Service's clusterIP). */
+export function overlay(live: unknown, desired: unknown): unknown {
+  if (!isPlainObject(live) || !isPlainObject(desired)) return desired;
+  const out: Record<string, unknown> = { ...live };
+  for (const [k, v] of Object.entries(desired)) out[k] = k in live ? overlay(live[k], v) : v;
+  return out;
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export function serverSideApply<T extends KubeObject>(client: KubeClient, type: ResourceType, obj: T, subresource?: string) {
   return client.request<T>('PATCH', resourcePath(type, obj.metadata.namespace, obj.metadata.name, subresource), {

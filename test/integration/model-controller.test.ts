@@ -194,6 +194,21 @@ describe('Model controller', () => {
     });
     expect(repaired.spec.template.spec.containers).toHaveLength(1);
     await readyModel(client, ns, 'churn', 'v2');
+
+    // A hand-changed port keeps its name: merging ours back by apply would give two ports named
+    // "http" (422 forever); the operator replaces the Service's ports instead, keeping its clusterIP.
+    const before = await client.get<KubeObject & { spec: { clusterIP: string; ports: { name: string; port: number }[] } }>(ServiceResource, ns, 'churn');
+    const httpIndex = before.spec.ports.findIndex((p) => p.name === 'http');
+    await client.request('PATCH', `/api/v1/namespaces/${ns}/services/churn`, {
+      body: [{ op: 'replace', path: `/spec/ports/${httpIndex}/port`, value: 9999 }],
+      contentType: 'application/json-patch+json',
+    });
+    const restored = await waitFor('service port put back', async () => {
+      const svc2 = await client.get<typeof before>(ServiceResource, ns, 'churn');
+      return svc2.spec.ports.some((p) => p.port === 9999) ? undefined : svc2;
+    });
+    expect(restored.spec.ports.map((p) => [p.name, p.port])).toEqual(before.spec.ports.map((p) => [p.name, p.port]));
+    expect(restored.spec.clusterIP).toBe(before.spec.clusterIP);
   });
 
   it('manages an HPA when autoscaling is set and removes it when unset', async () => {
