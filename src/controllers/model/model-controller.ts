@@ -152,14 +152,24 @@ export function createModelController(o: ModelControllerOptions): Controller<Mod
   return controller;
 }
 
+/**
+ * One Event per thing a user would want to see, and no two that say the same:
+ * a new version that is also the one now served is one VersionRecorded event,
+ * and a version change already says the rollout started, so the Ready
+ * condition's RollingOut is not repeated. (Events are writes: a new Model
+ * costs two, VersionRecorded and Available.)
+ */
 function recordTransitions(events: EventRecorder, model: Model, prev: ModelStatus, next: ModelStatus, recorded: string | undefined) {
-  if (recorded) events.record(model, 'Normal', 'VersionRecorded', `recorded ${recorded} from spec.artifact`);
-  if (prev.servingVersion !== next.servingVersion) {
+  const versionChanged = prev.servingVersion !== next.servingVersion;
+  if (recorded) {
+    const served = versionChanged && next.servingVersion === recorded;
+    events.record(model, 'Normal', 'VersionRecorded', `recorded ${recorded} from spec.artifact${served ? `; rolling out ${recorded}${prev.servingVersion ? ` (was ${prev.servingVersion})` : ''}` : ''}`);
+  } else if (versionChanged) {
     events.record(model, 'Normal', 'RollingOut', `serving version ${next.servingVersion ?? ''}${prev.servingVersion ? ` (was ${prev.servingVersion})` : ''}`);
   }
   const was = getCondition(prev.conditions, 'Ready');
   const is = getCondition(next.conditions, 'Ready');
-  if (is && (was?.status !== is.status || was.reason !== is.reason)) {
+  if (is && (was?.status !== is.status || was.reason !== is.reason) && !(versionChanged && is.reason === 'RollingOut')) {
     events.record(model, is.status === 'True' || is.reason === 'RollingOut' ? 'Normal' : 'Warning', is.reason, is.message);
   }
 }
