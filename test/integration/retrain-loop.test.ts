@@ -29,6 +29,7 @@ import { normal, seededRandom } from '../../src/training/random.js';
 import { localCommand, type LocalCommand } from '../../hack/run-local.js';
 import { FEATURES, http, inferBody, spawnServe, type ServeProcess } from '../fixtures/models/serve-harness.js';
 import { adminClient, createNamespace, NamespaceResource, root, startOperator, waitFor, type OperatorProcess } from '../support/cluster.js';
+import { argoHealth, kstatus } from '../support/gitops.js';
 import { createBucket, s3Options, startMinio, type MinioEndpoint } from '../support/minio.js';
 
 const BUCKET = 'fluxora-loop';
@@ -247,6 +248,11 @@ describe('the retrain loop: drift -> RetrainJob -> trainer -> gate -> promotion'
     expect(check.code, check.out).toBe(0);
     const monitor = await client.get<DriftMonitor>(DriftMonitorType, ns, `${name}-drift`);
     expect(monitor.status).toMatchObject({ driftDetected: true, sampleCount: 601 }); // the traffic and the first probe
+    // GitOps tools on this real object: drift is news, not ill health.
+    const health = argoHealth('driftmonitor', monitor);
+    expect(health.status).toBe('Healthy');
+    expect(health.message).toMatch(/^Drift detected/);
+    expect(kstatus([monitor])[0]!.status).toBe('Current');
     t.mark('drift-check (CronJob args, its ServiceAccount) found drift');
 
     const retrains = await waitFor('one RetrainJob', async () => {
@@ -261,6 +267,12 @@ describe('the retrain loop: drift -> RetrainJob -> trainer -> gate -> promotion'
       return list.items[0];
     });
     expect(await client.getOrUndefined(JobResource, ns, rjName)).toBeDefined();
+    const running = await waitFor('RetrainJob Running', async () => {
+      const r = await client.get<RetrainJob>(RetrainJobType, ns, rjName);
+      return r.status?.phase === 'Running' ? r : undefined;
+    });
+    expect(argoHealth('retrainjob', running).status).toBe('Progressing');
+    expect(kstatus([running])[0]!.status).toBe('InProgress');
     t.mark('RetrainJob -> trainer Job -> pod created');
 
     const trainer = await run(await localCommand(client, ns, `pod/${pod.metadata.name}`, dir));
@@ -277,6 +289,10 @@ describe('the retrain loop: drift -> RetrainJob -> trainer -> gate -> promotion'
       60_000,
     );
     t.mark(`Job completed -> RetrainJob ${rj.status?.phase}`);
+    // Flux and Argo CD judge the finished run: a Succeeded run is healthy, a Rejected one needs a human.
+    const judged = rj.status?.phase === 'Succeeded' ? { argo: 'Healthy', flux: 'Current' } : { argo: 'Degraded', flux: 'Failed' };
+    expect(argoHealth('retrainjob', rj).status).toBe(judged.argo);
+    expect(kstatus([rj])[0]!.status).toBe(judged.flux);
     return { rj, v1Server };
   }
 
