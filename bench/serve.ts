@@ -17,7 +17,10 @@
 // parser so the client is not the bottleneck.
 //
 //   BENCH_SECONDS=3 BENCH_CONCURRENCY=1,8,64 npm run bench:serve
-import { spawn, type ChildProcess } from 'node:child_process';
+//   BENCH_PIN=1 npm run bench:serve   servers (and the in-process limit) on CPU 0,
+//                                     the load generator on CPU 1 (taskset), so the
+//                                     client never competes with the system measured
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer, connect, type Socket } from 'node:net';
@@ -34,6 +37,10 @@ const MODEL = fixturePath('linear.onnx');
 const NAME = 'bench';
 const ROW = [0.5, -1.5, 2.25];
 const BODY = JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3], data: [ROW] }] });
+
+/** BENCH_PIN=1: every system measured runs on CPU 0 and the load generator on CPU 1. */
+const PIN = process.env.BENCH_PIN === '1';
+const pinned = (cpu: number, cmd: string, args: string[]): [string, string[]] => (PIN ? ['taskset', ['-c', String(cpu), cmd, ...args]] : [cmd, args]);
 
 interface LoadConfig {
   port: number;
@@ -131,7 +138,7 @@ async function loadgen(c: LoadConfig): Promise<Result> {
 }
 
 async function runLoadgen(c: LoadConfig): Promise<Result> {
-  const child = spawn(process.execPath, ['--import', 'tsx', SELF, 'loadgen', JSON.stringify(c)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(...pinned(1, process.execPath, ['--import', 'tsx', SELF, 'loadgen', JSON.stringify(c)]), { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   const [code] = (await once(child, 'exit')) as [number | null];
@@ -180,7 +187,7 @@ async function startFluxora(batching: boolean, maxBatchSize: number, delayMs: nu
   const args = ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'serve'];
   args.push('--model-name', NAME, '--model-uri', `file://${MODEL}`, '--host', '127.0.0.1', '--port', String(port), '--admin-port', String(adminPort));
   args.push('--max-batch-size', String(maxBatchSize), '--max-batch-delay-ms', batching ? String(delayMs) : '0', '--log-level', 'warn');
-  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(...pinned(0, process.execPath, args), { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
   await waitReady(port, child);
   return { child, port };
 }
@@ -206,14 +213,14 @@ function echoServer(port: number): void {
 
 async function startEcho(): Promise<{ child: ChildProcess; port: number }> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', SELF, 'echo-server', String(port)], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(...pinned(0, process.execPath, ['--import', 'tsx', SELF, 'echo-server', String(port)]), { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
   await waitReady(port, child);
   return { child, port };
 }
 
 async function startPeer(python: string): Promise<{ child: ChildProcess; port: number }> {
   const port = await freePort();
-  const child = spawn(python, [join(ROOT, 'hack/bench-serve-peer.py'), '--model', MODEL, '--port', String(port), '--name', NAME], {
+  const child = spawn(...pinned(0, python, [join(ROOT, 'hack/bench-serve-peer.py'), '--model', MODEL, '--port', String(port), '--name', NAME]), {
     cwd: ROOT,
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -276,6 +283,11 @@ async function main(): Promise<void> {
   const warmupMs = 1000;
   console.log(`bench:serve  model=${MODEL}  ${seconds}s per point after 1s warm-up  concurrency=${concurrencies.join(',')}`);
   console.log(`machine: ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}, node ${process.version}`);
+  if (PIN) {
+    // The in-process limit runs here: on CPU 0 like every server (all threads, onnxruntime's included).
+    execFileSync('taskset', ['-a', '-pc', '0', String(process.pid)], { stdio: 'ignore' });
+    console.log('pinned: measured systems and the in-process limit on CPU 0, the load generator on CPU 1 (taskset)');
+  }
   console.log(`fluxora batching: --max-batch-size ${maxBatchSize} --max-batch-delay-ms ${delayMs}; request: one FP32 row of 3 as V2 JSON`);
   process.stdout.write('preparing the Python peer venv... ');
   const python = await ensureServeVenv((l) => process.stdout.write(`\n  ${l}\n`));
