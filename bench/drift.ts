@@ -17,6 +17,7 @@ import { ks2samp } from '../src/drift/ks.js';
 import { psi } from '../src/drift/psi.js';
 import { sortedSample } from '../src/drift/sample.js';
 import { wassersteinNormed } from '../src/drift/wasserstein.js';
+import { seededRandom } from '../src/training/random.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -28,17 +29,8 @@ const { values: args } = parseArgs({
 const ROWS = Number(args.rows);
 const REPS = Number(args.reps);
 
-/** mulberry32: a small, fast, seedable PRNG, so every run (and the Python side) sees the same data. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 (src/training/random.ts): every run, and the Python side, sees the same data. */
+const rng = seededRandom;
 
 function normal(r: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());

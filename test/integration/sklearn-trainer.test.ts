@@ -26,6 +26,7 @@ import { signatureFromSession } from '../../src/serving/model-signature.js';
 import { buildLogisticModel } from '../../src/serving/onnx-builder.js';
 import { resolveFeatureLayout } from '../../src/serving/sample-capture.js';
 import { objectExists, readObject, writeObject, type S3Options } from '../../src/storage/index.js';
+import { seededRandom } from '../../src/training/random.js';
 import { ensurePythonVenv } from '../fixtures/models/python-venv.js';
 import { adminClient, createNamespace, NamespaceResource, root } from '../support/cluster.js';
 import { createBucket, s3Options, startMinio, type MinioEndpoint } from '../support/minio.js';
@@ -55,16 +56,7 @@ type Feature = { name: string; type: 'numeric' | 'categorical' };
 type Sample = { x: number[]; churned: 0 | 1 };
 
 /** Deterministic PRNG (mulberry32): the same data set, split and metrics on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = seededRandom;
 
 // What drives churn: a weight per numeric column (by position), an effect per category code.
 const WEIGHTS = [1.2, -0.8, 1.0, 0.6, -0.4];

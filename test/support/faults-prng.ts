@@ -2,20 +2,12 @@
 // that found a bug can be replayed: the seed is printed at the start of every
 // run and FLUXORA_FAULTS_SEED=<seed> reuses it.
 import { inject } from 'vitest';
+import { seededRandom } from '../../src/training/random.js';
 
 export type Rng = () => number;
 
-/** mulberry32: tiny, fast, and good enough to schedule faults (not for cryptography). */
-export function mulberry32(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32, the project's one seeded generator (src/training/random.ts). */
+export const mulberry32: (seed: number) => Rng = seededRandom;
 
 /** FNV-1a, to give every test file its own stream derived from the one run seed. */
 function fnv1a(s: string): number {
