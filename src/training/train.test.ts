@@ -61,6 +61,9 @@ describe('fluxora train', { timeout: 60_000 }, () => {
     expect(r.metrics).toMatchObject({ task: 'classification', algorithm: 'logistic', target: 'target', features: ['tenure', 'spend', 'visits'] });
     expect(r.metrics.auc as number).toBeGreaterThan(0.85);
     for (const m of ['accuracy', 'logloss', 'precision', 'recall', 'f1']) expect(typeof r.metrics[m]).toBe('number');
+    // Only quality metrics are top-level numbers (the gate reads those); the run's details are nested.
+    expect(Object.keys(r.metrics).filter((k) => typeof r.metrics[k] === 'number').sort()).toEqual(['accuracy', 'auc', 'f1', 'logloss', 'precision', 'recall']);
+    expect(r.metrics.split).toEqual({ seed: 7, validationSplit: 0.2 });
   });
 
   it('the mlp is at least as good as logistic regression on a non-linear boundary', async () => {

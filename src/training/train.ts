@@ -147,7 +147,8 @@ export async function train(config: TrainConfig, storage: CommonOptions = {}): P
     task,
     target: builtin.target,
     features,
-    seed,
+    // Nested, like the row counts: every top-level number is read as a metric by the gate and shown in status.
+    split: { seed, validationSplit: builtin.validationSplit },
     dataset: {
       uri: config.datasetUri,
       sha256: table.sha256,
