@@ -61,8 +61,26 @@ export interface OperatorProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts `fluxora operator` from source as a child process, as the fluxora-operator user (production RBAC). */
-export async function startOperator(args: string[] = [], env: Record<string, string> = {}): Promise<OperatorProcess> {
+/** The operator process from the moment it is spawned: it may be killed at any point, even before it has started. */
+export interface OperatorRun {
+  proc: ChildProcess;
+  logs: LogLine[];
+  spawnedAt: number;
+  /** Resolves true on "operator started", false if the process exited first. */
+  started: Promise<boolean>;
+  /** Resolves when the process has exited, with its code or signal. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stderr(): string;
+  identity(): string | undefined;
+  /** Leading: its controllers run (always, without --leader-elect). */
+  leading(): boolean;
+  /** SIGKILL: no drain, no lease release, exactly like an OOM kill or a node loss. */
+  kill(): Promise<void>;
+}
+
+/** Spawns `fluxora operator` from source as the fluxora-operator user (production RBAC) without waiting for it to start. */
+export function launchOperator(args: string[] = [], env: Record<string, string> = {}): OperatorRun {
+  const spawnedAt = Date.now();
   const proc = spawn(
     process.execPath,
     [
@@ -81,28 +99,51 @@ export async function startOperator(args: string[] = [], env: Record<string, str
   const logs: LogLine[] = [];
   let stderr = '';
   proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
-  const started = new Promise<LogLine>((resolve, reject) => {
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    proc.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  const started = new Promise<boolean>((resolve) => {
     createInterface({ input: proc.stdout }).on('line', (line) => {
       try {
         const l = JSON.parse(line) as LogLine;
         logs.push(l);
-        if (l.msg === 'operator started') resolve(l);
+        if (l.msg === 'operator started') resolve(true);
       } catch {
         logs.push({ level: 30, msg: line });
       }
     });
-    void exited.then((code) => reject(new Error(`operator exited with ${code} before starting:\n${stderr}`)));
+    void exited.then(() => resolve(false));
   });
-  const line = await started;
   return {
     proc,
     logs,
+    spawnedAt,
+    started,
+    exited,
+    stderr: () => stderr,
+    identity: () => logs.find((l) => l.msg === 'operator started')?.identity as string | undefined,
+    leading: () => logs.some((l) => l.msg === 'controllers started'),
+    kill: async () => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+/** Starts `fluxora operator` (see launchOperator) and waits until it has started. */
+export async function startOperator(args: string[] = [], env: Record<string, string> = {}): Promise<OperatorProcess> {
+  const run = launchOperator(args, env);
+  const exited = run.exited.then((e) => e.code);
+  if (!(await run.started)) throw new Error(`operator exited with ${await exited} before starting:\n${run.stderr()}`);
+  const line = run.logs.find((l) => l.msg === 'operator started')!;
+  return {
+    proc: run.proc,
+    logs: run.logs,
     metricsPort: line.metricsPort as number,
     probePort: line.probePort as number,
     exited,
     stop: async (signal = 'SIGTERM') => {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      if (run.proc.exitCode === null && run.proc.signalCode === null) run.proc.kill(signal);
       return exited;
     },
   };
