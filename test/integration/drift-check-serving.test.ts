@@ -18,6 +18,7 @@ import { getCondition } from '../../src/runtime/conditions.js';
 import { resourcePath, type KubeClient, type KubeObject } from '../../src/runtime/kube-client.js';
 import { FEATURES, fixtureUri, http, inferBody, spawnServe, type ServeProcess } from '../fixtures/models/serve-harness.js';
 import { adminClient, createNamespace, NamespaceResource, root, startOperator, waitFor, type OperatorProcess } from '../support/cluster.js';
+import { localCommand } from '../../hack/run-local.js';
 
 const run = promisify(execFile);
 
@@ -29,9 +30,6 @@ function gaussian(seed: number) {
 
 interface Deployment extends KubeObject {
   spec: { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } };
-}
-interface CronJob extends KubeObject {
-  spec: { jobTemplate: { spec: { template: { spec: { containers: { args: string[] }[] } } } } };
 }
 
 describe('drift-check on samples captured by real serving processes', () => {
@@ -52,24 +50,13 @@ describe('drift-check on samples captured by real serving processes', () => {
     }
   }
 
+  /** The check as its CronJob's pod runs it (args, ServiceAccount token; hack/run-local.ts). */
   async function runCheck(): Promise<number> {
-    const cj = await client.get<CronJob>(CronJobResource, ns, 'churn-drift-drift-check');
-    const tok = await client.request<{ status: { token: string } }>('POST', `/api/v1/namespaces/${ns}/serviceaccounts/churn-drift-drift-check/token`, {
-      body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 600 } },
-    });
-    const cluster = client.kubeConfig.getCurrentCluster()!;
-    const kubeconfig = join(dir, `kc-${Date.now()}.json`);
-    await writeFile(kubeconfig, JSON.stringify({
-      apiVersion: 'v1', kind: 'Config', 'current-context': 'c',
-      clusters: [{ name: 'c', cluster: { server: cluster.server, 'certificate-authority': cluster.caFile } }],
-      users: [{ name: 'u', user: { token: tok.status.token } }],
-      contexts: [{ name: 'c', context: { cluster: 'c', user: 'u' } }],
-    }));
-    const args = cj.spec.jobTemplate.spec.template.spec.containers[0]!.args;
+    const cmd = await localCommand(client, ns, 'cronjob/churn-drift-drift-check', dir);
     try {
-      await run(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...args, `--kubeconfig=${kubeconfig}`], {
+      await run(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...cmd.args], {
         cwd: root,
-        env: { ...process.env, FLUXORA_SAMPLES_ADDRESS_MAP: addressMap },
+        env: { ...process.env, ...cmd.env, FLUXORA_SAMPLES_ADDRESS_MAP: addressMap },
       });
       return 0;
     } catch (e) {

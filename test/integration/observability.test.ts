@@ -32,6 +32,7 @@ import { getCondition } from '../../src/runtime/conditions.js';
 import type { KubeClient, KubeObject } from '../../src/runtime/kube-client.js';
 import { FEATURES, fixtureUri, http, inferBody, REPO_ROOT, spawnServe, type ServeProcess } from '../fixtures/models/serve-harness.js';
 import { adminClient, createNamespace, NamespaceResource, root, scrape, startOperator, waitFor, type OperatorProcess } from '../support/cluster.js';
+import { localCommand } from '../../hack/run-local.js';
 import { allPanels, labelValuesQuery, loadDashboard, substitute, vectorSelectors, type BuiltIns } from '../support/grafana-dashboard.js';
 import { freePort, PROMTOOL, requirePrometheusBinaries, startPrometheus, type Prometheus, type Sample } from '../support/prometheus.js';
 
@@ -191,32 +192,12 @@ describe('dashboard and alerts against a real Prometheus', () => {
   }
 
   /** Runs the DriftMonitor CronJob's command as its pod would: its ServiceAccount's token, the serving pods reached through the address map. */
+  /** The drift check as its CronJob's pod runs it (args, ServiceAccount token; hack/run-local.ts). */
   async function runDriftCheck(addressMap: string) {
-    const cj = await client.get<KubeObject & { spec: { jobTemplate: { spec: { template: { spec: { containers: { args: string[] }[] } } } } } }>(
-      CronJobResource,
-      ns,
-      'churn-drift-drift-check',
-    );
-    const tok = await client.request<{ status: { token: string } }>('POST', `/api/v1/namespaces/${ns}/serviceaccounts/churn-drift-drift-check/token`, {
-      body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 600 } },
-    });
-    const cluster = client.kubeConfig.getCurrentCluster()!;
-    const kubeconfig = join(dir, `drift-check-${Date.now()}.kubeconfig`);
-    await writeFile(
-      kubeconfig,
-      JSON.stringify({
-        apiVersion: 'v1',
-        kind: 'Config',
-        'current-context': 'c',
-        clusters: [{ name: 'c', cluster: { server: cluster.server, 'certificate-authority': cluster.caFile } }],
-        users: [{ name: 'u', user: { token: tok.status.token } }],
-        contexts: [{ name: 'c', context: { cluster: 'c', user: 'u' } }],
-      }),
-    );
-    const args = cj.spec.jobTemplate.spec.template.spec.containers[0]!.args;
-    await run(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...args, `--kubeconfig=${kubeconfig}`], {
+    const cmd = await localCommand(client, ns, 'cronjob/churn-drift-drift-check', dir);
+    await run(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...cmd.args], {
       cwd: root,
-      env: { ...process.env, FLUXORA_SAMPLES_ADDRESS_MAP: addressMap },
+      env: { ...process.env, ...cmd.env, FLUXORA_SAMPLES_ADDRESS_MAP: addressMap },
     });
   }
 
