@@ -53,7 +53,17 @@ export function buildLinearModel(o: LinearModelOptions): Uint8Array {
     { opType: 'MatMul', inputs: [inputName, 'W'], outputs: ['xW'], name: 'matmul' },
     { opType: 'Add', inputs: ['xW', 'b'], outputs: [sigmoid ? 'logits' : outputName], name: 'add_bias' },
   ];
-  if (sigmoid) nodes.push({ opType: 'Sigmoid', inputs: ['logits'], outputs: [outputName], name: 'sigmoid' });
+  return encodeTabular(o, nodes, [float32Tensor('W', [n, k], o.weights.flat()), float32Tensor('b', [k], o.bias)], n, k, sigmoid ? 'logistic' : 'linear');
+}
+
+/**
+ * The model around a graph body: the optional Sigmoid head, the [batch, n] -> [batch, k] FP32 signature and
+ * the model-level fields every builder sets the same way.
+ */
+function encodeTabular(o: Omit<LinearModelOptions, 'weights' | 'bias'>, body: OnnxNode[], initializers: OnnxTensor[], n: number, k: number, defaultGraphName: string): Uint8Array {
+  const inputName = o.inputName ?? 'x';
+  const outputName = o.outputName ?? 'y';
+  const nodes = o.activation === 'sigmoid' ? [...body, { opType: 'Sigmoid', inputs: ['logits'], outputs: [outputName], name: 'sigmoid' }] : body;
   return encodeOnnxModel({
     irVersion: ONNX_IR_VERSION,
     opsetVersion: ONNX_OPSET,
@@ -61,9 +71,9 @@ export function buildLinearModel(o: LinearModelOptions): Uint8Array {
     ...(o.producerVersion !== undefined ? { producerVersion: o.producerVersion } : {}),
     ...(o.docString !== undefined ? { docString: o.docString } : {}),
     graph: {
-      name: o.graphName ?? (sigmoid ? 'logistic' : 'linear'),
+      name: o.graphName ?? defaultGraphName,
       nodes,
-      initializers: [float32Tensor('W', [n, k], o.weights.flat()), float32Tensor('b', [k], o.bias)],
+      initializers,
       inputs: [{ name: inputName, elemType: OnnxDataType.FLOAT, shape: [BATCH_DIM, n] }],
       outputs: [{ name: outputName, elemType: OnnxDataType.FLOAT, shape: [BATCH_DIM, k] }],
     },
@@ -108,25 +118,6 @@ export function buildMlpModel(o: MlpModelOptions): Uint8Array {
     { opType: 'MatMul', inputs: ['hidden', 'W2'], outputs: ['hW2'], name: 'output_matmul' },
     { opType: 'Add', inputs: ['hW2', 'b2'], outputs: [sigmoid ? 'logits' : outputName], name: 'output_bias' },
   ];
-  if (sigmoid) nodes.push({ opType: 'Sigmoid', inputs: ['logits'], outputs: [outputName], name: 'sigmoid' });
-  return encodeOnnxModel({
-    irVersion: ONNX_IR_VERSION,
-    opsetVersion: ONNX_OPSET,
-    producerName: 'fluxora',
-    ...(o.producerVersion !== undefined ? { producerVersion: o.producerVersion } : {}),
-    ...(o.docString !== undefined ? { docString: o.docString } : {}),
-    graph: {
-      name: o.graphName ?? 'mlp',
-      nodes,
-      initializers: [
-        float32Tensor('W1', [n, h], o.w1.flat()),
-        float32Tensor('b1', [h], o.b1),
-        float32Tensor('W2', [h, k], o.w2.flat()),
-        float32Tensor('b2', [k], o.b2),
-      ],
-      inputs: [{ name: inputName, elemType: OnnxDataType.FLOAT, shape: [BATCH_DIM, n] }],
-      outputs: [{ name: outputName, elemType: OnnxDataType.FLOAT, shape: [BATCH_DIM, k] }],
-    },
-    ...(o.metadata ? { metadata: o.metadata } : {}),
-  });
+  const initializers = [float32Tensor('W1', [n, h], o.w1.flat()), float32Tensor('b1', [h], o.b1), float32Tensor('W2', [h, k], o.w2.flat()), float32Tensor('b2', [k], o.b2)];
+  return encodeTabular(o, nodes, initializers, n, k, 'mlp');
 }
