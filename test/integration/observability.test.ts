@@ -296,8 +296,8 @@ describe('dashboard and alerts against a real Prometheus', () => {
     const snapshotSeconds = process.env.FLUXORA_DASHBOARD_SNAPSHOT ? Number(process.env.FLUXORA_DASHBOARD_SNAPSHOT_SECONDS ?? 240) : 0;
     traffic = startTraffic(serve.port, loading.port, 600 + snapshotSeconds);
 
-    // Drift: a real check on the captured (shifted) traffic, twice (the operator counts a check from the second
-    // verdict it sees). The first verdict starts a RetrainJob whose trainer writes nothing: it fails.
+    // Drift: a real check on the captured (shifted) traffic, twice, so the check counter moves more than once.
+    // The first verdict starts a RetrainJob whose trainer writes nothing: it fails.
     await client.create(DriftMonitorType, {
       apiVersion: 'fluxora.io/v1alpha1',
       kind: 'DriftMonitor',
