@@ -8,28 +8,68 @@ const rowsTensor = (rows: number[][]): Tensors =>
 /** A fake model: y = sum of each row; records the rows of every run. */
 function fakeModel(o: { failWhen?: (x: Float32Array) => boolean; badRows?: boolean } = {}) {
   const runs: number[] = [];
+  let gate: Promise<void> | undefined;
+  let open = () => {};
   const run = async (feeds: Tensors): Promise<Tensors> => {
     const x = feeds.get('x') as HostTensor;
     const [n = 0, k = 0] = x.shape;
     const data = x.data as Float32Array;
     runs.push(n);
+    await gate;
     if (o.failWhen?.(data)) throw new Error('boom');
     const y = new Float32Array(n);
     for (let r = 0; r < n; r++) for (let c = 0; c < k; c++) y[r] = (y[r] ?? 0) + (data[r * k + c] ?? 0);
     return new Map([['y', { datatype: 'FP32', shape: [o.badRows ? 1 : n, 1], data: o.badRows ? y.subarray(0, 1) : y }]]);
   };
-  return { runs, run };
+  /** Holds every run that starts from now on until the returned function is called. */
+  const hold = () => {
+    gate = new Promise<void>((r) => (open = r));
+    return () => {
+      gate = undefined;
+      open();
+    };
+  };
+  return { runs, run, hold };
+}
+
+/** Keeps the model busy with one request, so that the next ones queue up; returns the release and that request's result. */
+function occupy(b: Batcher, m: ReturnType<typeof fakeModel>) {
+  const release = m.hold();
+  const first = b.submit(rowsTensor([[100]]), 1, '1');
+  return { first, release };
 }
 
 const ys = (t: Tensors) => Array.from((t.get('y') as HostTensor).data as Float32Array);
 
 describe('Batcher', () => {
-  it('stacks concurrent requests into one run and gives each its own rows, in order', async () => {
+  it('stacks the requests that arrive while the model is busy into one run and gives each its own rows, in order', async () => {
     const m = fakeModel();
     const b = new Batcher({ maxBatchSize: 64, maxDelayMs: 50, run: m.run, arriving: () => 0 });
-    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => b.submit(rowsTensor([[i, 1], [i, 2]]), 2, '2')));
-    expect(m.runs).toEqual([40]);
+    const { first, release } = occupy(b, m);
+    const pending = Promise.all(Array.from({ length: 20 }, (_, i) => b.submit(rowsTensor([[i, 1], [i, 2]]), 2, '2')));
+    release();
+    const results = await pending;
+    expect(ys(await first)).toEqual([100]);
+    expect(m.runs).toEqual([1, 40]);
     results.forEach((r, i) => expect(ys(r)).toEqual([i + 1, i + 2]));
+  });
+
+  it('runs a lone request on an idle model at once, without waiting a turn of the event loop', async () => {
+    const m = fakeModel();
+    const b = new Batcher({ maxBatchSize: 64, maxDelayMs: 50, run: m.run, arriving: () => 0 });
+    const p = b.submit(rowsTensor([[3, 4]]), 1, '2');
+    // Synchronously: the run has started before submit returned.
+    expect(m.runs).toEqual([1]);
+    expect(ys(await p)).toEqual([7]);
+    await new Promise((r) => setImmediate(r));
+    // Requests submitted while it runs queue behind it and go together.
+    const release = m.hold();
+    const a = b.submit(rowsTensor([[1, 1]]), 1, '2');
+    const rest = [b.submit(rowsTensor([[2, 2]]), 1, '2'), b.submit(rowsTensor([[3, 3]]), 1, '2')];
+    expect(m.runs).toEqual([1, 1]);
+    release();
+    expect([await a, ...(await Promise.all(rest))].map(ys)).toEqual([[2], [4], [6]]);
+    expect(m.runs).toEqual([1, 1, 2]);
   });
 
   it('never exceeds maxBatchSize rows', async () => {
@@ -44,12 +84,16 @@ describe('Batcher', () => {
   it('only stacks requests whose other dimensions agree', async () => {
     const m = fakeModel();
     const b = new Batcher({ maxBatchSize: 64, maxDelayMs: 5, run: m.run, arriving: () => 0 });
-    const [a, c, d] = await Promise.all([
+    const { first, release } = occupy(b, m);
+    const pending = Promise.all([
       b.submit(rowsTensor([[1, 1]]), 1, '2'),
       b.submit(rowsTensor([[1, 1, 1]]), 1, '3'),
       b.submit(rowsTensor([[2, 2]]), 1, '2'),
     ]);
-    expect(m.runs).toEqual([2, 1]);
+    release();
+    const [a, c, d] = await pending;
+    await first;
+    expect(m.runs).toEqual([1, 2, 1]);
     expect([ys(a), ys(c), ys(d)]).toEqual([[2], [3], [4]]);
   });
 
@@ -78,16 +122,24 @@ describe('Batcher', () => {
   it('a failing batch is retried request by request, so only the culprit fails', async () => {
     const m = fakeModel({ failWhen: (x) => x.includes(13) });
     const b = new Batcher({ maxBatchSize: 64, maxDelayMs: 5, run: m.run, arriving: () => 0 });
-    const settled = await Promise.allSettled(Array.from({ length: 5 }, (_, i) => b.submit(rowsTensor([[i + 11]]), 1, '1')));
+    const { first, release } = occupy(b, m);
+    const pending = Promise.allSettled(Array.from({ length: 5 }, (_, i) => b.submit(rowsTensor([[i + 11]]), 1, '1')));
+    release();
+    const settled = await pending;
+    await first;
     expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
-    expect(m.runs[0]).toBe(5);
+    expect(m.runs.slice(0, 2)).toEqual([1, 5]);
   });
 
   it('turns stacking off when outputs do not follow the batch dimension', async () => {
     const m = fakeModel({ badRows: true });
     const broken: string[] = [];
     const b = new Batcher({ maxBatchSize: 64, maxDelayMs: 5, run: m.run, arriving: () => 0, onStackingBroken: (w) => broken.push(w) });
-    const r = await Promise.all([b.submit(rowsTensor([[1]]), 1, '1'), b.submit(rowsTensor([[2]]), 1, '1')]);
+    const { first, release } = occupy(b, m);
+    const pending = Promise.all([b.submit(rowsTensor([[1]]), 1, '1'), b.submit(rowsTensor([[2]]), 1, '1')]);
+    release();
+    const r = await pending;
+    await first;
     expect(r.map(ys)).toEqual([[1], [2]]);
     expect(broken).toHaveLength(1);
     expect(b.batching).toBe(false);

@@ -86,6 +86,14 @@ export class Batcher {
         void this.runAlone(job);
         return;
       }
+      // The model is idle and nobody else is queued or being read: run now.
+      // Waiting a turn of the event loop for company would only add latency
+      // for a lone client; requests read later in this same turn queue behind
+      // this run (onnxruntime runs on a later turn) and go together next.
+      if (!this.running && !this.draining && this.queue.length === 0 && this.o.arriving() === 0) {
+        void this.runBatch([job]);
+        return;
+      }
       this.queue.push(job);
       this.queuedRows += rows ?? this.o.maxBatchSize;
       this.scheduleSoon();
