@@ -34,7 +34,7 @@ import { DeploymentResource, MANAGED_BY_LABEL, SecretResource, ServiceResource }
 import { KubeClient, type KubeObject, type ResourceType } from '../src/runtime/kube-client.js';
 import { installCrdsAndOperatorRbac } from '../test/support/install-crds-rbac.js';
 import { auditLogSize, countBy, readAudit, WRITE_VERBS } from './support/audit-log.js';
-import { compileOperator, startCompiledOperator, type RunningOperator } from './support/operator-build.js';
+import { compileCli, startCompiledOperator, type RunningOperator } from './support/operator-build.js';
 import { conditionTrue, deploymentAvailable, ObjectWatch } from './support/object-watch.js';
 import { ProcessSampler } from './support/process-sampler.js';
 import { scrapeSamples, sumOf, type Sample } from './support/prometheus-text.js';
@@ -292,7 +292,7 @@ async function main(): Promise<number> {
   mkdirSync(runDir, { recursive: true });
   console.log(`== scale benchmark: ${N} Models, ${M} DriftMonitors, concurrency ${C}, operator --workers ${WORKERS}, ${NODES} kwok Nodes`);
   console.log('== compiling the operator');
-  const main = compileOperator();
+  const main = compileCli();
   console.log(`== starting a separate control plane on port ${flags.port}`);
   const cp = await startScaleControlPlane({ dir: flags.dir, port: positiveInt('port', flags.port), nodes: NODES });
   const onSignal = () => {

@@ -3,7 +3,8 @@
 // (test/fixtures/models/linear.onnx, one FP32 row of 3 per request):
 //
 //   (a) onnxruntime-node called in-process: no HTTP at all, the limit;
-//   (b) `fluxora serve` (the real CLI, a child process) over HTTP, with
+//   (b) `fluxora serve` (the real CLI compiled as the image ships it, a
+//       child process) over HTTP, with
 //       dynamic batching and without;
 //   (c) the Python peer: onnxruntime behind FastAPI/uvicorn
 //       (hack/bench-serve-peer.py, from a cached venv);
@@ -16,7 +17,8 @@
 // answer arrives (closed loop), over raw sockets with a minimal HTTP/1.1
 // parser so the client is not the bottleneck.
 //
-//   BENCH_SECONDS=3 BENCH_CONCURRENCY=1,8,64 npm run bench:serve
+//   BENCH_SECONDS=3 BENCH_CONCURRENCY=1,8,64 BENCH_ROUNDS=3 npm run bench:serve
+//                                     (each point is the median of its rounds)
 //   BENCH_PIN=1 npm run bench:serve   servers (and the in-process limit) on CPU 0,
 //                                     the load generator on CPU 1 (taskset), so the
 //                                     client never competes with the system measured
@@ -30,6 +32,7 @@ import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { ensureServeVenv } from '../test/fixtures/models/python-venv.js';
 import { fixturePath } from '../test/fixtures/models/generate.js';
+import { compileCli } from './support/operator-build.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const ROOT = join(SELF, '..', '..');
@@ -181,10 +184,10 @@ async function stop(child: ChildProcess): Promise<void> {
   clearTimeout(t);
 }
 
-async function startFluxora(batching: boolean, maxBatchSize: number, delayMs: number): Promise<{ child: ChildProcess; port: number }> {
+async function startFluxora(main: string, batching: boolean, maxBatchSize: number, delayMs: number): Promise<{ child: ChildProcess; port: number }> {
   const port = await freePort();
   const adminPort = await freePort();
-  const args = ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'serve'];
+  const args = [main, 'serve'];
   args.push('--model-name', NAME, '--model-uri', `file://${MODEL}`, '--host', '127.0.0.1', '--port', String(port), '--admin-port', String(adminPort));
   args.push('--max-batch-size', String(maxBatchSize), '--max-batch-delay-ms', batching ? String(delayMs) : '0', '--log-level', 'warn');
   const child = spawn(...pinned(0, process.execPath, args), { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
@@ -259,17 +262,20 @@ async function inProcess(concurrency: number, warmupMs: number, durationMs: numb
 interface Row {
   system: string;
   concurrency: number;
+  /** The median round by throughput. */
   r: Result;
+  /** Lowest and highest throughput over the rounds. */
+  spread: [number, number];
 }
 
 const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '-');
 
 function printTable(rows: Row[]): void {
-  const header = `${'system'.padEnd(34)} ${'conc'.padStart(5)} ${'req/s'.padStart(9)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'errors'.padStart(7)}`;
+  const header = `${'system'.padEnd(34)} ${'conc'.padStart(5)} ${'req/s'.padStart(9)} ${'rounds min-max'.padStart(15)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'errors'.padStart(7)}`;
   console.log(`\n${header}\n${'-'.repeat(header.length)}`);
-  for (const { system, concurrency, r } of rows) {
+  for (const { system, concurrency, r, spread } of rows) {
     console.log(
-      `${system.padEnd(34)} ${String(concurrency).padStart(5)} ${fmt(r.rps).padStart(9)} ${fmt(r.p50, 3).padStart(8)} ${fmt(r.p99, 3).padStart(8)} ${String(r.errors).padStart(7)}`,
+      `${system.padEnd(34)} ${String(concurrency).padStart(5)} ${fmt(r.rps).padStart(9)} ${`${fmt(spread[0])}-${fmt(spread[1])}`.padStart(15)} ${fmt(r.p50, 3).padStart(8)} ${fmt(r.p99, 3).padStart(8)} ${String(r.errors).padStart(7)}`,
     );
   }
 }
@@ -279,9 +285,11 @@ async function main(): Promise<void> {
   const concurrencies = (process.env.BENCH_CONCURRENCY ?? '1,8,64').split(',').map(Number);
   const maxBatchSize = Number(process.env.BENCH_MAX_BATCH_SIZE ?? 64);
   const delayMs = Number(process.env.BENCH_MAX_BATCH_DELAY_MS ?? 2);
+  const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+  if (!Number.isSafeInteger(rounds) || rounds < 1) throw new Error(`BENCH_ROUNDS must be an integer >= 1, got "${process.env.BENCH_ROUNDS}"`);
   const durationMs = seconds * 1000;
   const warmupMs = 1000;
-  console.log(`bench:serve  model=${MODEL}  ${seconds}s per point after 1s warm-up  concurrency=${concurrencies.join(',')}`);
+  console.log(`bench:serve  model=${MODEL}  ${seconds}s per point after 1s warm-up  concurrency=${concurrencies.join(',')}  ${rounds} rounds, median reported`);
   console.log(`machine: ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}, node ${process.version}`);
   if (PIN) {
     // The in-process limit runs here: on CPU 0 like every server (all threads, onnxruntime's included).
@@ -289,31 +297,44 @@ async function main(): Promise<void> {
     console.log('pinned: measured systems and the in-process limit on CPU 0, the load generator on CPU 1 (taskset)');
   }
   console.log(`fluxora batching: --max-batch-size ${maxBatchSize} --max-batch-delay-ms ${delayMs}; request: one FP32 row of 3 as V2 JSON`);
+  // What the image runs: compiled JavaScript, not tsx (whose transform wraps
+  // every closure in a naming helper that costs a few percent per request).
+  const main = compileCli(join(ROOT, '.cache', 'bench-serve', 'dist'));
   process.stdout.write('preparing the Python peer venv... ');
   const python = await ensureServeVenv((l) => process.stdout.write(`\n  ${l}\n`));
   console.log('ok');
 
-  const rows: Row[] = [];
-  const add = (system: string, concurrency: number, r: Result) => {
-    rows.push({ system, concurrency, r });
-    console.log(`  ${system} c=${concurrency}: ${fmt(r.rps)} req/s, p50 ${fmt(r.p50, 3)} ms, p99 ${fmt(r.p99, 3)} ms, errors ${r.errors}`);
+  // Every system is measured once per round, rounds one after the other, and
+  // each point reports its median round: on a small shared machine one
+  // point can swing by a third (where the scheduler puts client and server),
+  // and a median of interleaved rounds keeps that from deciding a ratio.
+  const samples = new Map<string, Result[]>();
+  const add = (round: number, system: string, concurrency: number, r: Result) => {
+    const key = `${system}\0${concurrency}`;
+    samples.set(key, [...(samples.get(key) ?? []), r]);
+    console.log(`  [round ${round}] ${system} c=${concurrency}: ${fmt(r.rps)} req/s, p50 ${fmt(r.p50, 3)} ms, p99 ${fmt(r.p99, 3)} ms, errors ${r.errors}`);
   };
-
-  for (const c of concurrencies) add('onnxruntime-node in-process', c, await inProcess(c, warmupMs, durationMs));
-
-  const http = async (system: string, start: () => Promise<{ child: ChildProcess; port: number }>) => {
+  const http = async (round: number, system: string, start: () => Promise<{ child: ChildProcess; port: number }>) => {
     const { child, port } = await start();
     try {
       const path = `/v2/models/${NAME}/infer`;
-      for (const c of concurrencies) add(system, c, await runLoadgen({ port, path, body: BODY, concurrency: c, warmupMs, durationMs }));
+      for (const c of concurrencies) add(round, system, c, await runLoadgen({ port, path, body: BODY, concurrency: c, warmupMs, durationMs }));
     } finally {
       await stop(child);
     }
   };
-  await http('fluxora serve (batching)', () => startFluxora(true, maxBatchSize, delayMs));
-  await http('fluxora serve (no batching)', () => startFluxora(false, maxBatchSize, delayMs));
-  await http('python peer (FastAPI+uvicorn+ort)', () => startPeer(python));
-  await http('node:http fixed reply (HTTP floor)', startEcho);
+  for (let round = 1; round <= rounds; round++) {
+    for (const c of concurrencies) add(round, 'onnxruntime-node in-process', c, await inProcess(c, warmupMs, durationMs));
+    await http(round, 'fluxora serve (batching)', () => startFluxora(main, true, maxBatchSize, delayMs));
+    await http(round, 'fluxora serve (no batching)', () => startFluxora(main, false, maxBatchSize, delayMs));
+    await http(round, 'python peer (FastAPI+uvicorn+ort)', () => startPeer(python));
+    await http(round, 'node:http fixed reply (HTTP floor)', startEcho);
+  }
+  const rows: Row[] = [...samples].map(([key, rs]) => {
+    const [system = '', c = '0'] = key.split('\0');
+    const byRps = [...rs].sort((a, b) => a.rps - b.rps);
+    return { system, concurrency: Number(c), r: byRps[Math.floor((byRps.length - 1) / 2)] as Result, spread: [byRps[0]?.rps ?? NaN, byRps.at(-1)?.rps ?? NaN] };
+  });
 
   printTable(rows);
   const at = (system: string, c: number) => rows.find((r) => r.system === system && r.concurrency === c)?.r;

@@ -4,13 +4,18 @@
 // Compiled into a gitignored cache directory inside the repository so Node
 // resolves the dependencies from the repository's node_modules.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, rmSync } from 'node:fs';
+import { copyFileSync, createWriteStream, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
 const root = join(import.meta.dirname, '..', '..');
 
-export function compileOperator(outDir = join(root, '.cache', 'bench-scale', 'dist')): string {
+/**
+ * Compiles the CLI (operator, serve, ...) to `outDir` and returns its main.js.
+ * A copy of package.json goes next to `outDir`, where it sits in the image
+ * (/app/package.json beside /app/dist): the server reads its version there.
+ */
+export function compileCli(outDir = join(root, '.cache', 'bench-scale', 'dist')): string {
   rmSync(outDir, { recursive: true, force: true });
   const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
   const r = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json'), '--outDir', outDir, '--declaration', 'false', '--sourceMap', 'false'], {
@@ -19,7 +24,8 @@ export function compileOperator(outDir = join(root, '.cache', 'bench-scale', 'di
   });
   const main = join(outDir, 'cli', 'main.js');
   // tsc emits even with type errors; only a missing entrypoint stops the benchmark.
-  if (!existsSync(main)) throw new Error(`compiling the operator produced no ${main}:\n${r.stdout}${r.stderr}`);
+  if (!existsSync(main)) throw new Error(`compiling the CLI produced no ${main}:\n${r.stdout}${r.stderr}`);
+  copyFileSync(join(root, 'package.json'), join(outDir, '..', 'package.json'));
   return main;
 }
 
