@@ -36,7 +36,7 @@ import { installCrdsAndOperatorRbac } from '../test/support/install-crds-rbac.js
 import { auditLogSize, countBy, readAudit, WRITE_VERBS } from './support/audit-log.js';
 import { compileCli, startCompiledOperator, type RunningOperator } from './support/operator-build.js';
 import { conditionTrue, deploymentAvailable, ObjectWatch } from './support/object-watch.js';
-import { ProcessSampler } from './support/process-sampler.js';
+import { controlPlaneCpuSeconds, cpuSecondsBetween, ProcessSampler } from './support/process-sampler.js';
 import { scrapeSamples, sumOf, type Sample } from './support/prometheus-text.js';
 import { startScaleControlPlane, type ScaleControlPlane } from './support/scale-control-plane.js';
 
@@ -146,19 +146,21 @@ async function createNamespace(client: KubeClient, name: string) {
   await client.create(NamespaceResource, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
 }
 
-async function runBaseline(client: KubeClient) {
+async function runBaseline(cp: ScaleControlPlane, client: KubeClient) {
   const ns = 'bench-baseline';
   await createNamespace(client, ns);
   const deployments = new ObjectWatch(client, DeploymentResource, ns, deploymentAvailable);
   await deployments.start();
+  const cpu0 = controlPlaneCpuSeconds(cp.dir);
   const t0 = performance.now();
   await pool(N, C, async (i) => {
     for (const { type, obj } of baselineObjects(ns, i)) await client.create(type, obj);
   });
   const createdMs = performance.now() - t0;
   const end = await deployments.waitAllDone(N, 'baseline Deployments Available', CONVERGE_TIMEOUT_MS);
+  const controlPlaneCpu = cpuSecondsBetween(cpu0, controlPlaneCpuSeconds(cp.dir));
   await deployments.stop();
-  return { createdMs, availableMs: end - t0 };
+  return { createdMs, availableMs: end - t0, controlPlaneCpu };
 }
 
 async function runOperator(cp: ScaleControlPlane, client: KubeClient, runDir: string, main: string) {
@@ -186,6 +188,7 @@ async function runOperator(cp: ScaleControlPlane, client: KubeClient, runDir: st
   try {
     const idleRss = sampler.sample()?.rssBytes ?? NaN;
     const appliedAt = new Map<string, number>();
+    const cpu0 = controlPlaneCpuSeconds(cp.dir);
     const t0 = performance.now();
     await pool(N, C, async (i) => {
       appliedAt.set(modelName(i), performance.now());
@@ -198,6 +201,8 @@ async function runOperator(cp: ScaleControlPlane, client: KubeClient, runDir: st
     const modelsReady = await models.waitAllDone(N, 'Models Ready', CONVERGE_TIMEOUT_MS);
     const monitorsReady = M ? await monitors.waitAllDone(M, 'DriftMonitors Ready', CONVERGE_TIMEOUT_MS) : t0;
     const converged = Math.max(modelsReady, monitorsReady);
+    // Read at once: the same window as the baseline's (start to convergence).
+    const controlPlaneCpu = cpuSecondsBetween(cpu0, controlPlaneCpuSeconds(cp.dir));
     const latencies = [...appliedAt].map(([name, at]) => (deployments.seenAt.get(name) ?? NaN) - at).sort((a, b) => a - b);
     if (latencies.some((l) => !Number.isFinite(l))) throw new Error('a Model is Ready but its Deployment was never seen');
 
@@ -237,6 +242,8 @@ async function runOperator(cp: ScaleControlPlane, client: KubeClient, runDir: st
       peakRssBytes: sampler.peakRssBytes(),
       steadyRssBytes: sampler.samples.at(-1)?.rssBytes ?? NaN,
       cpuCoresConverging: sampler.cpuCores(t0, converged),
+      cpuSecondsConverging: sampler.cpuCores(t0, converged) * ((converged - t0) / 1000),
+      controlPlaneCpu,
       cpuCoresSteady: sampler.cpuCores(steadyFrom, steadyTo),
       reconciles,
       reconcilesByController: Object.fromEntries(
@@ -305,7 +312,7 @@ async function main(): Promise<number> {
   try {
     await installCrdsAndOperatorRbac(client, OPERATOR_USER);
     console.log(`== baseline: ${N} x (Secret, Deployment, Service) by a plain client`);
-    const base = await runBaseline(client);
+    const base = await runBaseline(cp, client);
     console.log(`   created in ${seconds(base.createdMs)}, all Available after ${seconds(base.availableMs)}`);
     console.log(`== operator: ${N} Models + ${M} DriftMonitors`);
     const op = await runOperator(cp, client, runDir, main);
@@ -330,6 +337,15 @@ async function main(): Promise<number> {
       [`writes in steady state (${op.steadySeconds.toFixed(0)} s, ${op.steadyReconciles} reconciles)`, String(op.steadyWrites), '0', verdict(op.steadyWrites === 0)],
     ];
     console.log(`\n${table(rows)}\n`);
+    // Where the machine's time went in each phase (start to convergence): the
+    // cluster's own processes, and the operator on top in the second phase.
+    const cpuRows: [string, string, string, string][] = [['CPU seconds, start to convergence', 'baseline', 'operator', 'operator / baseline']];
+    const cpuRow = (name: string, b: number, o: number) => cpuRows.push([name, b.toFixed(1), o.toFixed(1), `${(o / b).toFixed(2)}x`]);
+    for (const name of Object.keys(base.controlPlaneCpu)) cpuRow(name, base.controlPlaneCpu[name] ?? 0, op.controlPlaneCpu[name] ?? 0);
+    const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
+    cpuRow('control plane, total', sum(base.controlPlaneCpu), sum(op.controlPlaneCpu));
+    cpuRows.push(['fluxora operator', '', op.cpuSecondsConverging.toFixed(1), '']);
+    console.log(`${table(cpuRows)}\n`);
     console.log(`reconciles by controller: ${JSON.stringify(op.reconcilesByController)}`);
     console.log(`operator requests by verb (audit): ${JSON.stringify(op.auditByVerb)}`);
     console.log(`operator writes by resource (audit): ${JSON.stringify(op.auditWritesByResource)}`);

@@ -1,6 +1,7 @@
 // Samples a process's resident memory and CPU time from /proc (Linux), so
 // the benchmark measures the operator from outside, as `top` would.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 /** Kernel clock ticks per second for /proc/<pid>/stat times (USER_HZ is 100 on every Linux we run). */
 const CLOCK_TICKS = 100;
@@ -67,4 +68,25 @@ export class ProcessSampler {
   private window(fromMs: number, toMs: number): ProcessSample[] {
     return this.samples.filter((s) => s.atMs >= fromMs && s.atMs <= toMs);
   }
+}
+
+/**
+ * CPU seconds used so far by each process of a hack/control-plane.sh instance
+ * (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok), read
+ * from the pid files in `<dir>/pids`. The difference of two readings is what
+ * the cluster itself spent on a phase of the benchmark.
+ */
+export function controlPlaneCpuSeconds(dir: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const name of readdirSync(join(dir, 'pids')).sort()) {
+    const pid = Number(readFileSync(join(dir, 'pids', name), 'utf8').trim());
+    const s = Number.isSafeInteger(pid) ? readProcess(pid) : undefined;
+    if (s) out[name] = s.cpuSeconds;
+  }
+  return out;
+}
+
+/** after - before, per process. */
+export function cpuSecondsBetween(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.keys(after).map((k) => [k, (after[k] ?? 0) - (before[k] ?? 0)]));
 }
