@@ -28,6 +28,7 @@ export const tooLarge = (uri: string, maxBytes: number, size?: number) =>
   new StorageError(
     'TooLarge',
     size === undefined ? `${uri} is larger than the limit of ${maxBytes} bytes` : `${uri} is ${size} bytes, more than the limit of ${maxBytes} bytes`,
+    { size },
   );
 
 /**

@@ -21,13 +21,17 @@ export const STORAGE_ERROR_CODES = [
 export type StorageErrorCode = (typeof STORAGE_ERROR_CODES)[number];
 
 export class StorageError extends Error {
+  /** TooLarge: the object's size in bytes, when the backend told it (a stat, a Content-Length). */
+  readonly size: number | undefined;
+
   constructor(
     readonly code: StorageErrorCode,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; size?: number },
   ) {
     super(message, options);
     this.name = 'StorageError';
+    this.size = options?.size;
   }
 }
 

@@ -6,7 +6,7 @@ import { TableError } from '../drift/errors.js';
 import { formatFromName, parseTable } from '../drift/table.js';
 import { decodeTableText, MAX_TABLE_BYTES } from '../drift/table-text.js';
 import type { FeatureType } from '../drift/types.js';
-import { readObject, sha256Hex } from '../storage/index.js';
+import { isStorageError, readObject, sha256Hex } from '../storage/index.js';
 import type { CommonOptions } from '../storage/index.js';
 import { TrainingError } from './errors.js';
 
@@ -30,6 +30,13 @@ export interface LoadOptions extends CommonOptions {
 export const DEFAULT_MAX_DATASET_BYTES = 2 * 1024 ** 3;
 
 /**
+ * The largest gzip file that can still expand to MAX_TABLE_BYTES: gzip never
+ * grows data by more than its stored blocks' 5 bytes per 64 KiB, plus a
+ * header and trailer (generously 1 KiB).
+ */
+const GZIP_INPUT_BOUND = MAX_TABLE_BYTES + Math.ceil(MAX_TABLE_BYTES / 65_535) * 5 + 1024;
+
+/**
  * Reads `columns` (every one numeric and required) from the data set at `uri`.
  * Rows missing any of them are dropped and counted; a row with a present but
  * non-numeric value is an error naming the file, line and column.
@@ -37,9 +44,29 @@ export const DEFAULT_MAX_DATASET_BYTES = 2 * 1024 ** 3;
 export async function loadNumericTable(uri: string, columns: readonly string[], o: LoadOptions = {}): Promise<NumericTable> {
   const path = uri.replace(/[?#].*$/, '');
   const format = formatFromName(path) ?? 'csv';
-  let bytes = await readObject(uri, { ...o, maxBytes: o.maxBytes ?? DEFAULT_MAX_DATASET_BYTES });
+  const gzip = path.toLowerCase().endsWith('.gz');
+  // Never hold more than the table reader can take: a plain file over its
+  // limit, or a .gz file too big to expand to at most that limit, is refused
+  // before it is read whole (by a stat or Content-Length where the store
+  // gives one), so an oversized data set ends with this message, not an OOM kill.
+  const readable = gzip ? GZIP_INPUT_BOUND : MAX_TABLE_BYTES;
+  const cap = Math.min(o.maxBytes ?? DEFAULT_MAX_DATASET_BYTES, readable);
+  let bytes: Buffer;
+  try {
+    bytes = await readObject(uri, { ...o, maxBytes: cap });
+  } catch (e) {
+    if (cap === readable && isStorageError(e, 'TooLarge')) {
+      const size = e.size === undefined ? `more than ${cap}` : String(e.size);
+      throw new TrainingError(
+        gzip
+          ? `${uri}: the compressed file is ${size} bytes, too large to decompress to at most ${MAX_TABLE_BYTES} bytes, the most a data set may have`
+          : `${uri}: the file is ${size} bytes; data files of at most ${MAX_TABLE_BYTES} bytes can be read`,
+      );
+    }
+    throw e;
+  }
   const sha256 = sha256Hex(bytes);
-  if (path.toLowerCase().endsWith('.gz')) {
+  if (gzip) {
     try {
       bytes = gunzipSync(bytes, { maxOutputLength: MAX_TABLE_BYTES });
     } catch (e) {
