@@ -2,12 +2,18 @@
 // trainer.builtin is set. Writes model.onnx first and metrics.json last: the
 // operator reads metrics.json only after the Job succeeded, and a run that
 // fails half-way exits non-zero, so a partial output is never promoted.
+//
+// Exit codes (src/training/exit-codes.ts; the Job's podFailurePolicy reads
+// them): 0 trained; 1 a retry may fix it (the store unreachable, anything
+// unexpected); 2 bad flags or config; 3 bad input (the data set, the served
+// model, a URI, the credentials), which a retry would read the same way.
 import { pino } from 'pino';
 import { ConfigError } from '../serving/config.js';
 import { joinUri, writeObject } from '../storage/index.js';
-import { StorageError } from '../storage/index.js';
+import { isStorageError, StorageError } from '../storage/index.js';
 import { parseTrainConfig, TRAIN_HELP } from '../training/config.js';
 import { TrainingError } from '../training/errors.js';
+import { EXIT_BAD_INPUT, EXIT_RETRYABLE, EXIT_USAGE } from '../training/exit-codes.js';
 import { train } from '../training/train.js';
 
 export async function runTrainCommand(argv: string[]): Promise<number> {
@@ -17,7 +23,7 @@ export async function runTrainCommand(argv: string[]): Promise<number> {
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     process.stderr.write(`fluxora train: ${e.message}\n\n${TRAIN_HELP}`);
-    return 2;
+    return EXIT_USAGE;
   }
   if (config === 'help') {
     process.stdout.write(TRAIN_HELP);
@@ -37,9 +43,10 @@ export async function runTrainCommand(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     if (e instanceof TrainingError || e instanceof StorageError) {
-      logger.error({ err: { type: e.name, message: e.message } }, 'training failed');
+      const retryable = isStorageError(e, 'Unreachable');
+      logger.error({ err: { type: e.name, message: e.message }, retryable }, 'training failed');
       process.stderr.write(`fluxora train: ${e.message}\n`);
-      return 1;
+      return retryable ? EXIT_RETRYABLE : EXIT_BAD_INPUT;
     }
     throw e;
   }

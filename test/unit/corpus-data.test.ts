@@ -2,8 +2,8 @@
 // refused with a message naming the file (and the line and column when there
 // is one), by the table reader in process, by the real `fluxora drift
 // compute` process (exit 1, one line on stderr, no stack trace, nothing on
-// stdout) and by the real `fluxora train` (exit 1, one line on stderr,
-// nothing written to its output prefix).
+// stdout) and by the real `fluxora train` (exit 3, bad input, which its Job
+// does not retry; one line on stderr; nothing written to its output prefix).
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
@@ -127,7 +127,7 @@ describe('bad data files', () => {
 
   // The trainer reads the same files through the storage module; a failed run must leave the output prefix untouched.
   describe('fluxora train', () => {
-    it.concurrent.each(cases.map((c) => [c.file, c] as const))('%s: exit 1, one clear line, nothing written', { timeout: 120_000 }, async (_file, c) => {
+    it.concurrent.each(cases.map((c) => [c.file, c] as const))('%s: exit 3, one clear line, nothing written', { timeout: 120_000 }, async (_file, c) => {
       const uri = pathToFileURL(pathOf(c.file)).href;
       const output = join(generatedDir, 'train-output', c.file);
       const res = await limited(() =>
@@ -140,7 +140,7 @@ describe('bad data files', () => {
           '--model-name=churn',
         ]),
       );
-      expect({ code: res.code, stderr: res.stderr }).toEqual({ code: 1, stderr: `fluxora train: ${uri}${c.train ?? c.expect}\n` });
+      expect({ code: res.code, stderr: res.stderr }).toEqual({ code: 3, stderr: `fluxora train: ${uri}${c.train ?? c.expect}\n` });
       expect(existsSync(output), 'the output prefix was written to').toBe(false);
     });
   });

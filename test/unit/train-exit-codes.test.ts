@@ -1,0 +1,82 @@
+// `fluxora train` exit codes, which the trainer Job's podFailurePolicy reads
+// (src/training/exit-codes.ts): 3 for input a retry would read the same way,
+// 1 only when a retry may help (the store is unreachable), 2 for bad flags.
+// The real CLI in a child process, as a Job runs it.
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXIT_BAD_INPUT, EXIT_RETRYABLE, EXIT_USAGE, PERMANENT_EXIT_CODES } from '../../src/training/exit-codes.js';
+
+const run = promisify(execFile);
+const root = join(import.meta.dirname, '..', '..');
+
+async function train(args: string[]): Promise<{ code: number; stderr: string }> {
+  try {
+    await run(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'train', ...args], { cwd: root });
+    return { code: 0, stderr: '' };
+  } catch (e) {
+    const err = e as { code?: number; stderr?: string };
+    return { code: typeof err.code === 'number' ? err.code : -1, stderr: err.stderr ?? '' };
+  }
+}
+
+/** A port nothing listens on: bound, then closed. */
+async function closedPort(): Promise<number> {
+  const s = createServer().listen(0, '127.0.0.1');
+  await new Promise((r) => s.once('listening', r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+describe('fluxora train exit codes', () => {
+  let dir: string;
+  const common = (dataset: string) => [
+    `--dataset=${dataset}`,
+    `--output=${pathToFileURL(join(dir, 'out')).href}/`,
+    '--config={"algorithm":"linear","target":"spend"}',
+    '--features=[{"name":"tenure","type":"numeric"}]',
+    '--model-name=churn',
+  ];
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'fluxora-train-exit-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('only usage and bad input are permanent', () => {
+    expect(PERMANENT_EXIT_CODES).toEqual([EXIT_USAGE, EXIT_BAD_INPUT]);
+    expect(PERMANENT_EXIT_CODES).not.toContain(EXIT_RETRYABLE);
+  });
+
+  it('exits 3 on a data set with a missing column', async () => {
+    const file = join(dir, 'no-target.csv');
+    await writeFile(file, `tenure\n${Array.from({ length: 20 }, (_, i) => i).join('\n')}\n`);
+    const r = await train(common(pathToFileURL(file).href));
+    expect(r.code).toBe(EXIT_BAD_INPUT);
+    expect(r.stderr).toContain('spend');
+  });
+
+  it('exits 3 when the data set does not exist', async () => {
+    const r = await train(common(pathToFileURL(join(dir, 'missing.csv')).href));
+    expect(r.code).toBe(EXIT_BAD_INPUT);
+    expect(r.stderr).toContain('missing.csv');
+  });
+
+  it('exits 1 when the store cannot be reached, so the Job retries', async () => {
+    const r = await train(common(`http://127.0.0.1:${await closedPort()}/data.csv`));
+    expect(r.code).toBe(EXIT_RETRYABLE);
+  });
+
+  it('exits 2 on a bad trainer configuration', async () => {
+    const r = await train([...common(pathToFileURL(join(dir, 'x.csv')).href).slice(0, 2), '--config={"algorithm":"forest"}', '--model-name=churn']);
+    expect(r.code).toBe(EXIT_USAGE);
+  });
+});
