@@ -24,6 +24,17 @@ describe('buildTrainerJob', () => {
     expect(c.env).toContainEqual({ name: 'FLUXORA_PVC_ROOT', value: '/mnt/fluxora/pvc' });
   });
 
+  it("fails at once only on the built-in trainer's permanent exit codes; evictions never count", () => {
+    type Policy = { rules: { action: string; onExitCodes?: { containerName: string; operator: string; values: number[] } }[] };
+    const policy = (j: ReturnType<typeof buildTrainerJob>) => (j as unknown as { spec: { podFailurePolicy: Policy } }).spec.podFailurePolicy;
+    const builtin = policy(buildTrainerJob(rj('s3://d/x.csv', 's3://m/runs/'), model, undefined, 'fluxora:test'));
+    expect(builtin.rules.map((r) => r.action)).toEqual(['Ignore', 'FailJob']);
+    expect(builtin.rules[1]!.onExitCodes).toEqual({ containerName: 'trainer', operator: 'In', values: [2, 3] });
+    const container = rj('s3://d/x.csv', 's3://m/runs/');
+    container.spec.trainer = { container: { image: 'example/trainer:1' } } as RetrainJob['spec']['trainer'];
+    expect(policy(buildTrainerJob(container, model, undefined, 'fluxora:test')).rules.map((r) => r.action)).toEqual(['Ignore']);
+  });
+
   it('mounts nothing for object-store URIs', () => {
     const spec = podSpec(buildTrainerJob(rj('s3://data/churn.csv', 's3://models/runs/'), model, 's3://models/v1.onnx', 'fluxora:test'));
     expect(spec.volumes.map((v) => v.name)).toEqual(['tmp']);

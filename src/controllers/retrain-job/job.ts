@@ -8,6 +8,7 @@ import { joinUri } from '../../storage/uri.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../resource-types.js';
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from '../pod-security.js';
 import { PVC_MOUNT_ROOT, pvcClaim } from '../model/children.js';
+import { PERMANENT_EXIT_CODES } from '../../training/exit-codes.js';
 
 export const trainerJobName = (rj: RetrainJob) => rj.metadata.name.slice(0, 63).replace(/[-.]+$/, '');
 
@@ -73,6 +74,17 @@ export function buildTrainerJob(rj: RetrainJob, model: Model, servingUri: string
     metadata: meta(rj),
     spec: {
       backoffLimit: rj.spec.backoffLimit,
+      podFailurePolicy: {
+        rules: [
+          // An evicted or preempted pod (a node drain) is not the trainer failing: retry it without counting.
+          { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
+          // The built-in trainer says when its input is bad (src/training/exit-codes.ts): retries would
+          // read the same input, so the run fails at once. A container trainer's exit codes are its own.
+          ...(trainer.builtin
+            ? [{ action: 'FailJob', onExitCodes: { containerName: 'trainer', operator: 'In', values: [...PERMANENT_EXIT_CODES] } }]
+            : []),
+        ],
+      },
       activeDeadlineSeconds: rj.spec.activeDeadlineSeconds,
       // Keep the finished Job a day for `kubectl logs`; the RetrainJob keeps the result.
       ttlSecondsAfterFinished: 86_400,

@@ -171,9 +171,14 @@ export function createRetrainJobController(o: RetrainJobControllerOptions): Cont
       const failed = cond('Failed');
       const jobFields = { jobName: name, ...(job.status?.startTime ? { startTime: job.status.startTime } : {}) };
       if (failed) {
-        const msg = `training Job failed (${failed.reason ?? 'Failed'}): ${failed.message ?? ''}`.trim();
+        // PodFailurePolicy: the built-in trainer exited with a code that says its input is bad (the
+        // only FailJob rule we set), so the run ended without retries; its log says what is wrong.
+        const badInput = failed.reason === 'PodFailurePolicy';
+        const msg = badInput
+          ? `the trainer refused its input and was not retried (${failed.message ?? 'exit code 2 or 3'}); \`kubectl logs -n ${req.namespace} job/${name}\` says why`
+          : `training Job failed (${failed.reason ?? 'Failed'}): ${failed.message ?? ''}`.trim();
         after.push(() => events.record(rj, 'Warning', 'TrainingFailed', msg));
-        next = withPhase(status, 'Failed', failed.reason ?? 'JobFailed', msg, generation, now, { ...jobFields, completionTime: kubeTime(now) });
+        next = withPhase(status, 'Failed', badInput ? 'InvalidInput' : (failed.reason ?? 'JobFailed'), msg, generation, now, { ...jobFields, completionTime: kubeTime(now) });
       } else if (cond('Complete')) {
         next = await evaluate(rj, model, { ...status, ...jobFields }, generation, now, after);
         next = { ...next, completionTime: job.status?.completionTime ?? kubeTime(now) };
