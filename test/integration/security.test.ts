@@ -358,7 +358,8 @@ describe('security: restricted namespace, secrets never logged', () => {
       secrets.wrongTrainerS3SecretKey = randomBytes(20).toString('base64url');
       const failed = await runFluxora(container.args!, { ...env, AWS_SECRET_ACCESS_KEY: secrets.wrongTrainerS3SecretKey });
       finishedOutput.push(failed.stdout, failed.stderr);
-      expect(failed.code, failed.stdout + failed.stderr).toBe(1);
+      // 3: credentials a retry would present the same way (src/training/exit-codes.ts).
+      expect(failed.code, failed.stdout + failed.stderr).toBe(3);
       expect(failed.stdout).toContain('training failed');
 
       const ok = await runFluxora(container.args!, env);

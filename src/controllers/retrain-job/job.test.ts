@@ -31,7 +31,7 @@ describe('buildTrainerJob', () => {
     expect(builtin.rules.map((r) => r.action)).toEqual(['Ignore', 'FailJob']);
     expect(builtin.rules[1]!.onExitCodes).toEqual({ containerName: 'trainer', operator: 'In', values: [2, 3] });
     const container = rj('s3://d/x.csv', 's3://m/runs/');
-    container.spec.trainer = { container: { image: 'example/trainer:1' } } as RetrainJob['spec']['trainer'];
+    container.spec.trainer = { container: { image: 'example/trainer:1' } };
     expect(policy(buildTrainerJob(container, model, undefined, 'fluxora:test')).rules.map((r) => r.action)).toEqual(['Ignore']);
   });
 
