@@ -7,6 +7,7 @@ import { ConfigError, parseServeConfig, SERVE_HELP } from '../serving/config.js'
 import { startServer } from '../serving/server.js';
 import { InvalidModelError } from '../serving/onnx-model.js';
 import { isStorageError } from '../storage/index.js';
+import { writeTerminationMessage } from './termination-message.js';
 
 /** A machine-readable cause, as the storage codes (NotFound, AccessDenied, ...) the operator uses for condition reasons. */
 function loadFailureReason(e: unknown): string {
@@ -22,6 +23,7 @@ export async function runServeCommand(argv: string[]): Promise<number> {
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     process.stderr.write(`fluxora serve: ${e.message}\n\n${SERVE_HELP}`);
+    writeTerminationMessage(`InvalidConfig: ${e.message}`);
     return 2;
   }
   if (config === 'help') {
@@ -47,7 +49,11 @@ export async function runServeCommand(argv: string[]): Promise<number> {
     ]);
     if ('loadError' in outcome) {
       const e = outcome.loadError;
-      logger.error({ err: e instanceof Error ? e.message : String(e), reason: loadFailureReason(e), uri: config.modelUri }, 'cannot load the model');
+      const reason = loadFailureReason(e);
+      const message = e instanceof Error ? e.message : String(e);
+      logger.error({ err: message, reason, uri: config.modelUri }, 'cannot load the model');
+      // The operator reports this line in the Model's status (ServingFailed).
+      writeTerminationMessage(`${reason}: ${message}`);
       await server.shutdown();
       return 1;
     }

@@ -15,6 +15,7 @@ import { parseTrainConfig, TRAIN_HELP } from '../training/config.js';
 import { TrainingError } from '../training/errors.js';
 import { EXIT_BAD_INPUT, EXIT_RETRYABLE, EXIT_USAGE } from '../training/exit-codes.js';
 import { train } from '../training/train.js';
+import { writeTerminationMessage } from './termination-message.js';
 
 export async function runTrainCommand(argv: string[]): Promise<number> {
   let config;
@@ -23,6 +24,7 @@ export async function runTrainCommand(argv: string[]): Promise<number> {
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     process.stderr.write(`fluxora train: ${e.message}\n\n${TRAIN_HELP}`);
+    writeTerminationMessage(e.message);
     return EXIT_USAGE;
   }
   if (config === 'help') {
@@ -46,6 +48,7 @@ export async function runTrainCommand(argv: string[]): Promise<number> {
       const retryable = isStorageError(e, 'Unreachable');
       logger.error({ err: { type: e.name, message: e.message }, retryable }, 'training failed');
       process.stderr.write(`fluxora train: ${e.message}\n`);
+      writeTerminationMessage(e.message);
       return retryable ? EXIT_RETRYABLE : EXIT_BAD_INPUT;
     }
     throw e;

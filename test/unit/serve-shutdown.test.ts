@@ -76,12 +76,19 @@ describe('fluxora serve shutdown', () => {
     expect(msgs).toContain('drained; stopped');
   });
 
-  it('exits 1 with a clear log when the artifact cannot be loaded', { timeout: 30_000 }, async () => {
+  it('exits 1 with a clear log and termination message when the artifact cannot be loaded', { timeout: 30_000 }, async () => {
     const { spawn } = await import('node:child_process');
+    const fs = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
     const { REPO_ROOT } = await import('../fixtures/models/serve-harness.js');
+    // The kubelet creates the file at terminationMessagePath before the container starts.
+    const terminationLog = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'fluxora-termination-')), 'termination-log');
+    fs.writeFileSync(terminationLog, '');
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', ...ARGS.slice(0, 2), '--model-uri', 'file:///nonexistent/model.onnx', '--port', '0', '--admin-port', '0'], {
       cwd: REPO_ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, FLUXORA_TERMINATION_LOG: terminationLog },
     });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -89,6 +96,8 @@ describe('fluxora serve shutdown', () => {
     expect(code).toBe(1);
     expect(out).toMatch(/cannot load the model/);
     expect(out).toMatch(/does not exist/);
+    // What the operator reports in the Model's status: the storage reason, then the message.
+    expect(fs.readFileSync(terminationLog, 'utf8')).toMatch(/^NotFound: file:\/\/\/nonexistent\/model\.onnx.*does not exist/);
   });
 
   it('exits 2 on bad flags', { timeout: 30_000 }, async () => {
