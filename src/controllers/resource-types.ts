@@ -4,6 +4,7 @@ import type { ResourceType } from '../runtime/kube-client.js';
 export const DeploymentResource: ResourceType = { group: 'apps', version: 'v1', kind: 'Deployment', plural: 'deployments', namespaced: true };
 export const ServiceResource: ResourceType = { group: '', version: 'v1', kind: 'Service', plural: 'services', namespaced: true };
 export const SecretResource: ResourceType = { group: '', version: 'v1', kind: 'Secret', plural: 'secrets', namespaced: true };
+export const PodResource: ResourceType = { group: '', version: 'v1', kind: 'Pod', plural: 'pods', namespaced: true };
 export const EventResource: ResourceType = { group: '', version: 'v1', kind: 'Event', plural: 'events', namespaced: true };
 export const ServiceAccountResource: ResourceType = { group: '', version: 'v1', kind: 'ServiceAccount', plural: 'serviceaccounts', namespaced: true };
 export const CronJobResource: ResourceType = { group: 'batch', version: 'v1', kind: 'CronJob', plural: 'cronjobs', namespaced: true };

@@ -33,8 +33,11 @@ export function ownerRef(m: Model): OwnerReference {
   };
 }
 
+/** On every child and serving pod: the Model it belongs to. */
+export const MODEL_LABEL = 'fluxora.io/model';
+
 export function selectorLabels(m: Model): Record<string, string> {
-  return { 'fluxora.io/model': m.metadata.name, 'app.kubernetes.io/component': 'inference' };
+  return { [MODEL_LABEL]: m.metadata.name, 'app.kubernetes.io/component': 'inference' };
 }
 
 export function childLabels(m: Model): Record<string, string> {

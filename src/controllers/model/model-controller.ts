@@ -18,6 +18,7 @@ import {
   DeploymentResource,
   HpaResource,
   MANAGED_SELECTOR,
+  PodResource,
   SecretResource,
   ServiceResource,
 } from '../resource-types.js';
@@ -30,9 +31,11 @@ import {
   buildService,
   endpointFor,
   hpaName,
+  MODEL_LABEL,
   samplesSecretName,
   type ChildContext,
 } from './children.js';
+import { serverFailure, summarizeServerPod, type ServerPod } from './server-failure.js';
 import { modelConditions, rolloutState } from './status.js';
 import { decideVersions } from './versions.js';
 
@@ -54,6 +57,9 @@ export function createModelController(o: ModelControllerOptions): Controller<Mod
   const services = manager.informer<KubeObject>(ServiceResource, { labelSelector: MANAGED_SELECTOR });
   const hpas = manager.informer<KubeObject>(HpaResource, { labelSelector: MANAGED_SELECTOR });
   const secrets = manager.informer<KubeObject>(SecretResource, { labelSelector: MANAGED_SELECTOR });
+  // Serving pods, reduced to their version and their server's failure: a pod that cannot load the model is reported in status.
+  const pods = manager.informer<ServerPod>(PodResource, { labelSelector: MANAGED_SELECTOR, transform: summarizeServerPod });
+  const modelPods = (namespace: string, name: string) => pods.list(namespace).filter((p) => p.metadata.labels?.[MODEL_LABEL] === name);
 
   async function reconcile(req: Request): Promise<ReconcileResult | void> {
     const model = models.get(req.namespace, req.name);
@@ -118,6 +124,7 @@ export function createModelController(o: ModelControllerOptions): Controller<Mod
       generation,
       rollout,
       problem: decision.problem,
+      serverFailure: rollout.complete ? undefined : serverFailure(modelPods(req.namespace, req.name), serving.name),
       servingVersion: serving.name,
     }, now);
     const next: ModelStatus = {
@@ -143,6 +150,16 @@ export function createModelController(o: ModelControllerOptions): Controller<Mod
     name: 'model',
     primary: models,
     owns: [deployments, services, hpas, secrets],
+    // Pods are owned by ReplicaSets, not Models: map them by their Model label.
+    watches: [
+      {
+        informer: pods,
+        map: (p) => {
+          const name = p.metadata.labels?.[MODEL_LABEL];
+          return name && p.metadata.namespace ? [{ namespace: p.metadata.namespace, name }] : [];
+        },
+      },
+    ],
     reconcile,
     workers: o.workers,
     metrics: manager.opts.metrics,

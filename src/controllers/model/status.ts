@@ -4,7 +4,8 @@
 //            all desired replicas are available.
 // Progressing True while a rollout is under way.
 // Degraded   True when the rollout is stuck (progress deadline exceeded,
-//            replica failures) or the spec cannot be honoured.
+//            replica failures), the new version's server fails to start
+//            (ServingFailed), or the spec cannot be honoured.
 // Reconciling / Stalled: kstatus' abnormal-true conditions, present only while True.
 import { setAbnormalCondition, setCondition, type Condition } from '../../runtime/conditions.js';
 
@@ -66,12 +67,17 @@ export interface ModelConditionInputs {
   rollout: RolloutState;
   /** A spec problem the operator cannot fix by retrying (needs a human). */
   problem?: { reason: string; message: string };
+  /** The serving version's server pods fail to start (server-failure.ts); counts while the rollout is incomplete. */
+  serverFailure?: { reason: string; message: string };
   servingVersion?: string;
 }
 
 export function modelConditions(prev: readonly Condition[] | undefined, i: ModelConditionInputs, now: Date): Condition[] {
   const g = i.generation;
-  const { rollout, problem } = i;
+  const { rollout } = i;
+  // A crashing server (a missing or corrupt artifact) needs a human like a
+  // spec problem does; once every replica is available it is history.
+  const problem = i.problem ?? (rollout.complete ? undefined : i.serverFailure);
   let c = [...(prev ?? [])];
   const degraded = rollout.stuck || problem !== undefined;
   const progressing = !rollout.complete && !degraded;

@@ -1,0 +1,73 @@
+// Why a Model's server pods keep failing, from their container states. When
+// `fluxora serve` cannot load the model it writes "<reason>: <message>"
+// (NotFound, AccessDenied, ChecksumMismatch, InvalidModel, ...) to its
+// termination log, and the kubelet copies that into the container's state;
+// without it a bad artifact would show only as a rollout that never finishes
+// (RolloutStuck after the Deployment's 10-minute progress deadline), with the
+// reason in pod logs. Pure logic, plus the informer transform that keeps only
+// these fields of each pod.
+import type { KubeObject } from '../../runtime/kube-client.js';
+
+export const SERVER_CONTAINER = 'server';
+
+interface Terminated {
+  exitCode: number;
+  reason?: string;
+  message?: string;
+}
+
+/** What the operator keeps of a serving pod. */
+export interface ServerPod extends KubeObject {
+  /** FLUXORA_MODEL_VERSION of its server container: which version the pod runs. */
+  version?: string;
+  /** The server container's latest failed run, while it is failing (waiting to restart, or terminated). */
+  failed?: Terminated;
+}
+
+interface PodLike extends KubeObject {
+  spec?: { containers?: { name: string; env?: { name: string; value?: string }[] }[] };
+  status?: {
+    containerStatuses?: {
+      name: string;
+      state?: { waiting?: { reason?: string }; running?: object; terminated?: Terminated };
+      lastState?: { terminated?: Terminated };
+    }[];
+  };
+}
+
+/** Informer transform: a serving pod reduced to its version and its server's failure, if failing. */
+export function summarizeServerPod(obj: KubeObject): ServerPod {
+  const pod = obj as PodLike;
+  const version = pod.spec?.containers?.find((c) => c.name === SERVER_CONTAINER)?.env?.find((e) => e.name === 'FLUXORA_MODEL_VERSION')?.value;
+  const status = pod.status?.containerStatuses?.find((c) => c.name === SERVER_CONTAINER);
+  // Failing now: terminated with an error, or waiting to be restarted after one (CrashLoopBackOff).
+  let failed: Terminated | undefined;
+  if (status?.state?.terminated && status.state.terminated.exitCode !== 0) failed = status.state.terminated;
+  else if (status?.state?.waiting && status.lastState?.terminated && status.lastState.terminated.exitCode !== 0) failed = status.lastState.terminated;
+  const { name, namespace, labels, uid, resourceVersion, deletionTimestamp } = pod.metadata;
+  return {
+    apiVersion: pod.apiVersion,
+    kind: pod.kind,
+    metadata: { name, namespace, labels, uid, resourceVersion, deletionTimestamp },
+    ...(version !== undefined ? { version } : {}),
+    ...(failed ? { failed: { exitCode: failed.exitCode, reason: failed.reason, message: failed.message?.trim().slice(0, 1024) } } : {}),
+  };
+}
+
+/**
+ * The failure to report for `version`, from the Model's pods: the first
+ * failing pod (by name) that runs it, or undefined when none fails. Pods of
+ * other versions are ignored: an old version crashing while the new one rolls
+ * out is not the news.
+ */
+export function serverFailure(pods: readonly ServerPod[], version: string): { reason: string; message: string } | undefined {
+  const running = pods.filter((p) => p.version === version && !p.metadata.deletionTimestamp);
+  const failing = running.filter((p) => p.failed).sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+  const first = failing[0];
+  if (!first?.failed) return undefined;
+  const f = first.failed;
+  // The server's own line ("NotFound: s3://... does not exist") when it wrote one, else the kubelet's reason.
+  const why = f.message || `exit code ${f.exitCode}${f.reason ? ` (${f.reason})` : ''}; see kubectl logs --previous`;
+  const count = failing.length > 1 ? ` (${failing.length} of ${running.length} pods failing)` : '';
+  return { reason: 'ServingFailed', message: `the server of ${version} cannot start${count}: pod ${first.metadata.name}: ${why}` };
+}

@@ -1,0 +1,148 @@
+// A Model whose server cannot load its artifact says so in its status, on
+// the real control plane. kwok would run the serving pod as healthy at once,
+// so it is paused while the pod exists: the test runs the real `fluxora
+// serve` with the Deployment's args and env (hack/run-local.ts), which fails
+// on the missing artifact and writes its termination message, and then
+// writes the pod's status as a kubelet would (CrashLoopBackOff, the
+// message in the last terminated state). Then the pod comes up healthy and
+// the Model is Ready again.
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { localCommand } from '../../hack/run-local.js';
+import type { Model } from '../../src/api/index.js';
+import { ModelType } from '../../src/controllers/fluxora-types.js';
+import { getCondition } from '../../src/runtime/conditions.js';
+import type { KubeClient, KubeObject } from '../../src/runtime/kube-client.js';
+import { adminClient, createNamespace, NamespaceResource, root, startOperator, waitFor, type OperatorProcess } from '../support/cluster.js';
+
+interface Pod extends KubeObject {
+  spec: { nodeName?: string; containers: { name: string; image: string }[] };
+  status?: { phase?: string };
+}
+
+describe('a Model whose server cannot start', () => {
+  let client: KubeClient;
+  let ns: string;
+  let dir: string;
+  let op: OperatorProcess | undefined;
+  const kwokPid = () => Number(readFileSync(join(dirname(inject('kubeconfig')), 'pids', 'kwok'), 'utf8').trim());
+  let kwokPaused = false;
+  const pauseKwok = (pause: boolean) => {
+    process.kill(kwokPid(), pause ? 'SIGSTOP' : 'SIGCONT');
+    kwokPaused = pause;
+  };
+  const model = () => client.get<Model>(ModelType, ns, 'churn');
+  const kubeletTime = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+
+  /** Writes the pod's status as the kubelet would (strategic merge: conditions merge by type). */
+  const podStatus = (pod: Pod, status: object) =>
+    client.request('PATCH', `/api/v1/namespaces/${ns}/pods/${pod.metadata.name}/status`, { contentType: 'application/strategic-merge-patch+json', body: { status } });
+
+  beforeAll(async () => {
+    client = adminClient();
+    ns = await createNamespace(client, 'serving-failure');
+    dir = await mkdtemp(join(tmpdir(), 'fluxora-serving-failure-'));
+    op = await startOperator([`--namespace=${ns}`]);
+  });
+  afterAll(async () => {
+    if (kwokPaused) pauseKwok(false);
+    await op?.stop();
+    await client.delete(NamespaceResource, undefined, ns).catch(() => undefined);
+    client.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("reports the server's reason as ServingFailed, and is Ready once the pod runs", async () => {
+    pauseKwok(true);
+    try {
+      await client.create(ModelType, {
+        apiVersion: 'fluxora.io/v1alpha1',
+        kind: 'Model',
+        metadata: { name: 'churn', namespace: ns },
+        spec: { artifact: { uri: `file://${dir}/missing/churn-v1.onnx` }, features: [{ name: 'tenure', type: 'numeric' }] },
+      } as unknown as Model);
+      const pod = await waitFor('serving pod bound to a Node (Pending while kwok is paused)', async () => {
+        const list = await client.request<{ items: Pod[] }>('GET', `/api/v1/namespaces/${ns}/pods`, { query: { labelSelector: 'fluxora.io/model=churn' } });
+        return list.items.find((p) => p.spec.nodeName);
+      });
+      expect(getCondition((await model()).status?.conditions, 'Ready')).toMatchObject({ status: 'False', reason: 'RollingOut' });
+
+      // The real server with the Deployment's env: the artifact is missing.
+      const terminationLog = join(dir, 'termination-log');
+      await writeFile(terminationLog, '');
+      const cmd = await localCommand(client, ns, 'deployment/churn', dir);
+      const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...cmd.args], {
+        cwd: root,
+        env: { ...process.env, ...cmd.env, FLUXORA_HOST: '127.0.0.1', FLUXORA_PORT: '0', FLUXORA_ADMIN_PORT: '0', FLUXORA_TERMINATION_LOG: terminationLog },
+        stdio: 'ignore',
+      });
+      expect(await new Promise((r) => child.once('exit', r))).toBe(1);
+      const message = await readFile(terminationLog, 'utf8');
+      expect(message).toMatch(/^NotFound: .*churn-v1\.onnx/);
+
+      const container = pod.spec.containers[0]!;
+      const now = kubeletTime();
+      await podStatus(pod, {
+        phase: 'Running',
+        conditions: [
+          { type: 'Initialized', status: 'True', lastTransitionTime: now },
+          { type: 'Ready', status: 'False', reason: 'ContainersNotReady', lastTransitionTime: now },
+          { type: 'ContainersReady', status: 'False', reason: 'ContainersNotReady', lastTransitionTime: now },
+        ],
+        containerStatuses: [
+          {
+            name: container.name,
+            image: container.image,
+            imageID: '',
+            ready: false,
+            started: false,
+            restartCount: 1,
+            state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 10s restarting failed container' } },
+            lastState: { terminated: { exitCode: 1, reason: 'Error', message, startedAt: now, finishedAt: now } },
+          },
+        ],
+      });
+      const failing = await waitFor('Model ServingFailed', async () => {
+        const m = await model();
+        return getCondition(m.status?.conditions, 'Ready')?.reason === 'ServingFailed' ? m : undefined;
+      });
+      const ready = getCondition(failing.status?.conditions, 'Ready');
+      expect(ready?.status).toBe('False');
+      expect(ready?.message).toBe(`the server of v1 cannot start: pod ${pod.metadata.name}: ${message.trim()}`);
+      expect(getCondition(failing.status?.conditions, 'Stalled')).toMatchObject({ status: 'True', reason: 'ServingFailed' });
+
+      // The artifact is fixed (or the store came back) and the server runs: Available again.
+      const later = kubeletTime();
+      await podStatus(pod, {
+        conditions: [
+          { type: 'Ready', status: 'True', lastTransitionTime: later },
+          { type: 'ContainersReady', status: 'True', lastTransitionTime: later },
+        ],
+        containerStatuses: [
+          {
+            name: container.name,
+            image: container.image,
+            imageID: '',
+            ready: true,
+            started: true,
+            restartCount: 2,
+            state: { running: { startedAt: later } },
+            lastState: { terminated: { exitCode: 1, reason: 'Error', message, startedAt: now, finishedAt: now } },
+          },
+        ],
+      });
+      const healthy = await waitFor('Model Ready', async () => {
+        const m = await model();
+        return getCondition(m.status?.conditions, 'Ready')?.status === 'True' ? m : undefined;
+      });
+      expect(getCondition(healthy.status?.conditions, 'Ready')?.reason).toBe('Available');
+      expect(getCondition(healthy.status?.conditions, 'Stalled')).toBeUndefined();
+    } finally {
+      pauseKwok(false);
+    }
+  });
+});
