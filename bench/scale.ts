@@ -109,13 +109,18 @@ function monitorManifest(ns: string, i: number): DriftMonitor {
   } as unknown as DriftMonitor;
 }
 
-/** The objects the operator would create for Model i, as a plain client creates them: no owner, not labelled as the operator's. */
+/**
+ * The objects the operator would create for Model i, as a plain client creates them: no owner, not
+ * labelled as the operator's (nor their pods: the operator, started later, watches the pods it labelled).
+ */
 function baselineObjects(ns: string, i: number): { type: ResourceType; obj: KubeObject }[] {
   const model = { ...modelManifest(ns, i), metadata: { name: modelName(i), namespace: ns, uid: '' } } as Model;
   const version = { name: 'v1', uri: model.spec.artifact.uri, source: 'Spec', createdAt: new Date().toISOString() };
+  const relabel = (labels: Record<string, string> | undefined) => ({ ...labels, [MANAGED_BY_LABEL]: 'bench-baseline' });
   const plain = (o: KubeObject): KubeObject => {
-    const labels = { ...o.metadata.labels, [MANAGED_BY_LABEL]: 'bench-baseline' };
-    return { ...o, metadata: { ...o.metadata, ownerReferences: undefined, labels } };
+    const spec = (o as { spec?: { template?: { metadata?: { labels?: Record<string, string> } } } }).spec;
+    const template = spec?.template ? { ...spec.template, metadata: { ...spec.template.metadata, labels: relabel(spec.template.metadata?.labels) } } : undefined;
+    return { ...o, metadata: { ...o.metadata, ownerReferences: undefined, labels: relabel(o.metadata.labels) }, ...(template ? { spec: { ...spec, template } } : {}) };
   };
   return [
     { type: SecretResource, obj: plain(buildSamplesSecret(model, 'x'.repeat(64))) },

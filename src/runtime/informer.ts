@@ -26,13 +26,6 @@ export interface InformerOptions {
   logger?: Logger;
   /** Server-side watch timeout; the watch is then re-opened from the last resourceVersion. */
   watchTimeoutSeconds?: number;
-  /**
-   * Keeps only what the controllers read of each object, before it is stored
-   * or handed to handlers: a cache of thousands of Pods then costs a few
-   * hundred bytes per Pod instead of their whole specs. (The manager shares
-   * one informer per type and selector: the first caller's transform holds.)
-   */
-  transform?: (obj: KubeObject) => KubeObject;
 }
 
 interface WatchEvent<T> {
@@ -205,7 +198,7 @@ export class Informer<T extends KubeObject> {
         // List items omit apiVersion/kind; fill them so handlers see whole objects.
         item.apiVersion = this.type.group ? `${this.type.group}/${this.type.version}` : this.type.version;
         item.kind = this.type.kind;
-        items.push(this.opts.transform ? (this.opts.transform(item) as T) : item);
+        items.push(item);
       }
       cont = page.metadata.continue || undefined;
       rv = page.metadata.resourceVersion;
@@ -277,10 +270,9 @@ export class Informer<T extends KubeObject> {
       const s = ev.object as { code?: number; reason?: string; message?: string };
       throw new ApiError(s.code ?? 500, s.reason ?? 'Unknown', s.message ?? 'watch error');
     }
-    const raw = ev.object as T;
-    if (raw.metadata.resourceVersion) this.resourceVersion = raw.metadata.resourceVersion;
+    const obj = ev.object as T;
+    if (obj.metadata.resourceVersion) this.resourceVersion = obj.metadata.resourceVersion;
     if (ev.type === 'BOOKMARK') return;
-    const obj = this.opts.transform ? (this.opts.transform(raw) as T) : raw;
     const key = objectKey(obj);
     const old = this.store.get(key);
     if (ev.type === 'DELETED') {

@@ -4,8 +4,9 @@
 // serve` with the Deployment's args and env (hack/run-local.ts), which fails
 // on the missing artifact and writes its termination message, and then
 // writes the pod's status as a kubelet would (CrashLoopBackOff, the
-// message in the last terminated state). Then the pod comes up healthy and
-// the Model is Ready again.
+// message in the last terminated state); the operator, which reads a Model's
+// pods while its rollout is unfinished, reports it. Then the pod comes up
+// healthy and the Model is Ready again.
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
@@ -106,10 +107,11 @@ describe('a Model whose server cannot start', () => {
           },
         ],
       });
+      // The operator reads the pods of a rollout still unfinished after 10 s, then every 15 s.
       const failing = await waitFor('Model ServingFailed', async () => {
         const m = await model();
         return getCondition(m.status?.conditions, 'Ready')?.reason === 'ServingFailed' ? m : undefined;
-      });
+      }, 45_000);
       const ready = getCondition(failing.status?.conditions, 'Ready');
       expect(ready?.status).toBe('False');
       expect(ready?.message).toBe(`the server of v1 cannot start: pod ${pod.metadata.name}: ${message.trim()}`);

@@ -4,8 +4,7 @@
 // termination log, and the kubelet copies that into the container's state;
 // without it a bad artifact would show only as a rollout that never finishes
 // (RolloutStuck after the Deployment's 10-minute progress deadline), with the
-// reason in pod logs. Pure logic, plus the informer transform that keeps only
-// these fields of each pod.
+// reason in pod logs. Pure logic over the pods the Model controller lists.
 import type { KubeObject } from '../../runtime/kube-client.js';
 
 export const SERVER_CONTAINER = 'server';
@@ -35,7 +34,7 @@ interface PodLike extends KubeObject {
   };
 }
 
-/** Informer transform: a serving pod reduced to its version and its server's failure, if failing. */
+/** A serving pod reduced to its version and its server's failure, if failing. */
 export function summarizeServerPod(obj: KubeObject): ServerPod {
   const pod = obj as PodLike;
   const version = pod.spec?.containers?.find((c) => c.name === SERVER_CONTAINER)?.env?.find((e) => e.name === 'FLUXORA_MODEL_VERSION')?.value;
