@@ -8,17 +8,17 @@
 // pods while its rollout is unfinished, reports it. Then the pod comes up
 // healthy and the Model is Ready again.
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
-import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { localCommand } from '../../hack/run-local.js';
 import type { Model } from '../../src/api/index.js';
 import { ModelType } from '../../src/controllers/fluxora-types.js';
 import { getCondition } from '../../src/runtime/conditions.js';
 import type { KubeClient, KubeObject } from '../../src/runtime/kube-client.js';
-import { adminClient, createNamespace, NamespaceResource, root, startOperator, waitFor, type OperatorProcess } from '../support/cluster.js';
+import { runFluxora } from '../support/captured-process.js';
+import { adminClient, createNamespace, NamespaceResource, startOperator, waitFor, type OperatorProcess } from '../support/cluster.js';
+import { kwokControl } from '../support/kwok.js';
 
 interface Pod extends KubeObject {
   spec: { nodeName?: string; containers: { name: string; image: string }[] };
@@ -30,12 +30,7 @@ describe('a Model whose server cannot start', () => {
   let ns: string;
   let dir: string;
   let op: OperatorProcess | undefined;
-  const kwokPid = () => Number(readFileSync(join(dirname(inject('kubeconfig')), 'pids', 'kwok'), 'utf8').trim());
-  let kwokPaused = false;
-  const pauseKwok = (pause: boolean) => {
-    process.kill(kwokPid(), pause ? 'SIGSTOP' : 'SIGCONT');
-    kwokPaused = pause;
-  };
+  const kwok = kwokControl(inject('kubeconfig'));
   const model = () => client.get<Model>(ModelType, ns, 'churn');
   const kubeletTime = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 
@@ -50,7 +45,7 @@ describe('a Model whose server cannot start', () => {
     op = await startOperator([`--namespace=${ns}`]);
   });
   afterAll(async () => {
-    if (kwokPaused) pauseKwok(false);
+    if (kwok.paused) kwok.pause(false);
     await op?.stop();
     await client.delete(NamespaceResource, undefined, ns).catch(() => undefined);
     client.close();
@@ -58,7 +53,7 @@ describe('a Model whose server cannot start', () => {
   });
 
   it("reports the server's reason as ServingFailed, and is Ready once the pod runs", async () => {
-    pauseKwok(true);
+    kwok.pause(true);
     try {
       await client.create(ModelType, {
         apiVersion: 'fluxora.io/v1alpha1',
@@ -76,12 +71,8 @@ describe('a Model whose server cannot start', () => {
       const terminationLog = join(dir, 'termination-log');
       await writeFile(terminationLog, '');
       const cmd = await localCommand(client, ns, 'deployment/churn', dir);
-      const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...cmd.args], {
-        cwd: root,
-        env: { ...process.env, ...cmd.env, FLUXORA_HOST: '127.0.0.1', FLUXORA_PORT: '0', FLUXORA_ADMIN_PORT: '0', FLUXORA_TERMINATION_LOG: terminationLog },
-        stdio: 'ignore',
-      });
-      expect(await new Promise((r) => child.once('exit', r))).toBe(1);
+      const server = await runFluxora(cmd.args, { ...cmd.env, FLUXORA_HOST: '127.0.0.1', FLUXORA_PORT: '0', FLUXORA_ADMIN_PORT: '0', FLUXORA_TERMINATION_LOG: terminationLog });
+      expect(server.code, server.stdout + server.stderr).toBe(1);
       const message = await readFile(terminationLog, 'utf8');
       expect(message).toMatch(/^NotFound: .*churn-v1\.onnx/);
 
@@ -144,7 +135,7 @@ describe('a Model whose server cannot start', () => {
       expect(getCondition(healthy.status?.conditions, 'Ready')?.reason).toBe('Available');
       expect(getCondition(healthy.status?.conditions, 'Stalled')).toBeUndefined();
     } finally {
-      pauseKwok(false);
+      kwok.pause(false);
     }
   });
 });

@@ -13,10 +13,9 @@
 // real pod would stay Running while training, and the Job succeeds only
 // after the trainer has written its output, as in a cluster.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { DriftMonitor, Model, RetrainJob } from '../../src/api/index.js';
 import { DriftMonitorType, ModelType, RetrainJobType } from '../../src/controllers/fluxora-types.js';
@@ -30,6 +29,7 @@ import { localCommand, type LocalCommand } from '../../hack/run-local.js';
 import { FEATURES, http, inferBody, spawnServe, type ServeProcess } from '../fixtures/models/serve-harness.js';
 import { adminClient, createNamespace, NamespaceResource, root, startOperator, waitFor, type OperatorProcess } from '../support/cluster.js';
 import { argoHealth, kstatus } from '../support/gitops.js';
+import { kwokControl } from '../support/kwok.js';
 import { createBucket, s3Options, startMinio, type MinioEndpoint } from '../support/minio.js';
 
 const BUCKET = 'fluxora-loop';
@@ -88,12 +88,7 @@ describe('the retrain loop: drift -> RetrainJob -> trainer -> gate -> promotion'
   let m: MinioEndpoint;
   let op: OperatorProcess | undefined;
   const servers: ServeProcess[] = [];
-  const kwokPid = () => Number(readFileSync(join(dirname(inject('kubeconfig')), 'pids', 'kwok'), 'utf8').trim());
-  let kwokPaused = false;
-  const pauseKwok = (pause: boolean) => {
-    process.kill(kwokPid(), pause ? 'SIGSTOP' : 'SIGCONT');
-    kwokPaused = pause;
-  };
+  const kwok = kwokControl(inject('kubeconfig'));
   const s3 = () => ({ s3: s3Options(m) });
   const uri = (key: string) => `s3://${BUCKET}/${ns}/${key}`;
 
@@ -176,7 +171,7 @@ describe('the retrain loop: drift -> RetrainJob -> trainer -> gate -> promotion'
   }, 300_000);
 
   afterAll(async () => {
-    if (kwokPaused) pauseKwok(false);
+    if (kwok.paused) kwok.pause(false);
     for (const s of servers) s.child.kill('SIGTERM');
     await Promise.all(servers.map((s) => s.exited));
     await op?.stop();
@@ -235,11 +230,11 @@ describe('the retrain loop: drift -> RetrainJob -> trainer -> gate -> promotion'
     expect(pods).toHaveLength(1);
     const addressMap = `${pods[0]}=127.0.0.1:${v1Server.adminPort}`;
 
-    pauseKwok(true);
+    kwok.pause(true);
     try {
       return await checkTrainAndFinish(name, addressMap, t, v1Server);
     } finally {
-      if (kwokPaused) pauseKwok(false);
+      if (kwok.paused) kwok.pause(false);
     }
   }
 
@@ -279,7 +274,7 @@ describe('the retrain loop: drift -> RetrainJob -> trainer -> gate -> promotion'
     expect(trainer.code, trainer.out).toBe(0);
     t.mark('trainer (the pod args/env) wrote model.onnx + metrics.json to MinIO');
 
-    pauseKwok(false);
+    kwok.pause(false);
     const rj = await waitFor(
       'RetrainJob finished',
       async () => {

@@ -8,21 +8,21 @@
 // then writes the pod's status as a kubelet would: Failed, with the trainer
 // container terminated with the code the trainer process exited with.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
-import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { localCommand, type LocalCommand } from '../../hack/run-local.js';
+import { localCommand } from '../../hack/run-local.js';
 import type { Model, RetrainJob } from '../../src/api/index.js';
 import { ModelType, RetrainJobType } from '../../src/controllers/fluxora-types.js';
 import { JobResource } from '../../src/controllers/resource-types.js';
 import { getCondition } from '../../src/runtime/conditions.js';
 import type { KubeClient, KubeObject } from '../../src/runtime/kube-client.js';
 import { EXIT_BAD_INPUT, EXIT_RETRYABLE } from '../../src/training/exit-codes.js';
-import { adminClient, createNamespace, NamespaceResource, root, startOperator, waitFor, type OperatorProcess } from '../support/cluster.js';
+import { runFluxora } from '../support/captured-process.js';
+import { adminClient, createNamespace, NamespaceResource, startOperator, waitFor, type OperatorProcess } from '../support/cluster.js';
+import { kwokControl } from '../support/kwok.js';
 
 interface Pod extends KubeObject {
   spec: { nodeName?: string; containers: { name: string; image: string }[] };
@@ -37,12 +37,7 @@ describe('trainer Job podFailurePolicy', () => {
   let ns: string;
   let dir: string;
   let op: OperatorProcess | undefined;
-  const kwokPid = () => Number(readFileSync(join(dirname(inject('kubeconfig')), 'pids', 'kwok'), 'utf8').trim());
-  let kwokPaused = false;
-  const pauseKwok = (pause: boolean) => {
-    process.kill(kwokPid(), pause ? 'SIGSTOP' : 'SIGCONT');
-    kwokPaused = pause;
-  };
+  const kwok = kwokControl(inject('kubeconfig'));
 
   const retrainJob = (name: string, dataset: string, backoffLimit: number): RetrainJob =>
     ({
@@ -70,18 +65,10 @@ describe('trainer Job podFailurePolicy', () => {
     }, 60_000);
 
   /** Runs the real trainer with the pod's args and env; its exit code. */
-  async function runTrainer(pod: Pod): Promise<{ code: number; out: string }> {
-    const cmd: LocalCommand = await localCommand(client, ns, `pod/${pod.metadata.name}`, dir);
-    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...cmd.args], {
-      cwd: root,
-      env: { ...process.env, ...cmd.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-    const code = await new Promise<number>((resolve) => child.on('exit', (c) => resolve(c ?? -1)));
-    return { code, out };
+  async function runTrainer(pod: Pod): Promise<{ code: number | null; out: string }> {
+    const cmd = await localCommand(client, ns, `pod/${pod.metadata.name}`, dir);
+    const r = await runFluxora(cmd.args, cmd.env);
+    return { code: r.code, out: r.stdout + r.stderr };
   }
 
   /** What the kubelet would write for a pod whose trainer container exited with `exitCode`, or that was evicted. */
@@ -134,7 +121,7 @@ describe('trainer Job podFailurePolicy', () => {
     });
   });
   afterAll(async () => {
-    if (kwokPaused) pauseKwok(false);
+    if (kwok.paused) kwok.pause(false);
     await op?.stop();
     await client.delete(NamespaceResource, undefined, ns).catch(() => undefined);
     client.close();
@@ -145,7 +132,7 @@ describe('trainer Job podFailurePolicy', () => {
     // The data set lacks the target column: the trainer exits 3.
     const data = join(dir, 'no-target.csv');
     await writeFile(data, `tenure\n${Array.from({ length: 20 }, (_, i) => i).join('\n')}\n`);
-    pauseKwok(true);
+    kwok.pause(true);
     try {
       await client.create(RetrainJobType, retrainJob('rj-bad-data', pathToFileURL(data).href, 0));
       // backoffLimit 0: without the Ignore rule, this eviction alone would fail the Job.
@@ -155,12 +142,12 @@ describe('trainer Job podFailurePolicy', () => {
       const trainer = await runTrainer(pod);
       expect(trainer.code, trainer.out).toBe(EXIT_BAD_INPUT);
       expect(trainer.out).toContain('spend');
-      await failPod(pod, { exitCode: trainer.code });
+      await failPod(pod, { exitCode: EXIT_BAD_INPUT });
       const job = await jobFailed('rj-bad-data');
       expect(job.status?.conditions?.find((c) => c.type === 'Failed')).toMatchObject({ reason: 'PodFailurePolicy' });
       expect(await trainerPods('rj-bad-data')).toHaveLength(2);
     } finally {
-      pauseKwok(false);
+      kwok.pause(false);
     }
     const rj = await retrainFinished('rj-bad-data');
     expect(rj.status?.phase).toBe('Failed');
@@ -175,7 +162,7 @@ describe('trainer Job podFailurePolicy', () => {
     await new Promise((r) => s.once('listening', r));
     const port = (s.address() as { port: number }).port;
     await new Promise((r) => s.close(r));
-    pauseKwok(true);
+    kwok.pause(true);
     try {
       await client.create(RetrainJobType, retrainJob('rj-unreachable', `http://127.0.0.1:${port}/train.csv`, 1));
       for (let attempt = 0; attempt < 2; attempt++) {
@@ -183,13 +170,13 @@ describe('trainer Job podFailurePolicy', () => {
         const pod = await nextPod('rj-unreachable', attempt);
         const trainer = await runTrainer(pod);
         expect(trainer.code, trainer.out).toBe(EXIT_RETRYABLE);
-        await failPod(pod, { exitCode: trainer.code });
+        await failPod(pod, { exitCode: EXIT_RETRYABLE });
       }
       const job = await jobFailed('rj-unreachable');
       expect(job.status?.conditions?.find((c) => c.type === 'Failed')).toMatchObject({ reason: 'BackoffLimitExceeded' });
       expect(await trainerPods('rj-unreachable')).toHaveLength(2);
     } finally {
-      pauseKwok(false);
+      kwok.pause(false);
     }
     const rj = await retrainFinished('rj-unreachable');
     expect(getCondition(rj.status?.conditions, 'Failed')).toMatchObject({ status: 'True', reason: 'BackoffLimitExceeded' });
