@@ -18,6 +18,7 @@ import { getCondition } from '../../src/runtime/conditions.js';
 import type { KubeClient, KubeObject } from '../../src/runtime/kube-client.js';
 import { runFluxora } from '../support/captured-process.js';
 import { adminClient, createNamespace, NamespaceResource, startOperator, waitFor, type OperatorProcess } from '../support/cluster.js';
+import { argoHealth, kstatus } from '../support/gitops.js';
 import { kwokControl } from '../support/kwok.js';
 
 interface Pod extends KubeObject {
@@ -107,6 +108,9 @@ describe('a Model whose server cannot start', () => {
       expect(ready?.status).toBe('False');
       expect(ready?.message).toBe(`the server of v1 cannot start: pod ${pod.metadata.name}: ${message.trim()}`);
       expect(getCondition(failing.status?.conditions, 'Stalled')).toMatchObject({ status: 'True', reason: 'ServingFailed' });
+      // GitOps tools show it as failed, with the reason, instead of progressing until a timeout.
+      expect(argoHealth('model', failing)).toEqual({ status: 'Degraded', message: `ServingFailed: ${ready?.message}` });
+      expect(kstatus([failing])[0]!.status).toBe('Failed');
 
       // The artifact is fixed (or the store came back) and the server runs: Available again.
       const later = kubeletTime();
@@ -134,6 +138,8 @@ describe('a Model whose server cannot start', () => {
       });
       expect(getCondition(healthy.status?.conditions, 'Ready')?.reason).toBe('Available');
       expect(getCondition(healthy.status?.conditions, 'Stalled')).toBeUndefined();
+      expect(argoHealth('model', healthy).status).toBe('Healthy');
+      expect(kstatus([healthy])[0]!.status).toBe('Current');
     } finally {
       kwok.pause(false);
     }
