@@ -217,6 +217,12 @@ export class KubeClient {
     return this.request<T>('GET', resourcePath(t, namespace, name));
   }
 
+  /** The objects of a type, optionally by label, in one unpaged request: for small label-selected sets (informers page). */
+  async list<T extends KubeObject>(t: ResourceType, namespace: string | undefined, labelSelector?: string): Promise<T[]> {
+    const res = await this.request<{ items: T[] }>('GET', resourcePath(t, namespace), labelSelector ? { query: { labelSelector } } : {});
+    return res.items;
+  }
+
   /** GET that answers undefined instead of throwing on 404. */
   async getOrUndefined<T extends KubeObject>(t: ResourceType, namespace: string | undefined, name: string) {
     try {

@@ -12,7 +12,7 @@ import { applyIfChanged, patchStatus } from '../../runtime/apply.js';
 import { getCondition, kubeTime } from '../../runtime/conditions.js';
 import { Controller, type ReconcileResult, type Request } from '../../runtime/controller.js';
 import type { EventRecorder } from '../../runtime/events.js';
-import { isAlreadyExists, resourcePath, type KubeObject } from '../../runtime/kube-client.js';
+import { isAlreadyExists, type KubeObject } from '../../runtime/kube-client.js';
 import type { Manager } from '../../runtime/manager.js';
 import {
   DeploymentResource,
@@ -80,8 +80,7 @@ export function createModelController(o: ModelControllerOptions): Controller<Mod
    */
   async function failureOfServers(model: Model, version: string) {
     const selector = `${MODEL_LABEL}=${model.metadata.name},${MANAGED_SELECTOR}`;
-    const list = await client.request<{ items: KubeObject[] }>('GET', resourcePath(PodResource, model.metadata.namespace), { query: { labelSelector: selector } });
-    return serverFailure(list.items.map(summarizeServerPod), version);
+    return serverFailure((await client.list(PodResource, model.metadata.namespace, selector)).map(summarizeServerPod), version);
   }
 
   async function reconcile(req: Request): Promise<ReconcileResult | void> {
