@@ -49,11 +49,13 @@ export function firstInvalidUtf8(b: Uint8Array): number {
   return -1;
 }
 
+/** The error for a data file over MAX_TABLE_BYTES; `size` in bytes, or "more than N" when only a bound is known. */
+export const tableTooLarge = (file: string, size: number | string) =>
+  new TableError(`${file}: the file is ${size} bytes; data files of at most ${MAX_TABLE_BYTES} bytes can be read`, file);
+
 /** Refuses a file too large to read before reading it; `size` from a stat or a Content-Length. */
 export function checkTableSize(file: string, size: number): void {
-  if (size > MAX_TABLE_BYTES) {
-    throw new TableError(`${file}: the file is ${size} bytes; data files of at most ${MAX_TABLE_BYTES} bytes can be read`, file);
-  }
+  if (size > MAX_TABLE_BYTES) throw tableTooLarge(file, size);
 }
 
 /** The text of a data file; throws TableError naming the line when the bytes are not UTF-8 text. */

@@ -4,7 +4,7 @@
 import { gunzipSync } from 'node:zlib';
 import { TableError } from '../drift/errors.js';
 import { formatFromName, parseTable } from '../drift/table.js';
-import { decodeTableText, MAX_TABLE_BYTES } from '../drift/table-text.js';
+import { decodeTableText, MAX_TABLE_BYTES, tableTooLarge } from '../drift/table-text.js';
 import type { FeatureType } from '../drift/types.js';
 import { isStorageError, readObject, sha256Hex } from '../storage/index.js';
 import type { CommonOptions } from '../storage/index.js';
@@ -60,7 +60,7 @@ export async function loadNumericTable(uri: string, columns: readonly string[], 
       throw new TrainingError(
         gzip
           ? `${uri}: the compressed file is ${size} bytes, too large to decompress to at most ${MAX_TABLE_BYTES} bytes, the most a data set may have`
-          : `${uri}: the file is ${size} bytes; data files of at most ${MAX_TABLE_BYTES} bytes can be read`,
+          : tableTooLarge(uri, size).message,
       );
     }
     throw e;

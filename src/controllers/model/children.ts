@@ -35,6 +35,9 @@ export function ownerRef(m: Model): OwnerReference {
 
 /** On every child and serving pod: the Model it belongs to. */
 export const MODEL_LABEL = 'fluxora.io/model';
+/** The serving pod's container, and the variable that tells it which version it serves. */
+export const SERVER_CONTAINER = 'server';
+export const MODEL_VERSION_ENV = 'FLUXORA_MODEL_VERSION';
 
 export function selectorLabels(m: Model): Record<string, string> {
   return { [MODEL_LABEL]: m.metadata.name, 'app.kubernetes.io/component': 'inference' };
@@ -73,7 +76,7 @@ export function buildDeployment(m: Model, version: VersionRecord, ctx: ChildCont
     { name: 'FLUXORA_MODEL_NAME', value: m.metadata.name },
     { name: 'FLUXORA_MODEL_URI', value: version.uri },
     ...(version.sha256 ? [{ name: 'FLUXORA_MODEL_SHA256', value: version.sha256 }] : []),
-    { name: 'FLUXORA_MODEL_VERSION', value: version.name },
+    { name: MODEL_VERSION_ENV, value: version.name },
     { name: 'FLUXORA_FEATURES', value: JSON.stringify(m.spec.features ?? []) },
     { name: 'FLUXORA_PORT', value: String(HTTP_PORT) },
     { name: 'FLUXORA_ADMIN_PORT', value: String(ADMIN_PORT) },
@@ -117,7 +120,7 @@ export function buildDeployment(m: Model, version: VersionRecord, ctx: ChildCont
           securityContext: restrictedPodSecurityContext({ fsGroup: true }),
           containers: [
             {
-              name: 'server',
+              name: SERVER_CONTAINER,
               image: serving.image ?? ctx.servingImage,
               args: ['serve'],
               env,

@@ -21,9 +21,8 @@ describe('summarizeServerPod', () => {
   it('keeps the version and a failing server run, and drops the rest of the pod', () => {
     const s = summarizeServerPod(pod('churn-a', 'v2', crashLooping('NotFound: s3://m/churn/v2.onnx does not exist\n')));
     expect(s).toEqual({
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: { name: 'churn-a', namespace: 'ml', labels: { 'fluxora.io/model': 'churn' }, resourceVersion: '7', uid: undefined, deletionTimestamp: undefined },
+      name: 'churn-a',
+      deleting: false,
       version: 'v2',
       failed: { exitCode: 1, reason: 'Error', message: 'NotFound: s3://m/churn/v2.onnx does not exist' },
     });

@@ -6,8 +6,7 @@
 // (RolloutStuck after the Deployment's 10-minute progress deadline), with the
 // reason in pod logs. Pure logic over the pods the Model controller lists.
 import type { KubeObject } from '../../runtime/kube-client.js';
-
-export const SERVER_CONTAINER = 'server';
+import { MODEL_VERSION_ENV, SERVER_CONTAINER } from './children.js';
 
 interface Terminated {
   exitCode: number;
@@ -15,8 +14,11 @@ interface Terminated {
   message?: string;
 }
 
-/** What the operator keeps of a serving pod. */
-export interface ServerPod extends KubeObject {
+/** What the status needs of a serving pod. */
+export interface ServerPod {
+  name: string;
+  /** Being deleted: its state is no longer news. */
+  deleting: boolean;
   /** FLUXORA_MODEL_VERSION of its server container: which version the pod runs. */
   version?: string;
   /** The server container's latest failed run, while it is failing (waiting to restart, or terminated). */
@@ -37,17 +39,15 @@ interface PodLike extends KubeObject {
 /** A serving pod reduced to its version and its server's failure, if failing. */
 export function summarizeServerPod(obj: KubeObject): ServerPod {
   const pod = obj as PodLike;
-  const version = pod.spec?.containers?.find((c) => c.name === SERVER_CONTAINER)?.env?.find((e) => e.name === 'FLUXORA_MODEL_VERSION')?.value;
+  const version = pod.spec?.containers?.find((c) => c.name === SERVER_CONTAINER)?.env?.find((e) => e.name === MODEL_VERSION_ENV)?.value;
   const status = pod.status?.containerStatuses?.find((c) => c.name === SERVER_CONTAINER);
   // Failing now: terminated with an error, or waiting to be restarted after one (CrashLoopBackOff).
   let failed: Terminated | undefined;
   if (status?.state?.terminated && status.state.terminated.exitCode !== 0) failed = status.state.terminated;
   else if (status?.state?.waiting && status.lastState?.terminated && status.lastState.terminated.exitCode !== 0) failed = status.lastState.terminated;
-  const { name, namespace, labels, uid, resourceVersion, deletionTimestamp } = pod.metadata;
   return {
-    apiVersion: pod.apiVersion,
-    kind: pod.kind,
-    metadata: { name, namespace, labels, uid, resourceVersion, deletionTimestamp },
+    name: pod.metadata.name,
+    deleting: pod.metadata.deletionTimestamp !== undefined,
     ...(version !== undefined ? { version } : {}),
     ...(failed ? { failed: { exitCode: failed.exitCode, reason: failed.reason, message: failed.message?.trim().slice(0, 1024) } } : {}),
   };
@@ -60,13 +60,13 @@ export function summarizeServerPod(obj: KubeObject): ServerPod {
  * out is not the news.
  */
 export function serverFailure(pods: readonly ServerPod[], version: string): { reason: string; message: string } | undefined {
-  const running = pods.filter((p) => p.version === version && !p.metadata.deletionTimestamp);
-  const failing = running.filter((p) => p.failed).sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+  const running = pods.filter((p) => p.version === version && !p.deleting);
+  const failing = running.filter((p) => p.failed).sort((a, b) => a.name.localeCompare(b.name));
   const first = failing[0];
   if (!first?.failed) return undefined;
   const f = first.failed;
   // The server's own line ("NotFound: s3://... does not exist") when it wrote one, else the kubelet's reason.
   const why = f.message || `exit code ${f.exitCode}${f.reason ? ` (${f.reason})` : ''}; see kubectl logs --previous`;
   const count = failing.length > 1 ? ` (${failing.length} of ${running.length} pods failing)` : '';
-  return { reason: 'ServingFailed', message: `the server of ${version} cannot start${count}: pod ${first.metadata.name}: ${why}` };
+  return { reason: 'ServingFailed', message: `the server of ${version} cannot start${count}: pod ${first.name}: ${why}` };
 }

@@ -10,6 +10,9 @@ import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from
 import { PVC_MOUNT_ROOT, pvcClaim } from '../model/children.js';
 import { PERMANENT_EXIT_CODES } from '../../training/exit-codes.js';
 
+/** The trainer Job's one container; its podFailurePolicy names it. */
+const TRAINER_CONTAINER = 'trainer';
+
 export const trainerJobName = (rj: RetrainJob) => rj.metadata.name.slice(0, 63).replace(/[-.]+$/, '');
 
 /** This run's own prefix: `<output.uri>/<retrainjob name>/`. */
@@ -81,7 +84,7 @@ export function buildTrainerJob(rj: RetrainJob, model: Model, servingUri: string
           // The built-in trainer says when its input is bad (src/training/exit-codes.ts): retries would
           // read the same input, so the run fails at once. A container trainer's exit codes are its own.
           ...(trainer.builtin
-            ? [{ action: 'FailJob', onExitCodes: { containerName: 'trainer', operator: 'In', values: [...PERMANENT_EXIT_CODES] } }]
+            ? [{ action: 'FailJob', onExitCodes: { containerName: TRAINER_CONTAINER, operator: 'In', values: [...PERMANENT_EXIT_CODES] } }]
             : []),
         ],
       },
@@ -98,7 +101,7 @@ export function buildTrainerJob(rj: RetrainJob, model: Model, servingUri: string
           securityContext: restrictedPodSecurityContext(),
           containers: [
             {
-              name: 'trainer',
+              name: TRAINER_CONTAINER,
               ...container,
               env,
               ...(secrets.length ? { envFrom: secrets.map((name) => ({ secretRef: { name } })) } : {}),

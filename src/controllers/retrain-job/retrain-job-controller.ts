@@ -14,6 +14,7 @@ import type { EventRecorder } from '../../runtime/events.js';
 import { isAlreadyExists, type KubeObject } from '../../runtime/kube-client.js';
 import type { Manager } from '../../runtime/manager.js';
 import { readObject, sha256Hex, StorageError } from '../../storage/index.js';
+import { PERMANENT_EXIT_CODES } from '../../training/exit-codes.js';
 import { MissingSecretError, storageOptionsFromSecret } from '../storage-credentials.js';
 import type { DomainMetrics } from '../domain-metrics.js';
 import { ModelType, RetrainJobType } from '../fluxora-types.js';
@@ -175,7 +176,7 @@ export function createRetrainJobController(o: RetrainJobControllerOptions): Cont
         // only FailJob rule we set), so the run ended without retries; its log says what is wrong.
         const badInput = failed.reason === 'PodFailurePolicy';
         const msg = badInput
-          ? `the trainer refused its input and was not retried (${failed.message ?? 'exit code 2 or 3'}); \`kubectl logs -n ${req.namespace} job/${name}\` says why`
+          ? `the trainer refused its input and was not retried (${failed.message ?? `exit code ${PERMANENT_EXIT_CODES.join(' or ')}`}); \`kubectl logs -n ${req.namespace} job/${name}\` says why`
           : `training Job failed (${failed.reason ?? 'Failed'}): ${failed.message ?? ''}`.trim();
         after.push(() => events.record(rj, 'Warning', 'TrainingFailed', msg));
         next = withPhase(status, 'Failed', badInput ? 'InvalidInput' : (failed.reason ?? 'JobFailed'), msg, generation, now, { ...jobFields, completionTime: kubeTime(now) });
