@@ -247,7 +247,7 @@ async function runOperator(cp: ScaleControlPlane, client: KubeClient, runDir: st
       peakRssBytes: sampler.peakRssBytes(),
       steadyRssBytes: sampler.samples.at(-1)?.rssBytes ?? NaN,
       cpuCoresConverging: sampler.cpuCores(t0, converged),
-      cpuSecondsConverging: sampler.cpuCores(t0, converged) * ((converged - t0) / 1000),
+      cpuSecondsConverging: sampler.cpuSeconds(t0, converged),
       controlPlaneCpu,
       cpuCoresSteady: sampler.cpuCores(steadyFrom, steadyTo),
       reconciles,

@@ -6,25 +6,19 @@
 // control plane (hack/control-plane.sh up; FLUXORA_CP_DIR selects another):
 //
 //   npx tsx hack/api-request-cost.ts [N]
-import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Model } from '../src/api/index.js';
 import { ModelType } from '../src/controllers/fluxora-types.js';
 import { patchStatus } from '../src/runtime/apply.js';
 import { KubeClient, type ResourceType } from '../src/runtime/kube-client.js';
+import { controlPlaneCpuSeconds } from '../bench/support/process-sampler.js';
 import { installCrdsAndOperatorRbac } from '../test/support/install-crds-rbac.js';
 
 const dir = process.env.FLUXORA_CP_DIR ?? join(homedir(), '.cache', 'fluxora', 'cp');
 const N = Number(process.argv[2] ?? 400);
 const C = 20;
-const apiPid = Number(readFileSync(join(dir, 'pids', 'kube-apiserver'), 'utf8'));
-/** utime + stime of a process in seconds (USER_HZ = 100). */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
-}
+const apiServerCpuSeconds = () => controlPlaneCpuSeconds(dir)['kube-apiserver'] ?? NaN;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const Namespace: ResourceType = { group: '', version: 'v1', kind: 'Namespace', plural: 'namespaces', namespaced: false };
 const ConfigMap: ResourceType = { group: '', version: 'v1', kind: 'ConfigMap', plural: 'configmaps', namespaced: true };
@@ -34,7 +28,7 @@ const ns = `api-cost-${Date.now().toString(36)}`;
 
 async function phase(name: string, send: (i: number) => Promise<unknown>): Promise<void> {
   await sleep(2000);
-  const before = cpuSeconds(apiPid);
+  const before = apiServerCpuSeconds();
   let next = 0;
   await Promise.all(
     Array.from({ length: C }, async () => {
@@ -42,7 +36,7 @@ async function phase(name: string, send: (i: number) => Promise<unknown>): Promi
     }),
   );
   await sleep(2000);
-  const ms = (1000 * (cpuSeconds(apiPid) - before)) / N;
+  const ms = (1000 * (apiServerCpuSeconds() - before)) / N;
   console.log(`${name.padEnd(34)} ${ms.toFixed(2).padStart(6)} ms of kube-apiserver CPU per request`);
 }
 

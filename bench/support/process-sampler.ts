@@ -56,13 +56,21 @@ export class ProcessSampler {
     return Math.max(0, ...this.window(fromMs, toMs).map((s) => s.rssBytes));
   }
 
+  /** CPU seconds used between two times (between the first and last sample inside them). */
+  cpuSeconds(fromMs: number, toMs: number): number {
+    const w = this.window(fromMs, toMs);
+    const first = w[0];
+    const last = w.at(-1);
+    return first && last ? last.cpuSeconds - first.cpuSeconds : 0;
+  }
+
   /** Average CPU cores used between two times (CPU seconds / wall seconds). */
   cpuCores(fromMs: number, toMs: number): number {
     const w = this.window(fromMs, toMs);
     const first = w[0];
     const last = w.at(-1);
     if (!first || !last || last.atMs === first.atMs) return 0;
-    return (last.cpuSeconds - first.cpuSeconds) / ((last.atMs - first.atMs) / 1000);
+    return this.cpuSeconds(fromMs, toMs) / ((last.atMs - first.atMs) / 1000);
   }
 
   private window(fromMs: number, toMs: number): ProcessSample[] {
