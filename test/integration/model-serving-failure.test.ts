@@ -15,16 +15,12 @@ import { localCommand } from '../../hack/run-local.js';
 import type { Model } from '../../src/api/index.js';
 import { ModelType } from '../../src/controllers/fluxora-types.js';
 import { getCondition } from '../../src/runtime/conditions.js';
-import type { KubeClient, KubeObject } from '../../src/runtime/kube-client.js';
+import { PodResource } from '../../src/controllers/resource-types.js';
+import type { KubeClient } from '../../src/runtime/kube-client.js';
 import { runFluxora } from '../support/captured-process.js';
 import { adminClient, createNamespace, NamespaceResource, startOperator, waitFor, type OperatorProcess } from '../support/cluster.js';
 import { argoHealth, kstatus } from '../support/gitops.js';
-import { kwokControl } from '../support/kwok.js';
-
-interface Pod extends KubeObject {
-  spec: { nodeName?: string; containers: { name: string; image: string }[] };
-  status?: { phase?: string };
-}
+import { kubeletTime, kwokControl, writePodStatus, type TestPod } from '../support/kwok.js';
 
 describe('a Model whose server cannot start', () => {
   let client: KubeClient;
@@ -33,11 +29,6 @@ describe('a Model whose server cannot start', () => {
   let op: OperatorProcess | undefined;
   const kwok = kwokControl(inject('kubeconfig'));
   const model = () => client.get<Model>(ModelType, ns, 'churn');
-  const kubeletTime = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-
-  /** Writes the pod's status as the kubelet would (strategic merge: conditions merge by type). */
-  const podStatus = (pod: Pod, status: object) =>
-    client.request('PATCH', `/api/v1/namespaces/${ns}/pods/${pod.metadata.name}/status`, { contentType: 'application/strategic-merge-patch+json', body: { status } });
 
   beforeAll(async () => {
     client = adminClient();
@@ -63,8 +54,8 @@ describe('a Model whose server cannot start', () => {
         spec: { artifact: { uri: `file://${dir}/missing/churn-v1.onnx` }, features: [{ name: 'tenure', type: 'numeric' }] },
       } as unknown as Model);
       const pod = await waitFor('serving pod bound to a Node (Pending while kwok is paused)', async () => {
-        const list = await client.request<{ items: Pod[] }>('GET', `/api/v1/namespaces/${ns}/pods`, { query: { labelSelector: 'fluxora.io/model=churn' } });
-        return list.items.find((p) => p.spec.nodeName);
+        const pods = await client.list<TestPod>(PodResource, ns, 'fluxora.io/model=churn');
+        return pods.find((p) => p.spec.nodeName);
       });
       expect(getCondition((await model()).status?.conditions, 'Ready')).toMatchObject({ status: 'False', reason: 'RollingOut' });
 
@@ -79,7 +70,7 @@ describe('a Model whose server cannot start', () => {
 
       const container = pod.spec.containers[0]!;
       const now = kubeletTime();
-      await podStatus(pod, {
+      await writePodStatus(client, pod, {
         phase: 'Running',
         conditions: [
           { type: 'Initialized', status: 'True', lastTransitionTime: now },
@@ -114,7 +105,7 @@ describe('a Model whose server cannot start', () => {
 
       // The artifact is fixed (or the store came back) and the server runs: Available again.
       const later = kubeletTime();
-      await podStatus(pod, {
+      await writePodStatus(client, pod, {
         conditions: [
           { type: 'Ready', status: 'True', lastTransitionTime: later },
           { type: 'ContainersReady', status: 'True', lastTransitionTime: later },

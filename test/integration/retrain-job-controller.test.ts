@@ -13,7 +13,7 @@ import { DeploymentResource, JobResource } from '../../src/controllers/resource-
 import { getCondition } from '../../src/runtime/conditions.js';
 import type { KubeClient, KubeObject } from '../../src/runtime/kube-client.js';
 import { sha256Hex } from '../../src/storage/index.js';
-import { adminClient, createNamespace, NamespaceResource, scrape, startOperator, waitFor, type OperatorProcess } from '../support/cluster.js';
+import { adminClient, createNamespace, NamespaceResource, retrainJobFinished, scrape, startOperator, waitFor, type OperatorProcess } from '../support/cluster.js';
 
 interface Job extends KubeObject {
   spec: { backoffLimit: number; activeDeadlineSeconds: number; template: { spec: { containers: { args?: string[]; env: { name: string; value?: string }[] }[] } } };
@@ -50,11 +50,7 @@ describe('RetrainJob controller', () => {
     await writeFile(join(out, run, 'metrics.json'), JSON.stringify(metrics));
   }
 
-  const finished = (name: string) =>
-    waitFor(`${name} finished`, async () => {
-      const rj = await client.get<RetrainJob>(RetrainJobType, ns, name);
-      return ['Succeeded', 'Failed', 'Rejected'].includes(rj.status?.phase ?? '') ? rj : undefined;
-    }, 60_000);
+  const finished = (name: string) => retrainJobFinished(client, ns, name);
 
   const served = async () => {
     const m = await client.get<Model>(ModelType, ns, 'churn');

@@ -19,17 +19,17 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { DriftMonitor, Model, RetrainJob } from '../../src/api/index.js';
 import { DriftMonitorType, ModelType, RetrainJobType } from '../../src/controllers/fluxora-types.js';
-import { CronJobResource, DeploymentResource, JobResource, SecretResource } from '../../src/controllers/resource-types.js';
+import { CronJobResource, DeploymentResource, JobResource, PodResource, SecretResource } from '../../src/controllers/resource-types.js';
 import { getCondition } from '../../src/runtime/conditions.js';
-import { resourcePath, type KubeClient, type KubeObject } from '../../src/runtime/kube-client.js';
+import { type KubeClient, type KubeObject } from '../../src/runtime/kube-client.js';
 import { loadOnnxModel } from '../../src/serving/onnx-model.js';
 import { readObject, writeObject } from '../../src/storage/index.js';
 import { normal, seededRandom } from '../../src/training/random.js';
 import { localCommand, type LocalCommand } from '../../hack/run-local.js';
 import { FEATURES, http, inferBody, spawnServe, type ServeProcess } from '../fixtures/models/serve-harness.js';
-import { adminClient, createNamespace, NamespaceResource, root, startOperator, waitFor, type OperatorProcess } from '../support/cluster.js';
+import { adminClient, createNamespace, NamespaceResource, retrainJobFinished, root, startOperator, waitFor, type OperatorProcess } from '../support/cluster.js';
 import { argoHealth, kstatus } from '../support/gitops.js';
-import { kwokControl } from '../support/kwok.js';
+import { kwokControl, type TestPod } from '../support/kwok.js';
 import { createBucket, s3Options, startMinio, type MinioEndpoint } from '../support/minio.js';
 
 const BUCKET = 'fluxora-loop';
@@ -76,10 +76,6 @@ function timer(): Timer {
   };
 }
 
-interface Pod extends KubeObject {
-  spec: { nodeName?: string };
-  status?: { phase?: string };
-}
 
 describe('the retrain loop: drift -> RetrainJob -> trainer -> gate -> promotion', () => {
   let client: KubeClient;
@@ -251,15 +247,13 @@ describe('the retrain loop: drift -> RetrainJob -> trainer -> gate -> promotion'
     t.mark('drift-check (CronJob args, its ServiceAccount) found drift');
 
     const retrains = await waitFor('one RetrainJob', async () => {
-      const list = await client.request<{ items: RetrainJob[] }>('GET', resourcePath(RetrainJobType, ns), { query: { labelSelector: `fluxora.io/model=${name}` } });
-      const mine = list.items.filter((r) => r.spec.modelRef.name === name);
+      const mine = (await client.list<RetrainJob>(RetrainJobType, ns, `fluxora.io/model=${name}`)).filter((r) => r.spec.modelRef.name === name);
       return mine.length ? mine : undefined;
     });
     expect(retrains).toHaveLength(1);
     const rjName = retrains[0]!.metadata.name;
     const pod = await waitFor('trainer pod (Pending while kwok is paused)', async () => {
-      const list = await client.request<{ items: Pod[] }>('GET', `/api/v1/namespaces/${ns}/pods`, { query: { labelSelector: `fluxora.io/retrain-job=${rjName}` } });
-      return list.items[0];
+      return (await client.list<TestPod>(PodResource, ns, `fluxora.io/retrain-job=${rjName}`))[0];
     });
     expect(await client.getOrUndefined(JobResource, ns, rjName)).toBeDefined();
     const running = await waitFor('RetrainJob Running', async () => {
@@ -275,14 +269,7 @@ describe('the retrain loop: drift -> RetrainJob -> trainer -> gate -> promotion'
     t.mark('trainer (the pod args/env) wrote model.onnx + metrics.json to MinIO');
 
     kwok.pause(false);
-    const rj = await waitFor(
-      'RetrainJob finished',
-      async () => {
-        const r = await client.get<RetrainJob>(RetrainJobType, ns, rjName);
-        return ['Succeeded', 'Failed', 'Rejected'].includes(r.status?.phase ?? '') ? r : undefined;
-      },
-      60_000,
-    );
+    const rj = await retrainJobFinished(client, ns, rjName);
     t.mark(`Job completed -> RetrainJob ${rj.status?.phase}`);
     // Flux and Argo CD judge the finished run: a Succeeded run is healthy, a Rejected one needs a human.
     const judged = rj.status?.phase === 'Succeeded' ? { argo: 'Healthy', flux: 'Current' } : { argo: 'Degraded', flux: 'Failed' };

@@ -28,11 +28,11 @@ import type { DriftMonitor, Model, RetrainJob } from '../../src/api/index.js';
 import { DriftMonitorType, ModelType, RetrainJobType } from '../../src/controllers/fluxora-types.js';
 import { CronJobResource, DeploymentResource, EventResource, JobResource, SecretResource } from '../../src/controllers/resource-types.js';
 import { getCondition } from '../../src/runtime/conditions.js';
-import { ApiError, resourcePath, type KubeClient, type KubeObject, type ResourceType } from '../../src/runtime/kube-client.js';
+import { ApiError, type KubeClient, type KubeObject, type ResourceType } from '../../src/runtime/kube-client.js';
 import { sha256Hex, writeObject } from '../../src/storage/index.js';
 import { FEATURES, http, inferBody } from '../fixtures/models/serve-harness.js';
 import { startFluxora, runFluxora, type CapturedProcess } from '../support/captured-process.js';
-import { adminClient, createNamespace, NamespaceResource, waitFor } from '../support/cluster.js';
+import { adminClient, createNamespace, NamespaceResource, retrainJobFinished, waitFor } from '../support/cluster.js';
 import { createBucket, s3Options, startMinio, type MinioEndpoint } from '../support/minio.js';
 
 const run = promisify(execFile);
@@ -79,15 +79,13 @@ function leakedSecrets(text: string, secrets: Record<string, string>): string[] 
     .map(([name]) => name);
 }
 
-const list = async <T extends KubeObject>(client: KubeClient, t: ResourceType, ns: string, labelSelector?: string) =>
-  (await client.request<{ items: T[] }>('GET', resourcePath(t, ns), labelSelector ? { query: { labelSelector } } : {})).items;
 
 /** Every sign that kube-controller-manager could not create a pod: FailedCreate Events and ReplicaFailure conditions. */
 async function admissionFailures(client: KubeClient, ns: string): Promise<string[]> {
-  const events = (await list<EventObject>(client, EventResource, ns))
+  const events = (await client.list<EventObject>(EventResource, ns))
     .filter((e) => e.reason === 'FailedCreate')
     .map((e) => `${e.involvedObject.kind}/${e.involvedObject.name}: ${e.message ?? ''}`);
-  const deployments = (await list<Conditioned>(client, DeploymentResource, ns)).flatMap((d) =>
+  const deployments = (await client.list<Conditioned>(DeploymentResource, ns)).flatMap((d) =>
     (d.status?.conditions ?? []).filter((c) => c.type === 'ReplicaFailure' && c.status === 'True').map((c) => `Deployment/${d.metadata.name}: ${c.message ?? ''}`),
   );
   return [...events, ...deployments];
@@ -238,21 +236,14 @@ describe('security: restricted namespace, secrets never logged', () => {
         async () => getCondition((await client.get<Model>(ModelType, ns, 'churn')).status?.conditions, 'Ready')?.status === 'True',
         90_000,
       );
-      const pods = await list(client, PodResource, ns, 'fluxora.io/model=churn,app.kubernetes.io/component=inference');
+      const pods = await client.list(PodResource, ns, 'fluxora.io/model=churn,app.kubernetes.io/component=inference');
       expect(pods.length).toBeGreaterThanOrEqual(1);
       expect((await admissionFailures(client, ns)).filter((x) => !x.includes(CONTROL))).toEqual([]);
     });
 
     it("the trainer Job's pod is admitted, and the operator reads its output from S3", async () => {
-      const rj = await waitFor(
-        'RetrainJob finished',
-        async () => {
-          const r = await client.get<RetrainJob>(RetrainJobType, ns, 'retrain-1');
-          return ['Succeeded', 'Failed', 'Rejected'].includes(r.status?.phase ?? '') ? r : undefined;
-        },
-        90_000,
-      );
-      const pods = await list(client, PodResource, ns, 'app.kubernetes.io/component=trainer');
+      const rj = await retrainJobFinished(client, ns, 'retrain-1', 90_000);
+      const pods = await client.list(PodResource, ns, 'app.kubernetes.io/component=trainer');
       expect(pods.length).toBeGreaterThanOrEqual(1);
       expect(rj.status?.phase).toBe('Succeeded');
       expect(rj.status?.artifact?.sha256).toBe(sha256Hex('trained-model-bytes'));
@@ -266,7 +257,7 @@ describe('security: restricted namespace, secrets never logged', () => {
       const pods = await waitFor(
         'a drift-check pod',
         async () => {
-          const p = await list(client, PodResource, ns, 'app.kubernetes.io/component=drift-check');
+          const p = await client.list(PodResource, ns, 'app.kubernetes.io/component=drift-check');
           return p.length ? p : undefined;
         },
         100_000,
@@ -282,7 +273,7 @@ describe('security: restricted namespace, secrets never logged', () => {
       await waitFor('the Deployment', () => client.getOrUndefined(DeploymentResource, ns, 'churn'), 90_000);
       await waitFor('the CronJob', () => client.getOrUndefined(CronJobResource, ns, 'churn-drift-drift-check'), 90_000);
       await waitFor('a ready serving pod address', async () => {
-        const slices = await list<KubeObject & { endpoints?: unknown[] }>(client, EndpointSliceResource, ns, 'kubernetes.io/service-name=churn');
+        const slices = await client.list<KubeObject & { endpoints?: unknown[] }>(EndpointSliceResource, ns, 'kubernetes.io/service-name=churn');
         return slices.some((s) => s.endpoints?.length);
       }, 90_000);
       const dep = await client.get<PodTemplateOwner>(DeploymentResource, ns, 'churn');
@@ -326,7 +317,7 @@ describe('security: restricted namespace, secrets never logged', () => {
           contexts: [{ name: 'c', context: { cluster: 'c', user: 'u' } }],
         }),
       );
-      const slices = await list<KubeObject & { endpoints?: { addresses: string[] }[] }>(client, EndpointSliceResource, ns, 'kubernetes.io/service-name=churn');
+      const slices = await client.list<KubeObject & { endpoints?: { addresses: string[] }[] }>(EndpointSliceResource, ns, 'kubernetes.io/service-name=churn');
       const podAddress = slices.flatMap((s) => s.endpoints ?? [])[0]?.addresses[0];
       expect(podAddress).toBeDefined();
       const checkEnv = { FLUXORA_SAMPLES_ADDRESS_MAP: `${podAddress}:8081=127.0.0.1:${adminPort}`, FLUXORA_LOG_LEVEL: 'debug' };
@@ -383,12 +374,12 @@ describe('security: restricted namespace, secrets never logged', () => {
       // The processes did log (the search has something to search).
       expect(operator!.jsonLines().length).toBeGreaterThan(10);
       expect(serve!.jsonLines().map((l) => l.msg)).toContain('model loaded; ready');
-      const events = await list<EventObject>(client, EventResource, ns);
+      const events = await client.list<EventObject>(EventResource, ns);
       expect(events.some((e) => e.metadata.name.startsWith('churn.'))).toBe(true);
       const resources = [
-        ...(await list(client, ModelType, ns)),
-        ...(await list(client, DriftMonitorType, ns)),
-        ...(await list(client, RetrainJobType, ns)),
+        ...(await client.list(ModelType, ns)),
+        ...(await client.list(DriftMonitorType, ns)),
+        ...(await client.list(RetrainJobType, ns)),
       ];
       const places: Record<string, string> = {
         'operator stdout': operator!.stdout(),

@@ -1,10 +1,9 @@
 // The storage module against a real S3 server (MinIO built by hack/minio.sh), not a mock.
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { listObjects, objectExists, readObject, sha256Hex, writeObject, type S3Options } from '../../src/storage/index.js';
+import { closedPort } from '../corpus/artifacts/harness.js';
 import { createBucket, MINIO_START_TIMEOUT_MS, s3Options, startMinio, type MinioEndpoint } from '../support/minio.js';
 import { expectFailure, failureCode as code } from '../support/storage-errors.js';
 
@@ -17,15 +16,6 @@ async function putFolderMarker(m: MinioEndpoint, bucket: string, key: string): P
   } finally {
     client.destroy();
   }
-}
-
-/** A loopback port with nothing listening on it. */
-async function closedPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as AddressInfo;
-  await new Promise((r) => srv.close(r));
-  return port;
 }
 
 describe('s3:// storage on MinIO', () => {

@@ -8,7 +8,6 @@
 // then writes the pod's status as a kubelet would: Failed, with the trainer
 // container terminated with the code the trainer process exited with.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -16,18 +15,15 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { localCommand } from '../../hack/run-local.js';
 import type { Model, RetrainJob } from '../../src/api/index.js';
 import { ModelType, RetrainJobType } from '../../src/controllers/fluxora-types.js';
-import { JobResource } from '../../src/controllers/resource-types.js';
+import { JobResource, PodResource } from '../../src/controllers/resource-types.js';
 import { getCondition } from '../../src/runtime/conditions.js';
 import type { KubeClient, KubeObject } from '../../src/runtime/kube-client.js';
 import { EXIT_BAD_INPUT, EXIT_RETRYABLE } from '../../src/training/exit-codes.js';
 import { runFluxora } from '../support/captured-process.js';
-import { adminClient, createNamespace, NamespaceResource, startOperator, waitFor, type OperatorProcess } from '../support/cluster.js';
-import { kwokControl } from '../support/kwok.js';
+import { adminClient, createNamespace, NamespaceResource, retrainJobFinished, startOperator, waitFor, type OperatorProcess } from '../support/cluster.js';
+import { closedPort } from '../corpus/artifacts/harness.js';
+import { kubeletTime, kwokControl, writePodStatus, type TestPod } from '../support/kwok.js';
 
-interface Pod extends KubeObject {
-  spec: { nodeName?: string; containers: { name: string; image: string }[] };
-  status?: { phase?: string };
-}
 interface Job extends KubeObject {
   status?: { failed?: number; conditions?: { type: string; status: string; reason?: string; message?: string }[] };
 }
@@ -53,8 +49,7 @@ describe('trainer Job podFailurePolicy', () => {
       },
     }) as unknown as RetrainJob;
 
-  const trainerPods = async (rj: string) =>
-    (await client.request<{ items: Pod[] }>('GET', `/api/v1/namespaces/${ns}/pods`, { query: { labelSelector: `fluxora.io/retrain-job=${rj}` } })).items;
+  const trainerPods = (rj: string) => client.list<TestPod>(PodResource, ns, `fluxora.io/retrain-job=${rj}`);
 
   /** The pod the Job started last that has no outcome yet (bound to a Node by the scheduler, Pending under paused kwok). */
   const nextPod = (rj: string, seen: number) =>
@@ -65,30 +60,25 @@ describe('trainer Job podFailurePolicy', () => {
     }, 60_000);
 
   /** Runs the real trainer with the pod's args and env; its exit code. */
-  async function runTrainer(pod: Pod): Promise<{ code: number | null; out: string }> {
+  async function runTrainer(pod: TestPod): Promise<{ code: number | null; out: string }> {
     const cmd = await localCommand(client, ns, `pod/${pod.metadata.name}`, dir);
     const r = await runFluxora(cmd.args, cmd.env);
     return { code: r.code, out: r.stdout + r.stderr };
   }
 
   /** What the kubelet would write for a pod whose trainer container exited with `exitCode`, or that was evicted. */
-  async function failPod(pod: Pod, outcome: { exitCode: number } | 'evicted') {
-    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  async function failPod(pod: TestPod, outcome: { exitCode: number } | 'evicted') {
+    const now = kubeletTime();
     const container = pod.spec.containers[0]!;
     const terminated = { exitCode: outcome === 'evicted' ? 137 : outcome.exitCode, reason: outcome === 'evicted' ? 'Evicted' : 'Error', startedAt: now, finishedAt: now };
-    await client.request('PATCH', `/api/v1/namespaces/${ns}/pods/${pod.metadata.name}/status`, {
-      contentType: 'application/merge-patch+json',
-      body: {
-        status: {
-          phase: 'Failed',
-          ...(outcome === 'evicted' ? { reason: 'Evicted', message: 'the node was drained' } : {}),
-          conditions: [
-            { type: 'Ready', status: 'False', lastTransitionTime: now },
-            ...(outcome === 'evicted' ? [{ type: 'DisruptionTarget', status: 'True', reason: 'EvictionByEvictionAPI', lastTransitionTime: now }] : []),
-          ],
-          containerStatuses: [{ name: container.name, image: container.image, imageID: '', ready: false, restartCount: 0, state: { terminated } }],
-        },
-      },
+    await writePodStatus(client, pod, {
+      phase: 'Failed',
+      ...(outcome === 'evicted' ? { reason: 'Evicted', message: 'the node was drained' } : {}),
+      conditions: [
+        { type: 'Ready', status: 'False', lastTransitionTime: now },
+        ...(outcome === 'evicted' ? [{ type: 'DisruptionTarget', status: 'True', reason: 'EvictionByEvictionAPI', lastTransitionTime: now }] : []),
+      ],
+      containerStatuses: [{ name: container.name, image: container.image, imageID: '', ready: false, restartCount: 0, state: { terminated } }],
     });
   }
 
@@ -98,11 +88,6 @@ describe('trainer Job podFailurePolicy', () => {
       return job.status?.conditions?.find((c) => c.type === 'Failed' && c.status === 'True') ? job : undefined;
     }, 60_000);
 
-  const retrainFinished = (name: string) =>
-    waitFor(`RetrainJob ${name} finished`, async () => {
-      const rj = await client.get<RetrainJob>(RetrainJobType, ns, name);
-      return ['Succeeded', 'Failed', 'Rejected'].includes(rj.status?.phase ?? '') ? rj : undefined;
-    }, 60_000);
 
   beforeAll(async () => {
     client = adminClient();
@@ -149,7 +134,7 @@ describe('trainer Job podFailurePolicy', () => {
     } finally {
       kwok.pause(false);
     }
-    const rj = await retrainFinished('rj-bad-data');
+    const rj = await retrainJobFinished(client, ns, 'rj-bad-data');
     expect(rj.status?.phase).toBe('Failed');
     const failed = getCondition(rj.status?.conditions, 'Failed');
     expect(failed).toMatchObject({ status: 'True', reason: 'InvalidInput' });
@@ -158,10 +143,7 @@ describe('trainer Job podFailurePolicy', () => {
   });
 
   it('retries when the trainer exits 1 (store unreachable), up to backoffLimit', async () => {
-    const s = createServer().listen(0, '127.0.0.1');
-    await new Promise((r) => s.once('listening', r));
-    const port = (s.address() as { port: number }).port;
-    await new Promise((r) => s.close(r));
+    const port = await closedPort();
     kwok.pause(true);
     try {
       await client.create(RetrainJobType, retrainJob('rj-unreachable', `http://127.0.0.1:${port}/train.csv`, 1));
@@ -178,7 +160,7 @@ describe('trainer Job podFailurePolicy', () => {
     } finally {
       kwok.pause(false);
     }
-    const rj = await retrainFinished('rj-unreachable');
+    const rj = await retrainJobFinished(client, ns, 'rj-unreachable');
     expect(getCondition(rj.status?.conditions, 'Failed')).toMatchObject({ status: 'True', reason: 'BackoffLimitExceeded' });
   });
 });

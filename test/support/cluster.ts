@@ -7,6 +7,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { inject } from 'vitest';
+import type { RetrainJob } from '../../src/api/index.js';
+import { RetrainJobType } from '../../src/controllers/fluxora-types.js';
 import { KubeClient, type KubeObject, type ResourceType } from '../../src/runtime/kube-client.js';
 
 export const root = join(import.meta.dirname, '..', '..');
@@ -44,6 +46,13 @@ export async function waitFor<T>(
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
+
+/** Waits until the RetrainJob has a final phase (Succeeded, Failed or Rejected) and returns it. */
+export const retrainJobFinished = (client: KubeClient, namespace: string, name: string, timeoutMs = 60_000) =>
+  waitFor(`RetrainJob ${name} finished`, async () => {
+    const rj = await client.get<RetrainJob>(RetrainJobType, namespace, name);
+    return ['Succeeded', 'Failed', 'Rejected'].includes(rj.status?.phase ?? '') ? rj : undefined;
+  }, timeoutMs);
 
 export interface LogLine {
   level: number;

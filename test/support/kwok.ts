@@ -5,6 +5,9 @@
 // short: kwok's Nodes stop renewing their leases meanwhile.
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { kubeTime } from '../../src/runtime/conditions.js';
+import { PodResource } from '../../src/controllers/resource-types.js';
+import { resourcePath, type KubeClient, type KubeObject } from '../../src/runtime/kube-client.js';
 
 export interface KwokControl {
   pause(on: boolean): void;
@@ -24,4 +27,21 @@ export function kwokControl(kubeconfig: string): KwokControl {
       return paused;
     },
   };
+}
+
+/** A pod as these tests read it: where it runs and its containers. */
+export interface TestPod extends KubeObject {
+  spec: { nodeName?: string; containers: { name: string; image: string }[] };
+  status?: { phase?: string };
+}
+
+/** A timestamp as the kubelet writes it (whole seconds). */
+export const kubeletTime = () => kubeTime(new Date());
+
+/** Writes a pod's status as the kubelet would (strategic merge: conditions merge by type). */
+export async function writePodStatus(client: KubeClient, pod: TestPod, status: object): Promise<void> {
+  await client.request('PATCH', resourcePath(PodResource, pod.metadata.namespace, pod.metadata.name, 'status'), {
+    contentType: 'application/strategic-merge-patch+json',
+    body: { status },
+  });
 }

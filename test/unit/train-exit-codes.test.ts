@@ -4,12 +4,12 @@
 // The real CLI in a child process, as a Job runs it.
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closedPort } from '../corpus/artifacts/harness.js';
 import { EXIT_BAD_INPUT, EXIT_RETRYABLE, EXIT_USAGE, PERMANENT_EXIT_CODES } from '../../src/training/exit-codes.js';
 
 const run = promisify(execFile);
@@ -23,15 +23,6 @@ async function train(args: string[]): Promise<{ code: number; stderr: string }> 
     const err = e as { code?: number; stderr?: string };
     return { code: typeof err.code === 'number' ? err.code : -1, stderr: err.stderr ?? '' };
   }
-}
-
-/** A port nothing listens on: bound, then closed. */
-async function closedPort(): Promise<number> {
-  const s = createServer().listen(0, '127.0.0.1');
-  await new Promise((r) => s.once('listening', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 describe('fluxora train exit codes', () => {
