@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A real S3 server for tests: MinIO built with `go build` from the module
 # pinned in hack/tools/minio/go.mod (github.com/minio/minio publishes only
-# pseudo-versions there), cached outside the repo by version, run on loopback.
+# pseudo-versions there), cached outside the repo by version; it listens on
+# every address so pods on the real Node reach it too.
 #
 #   hack/minio.sh build   build the binary if it is not cached yet
 #   hack/minio.sh up      start MinIO (or reuse the running one); prints the endpoint last
@@ -21,6 +22,10 @@ BIN="$CACHE/bin/minio-$VERSION/minio"
 PORT="${FLUXORA_MINIO_PORT:-19000}"
 STATE="$CACHE/minio/$PORT"    # data, log, pid, lock: outside the repo, one set per port
 ADDR="127.0.0.1:$PORT"
+# Every address, not only loopback: pods on the real Node reach MinIO at the
+# node's address (10.245.0.1, the pods' gateway), as they would reach a store
+# outside the cluster.
+LISTEN=":$PORT"
 export MINIO_ROOT_USER="${MINIO_ROOT_USER:-fluxora-test}"
 export MINIO_ROOT_PASSWORD="${MINIO_ROOT_PASSWORD:-fluxora-test-secret}"
 
@@ -49,7 +54,7 @@ healthy() { curl -fs --max-time 2 "http://$ADDR/minio/health/live" >/dev/null 2>
 our_pid() {
   local pid
   pid=$(cat "$STATE/pid" 2>/dev/null) || return 1
-  [[ "$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" == *"minio server"*"$ADDR"* ]] && echo "$pid"
+  [[ "$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" == *"minio server"*"--address $LISTEN"* ]] && echo "$pid"
 }
 
 # Whether the running server accepts our credentials (a signed ListBuckets),
@@ -81,7 +86,7 @@ up() {
   # without production drive checks. The console address is given anyway so
   # that MinIO never picks a random port on all interfaces.
   MINIO_BROWSER=off MINIO_UPDATE=off MINIO_CALLHOME_ENABLE=off MINIO_CI_CD=1 \
-    setsid "$BIN" server "$STATE/data" --address "$ADDR" --console-address "127.0.0.1:$((PORT + 1))" --quiet \
+    setsid "$BIN" server "$STATE/data" --address "$LISTEN" --console-address "127.0.0.1:$((PORT + 1))" --quiet \
     >"$STATE/minio.log" 2>&1 </dev/null 9>&- &
   echo $! >"$STATE/pid"
   for _ in $(seq 1 120); do

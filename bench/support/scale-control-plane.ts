@@ -40,7 +40,7 @@ export async function startScaleControlPlane(o: { dir?: string; port: number; no
   if (o.port === DEFAULT_PORT || dir === join(cacheRoot(), 'cp')) {
     throw new Error(`refusing to run the scale benchmark on the shared default control plane (${dir}, port ${o.port})`);
   }
-  const env = { ...process.env, FLUXORA_CP_DIR: dir, FLUXORA_CP_PORT: String(o.port), FLUXORA_NODES: String(o.nodes) };
+  const env = { ...process.env, FLUXORA_CP_DIR: dir, FLUXORA_CP_PORT: String(o.port), FLUXORA_NODES: String(o.nodes), FLUXORA_NODE_KIND: 'kwok' };
   const script = join(root, 'hack/control-plane.sh');
   const down = () => execFileSync('bash', [script, 'down'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
   down(); // a previous run of ours that was interrupted
