@@ -105,10 +105,10 @@ build() {
   fi
   mkdir -p "$IMAGES_DIR"
   if [[ ! -f "$IMAGES_DIR/pause.oci.tar" ]]; then
-    (cd "$HERE/.." && npx tsx hack/image/pause.ts --out "$IMAGES_DIR/pause.oci.tar" >&2)
+    (cd "$HERE/.." && node_modules/.bin/tsx hack/image/pause.ts --out "$IMAGES_DIR/pause.oci.tar" >&2)
   fi
   if [[ ! -f "$IMAGES_DIR/coredns-$(coredns_version).oci.tar" ]]; then
-    (cd "$HERE/.." && npx tsx hack/image/binary-image.ts --binary "$COREDNS_BIN/coredns" --ref "$COREDNS_IMAGE" \
+    (cd "$HERE/.." && node_modules/.bin/tsx hack/image/binary-image.ts --binary "$COREDNS_BIN/coredns" --ref "$COREDNS_IMAGE" \
       --out "$IMAGES_DIR/coredns-$(coredns_version).oci.tar" >&2)
   fi
   log "node binaries and images ready in $((SECONDS - start))s"
