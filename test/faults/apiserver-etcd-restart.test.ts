@@ -43,7 +43,7 @@ describe('kube-apiserver and etcd restarts under load', () => {
 
   beforeAll(async () => {
     client = adminClient();
-    ns = await createNamespace(client, 'faults-cp');
+    ns = await createNamespace(client, 'faults-cp', { nodes: 'kwok', why: 'the fault suite runs on its own control plane with kwok Nodes only (one control plane per machine owns the real Node); it checks what the operator writes under faults, not what pods run' });
     op = launchOperator([`--namespace=${ns}`]);
     expect(await op.started, op.stderr()).toBe(true);
     for (let i = 0; i < 15; i++) await client.create(ModelType, model(ns, `base${i}`));

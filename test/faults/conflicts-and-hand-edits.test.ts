@@ -34,7 +34,7 @@ describe('conflicting writes and hand edits of children', () => {
 
   beforeAll(async () => {
     client = adminClient();
-    ns = await createNamespace(client, 'faults-409');
+    ns = await createNamespace(client, 'faults-409', { nodes: 'kwok', why: 'the fault suite runs on its own control plane with kwok Nodes only (one control plane per machine owns the real Node); it checks what the operator writes under faults, not what pods run' });
     op = launchOperator([`--namespace=${ns}`]);
     expect(await op.started, op.stderr()).toBe(true);
     for (let i = 0; i < MODELS; i++) await client.create(ModelType, model(ns, `m${i}`));

@@ -39,7 +39,7 @@ describe('crash windows between two writes of one reconcile', () => {
 
   beforeAll(async () => {
     client = adminClient();
-    ns = await createNamespace(client, 'faults-window');
+    ns = await createNamespace(client, 'faults-window', { nodes: 'kwok', why: 'the fault suite runs on its own control plane with kwok Nodes only (one control plane per machine owns the real Node); it checks what the operator writes under faults, not what pods run' });
     out = await mkdtemp(join(inject('faultsRunDir'), 'window-'));
   });
   afterAll(async () => {

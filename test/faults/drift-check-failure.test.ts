@@ -71,7 +71,7 @@ describe('a failed or timed-out drift check never triggers a retrain', () => {
 
   beforeAll(async () => {
     client = adminClient();
-    ns = await createNamespace(client, 'faults-drift');
+    ns = await createNamespace(client, 'faults-drift', { nodes: 'kwok', why: 'the fault suite runs on its own control plane with kwok Nodes only (one control plane per machine owns the real Node); it checks what the operator writes under faults, not what pods run' });
     dataDir = inject('faultsRunDir');
     await writeFile(join(dataDir, 'reference.csv'), csv(600, 30, seed));
     await writeFile(join(dataDir, 'current-shifted.csv'), csv(600, 36, seed + 1));

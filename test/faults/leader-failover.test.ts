@@ -38,7 +38,7 @@ describe('leader election: the leader is killed', () => {
 
   beforeAll(async () => {
     client = adminClient();
-    ns = await createNamespace(client, 'faults-leader');
+    ns = await createNamespace(client, 'faults-leader', { nodes: 'kwok', why: 'the fault suite runs on its own control plane with kwok Nodes only (one control plane per machine owns the real Node); it checks what the operator writes under faults, not what pods run' });
     // As the chart does: Lease rights only in the operator's own namespace.
     const role = leaderElectionRole(ns);
     await client.create(RoleResource, role);

@@ -47,7 +47,7 @@ describe('operator killed with SIGKILL at random points', () => {
 
   beforeAll(async () => {
     client = adminClient();
-    ns = await createNamespace(client, 'faults-kill');
+    ns = await createNamespace(client, 'faults-kill', { nodes: 'kwok', why: 'the fault suite runs on its own control plane with kwok Nodes only (one control plane per machine owns the real Node); it checks what the operator writes under faults, not what pods run' });
     out = await mkdtemp(join(inject('faultsRunDir'), 'trainer-'));
   });
   afterAll(async () => {

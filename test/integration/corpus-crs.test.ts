@@ -130,7 +130,10 @@ describe('the invalid-CR corpus', () => {
 
   beforeAll(async () => {
     client = adminClient();
-    ns = await createNamespace(client, 'corpus-crs');
+    ns = await createNamespace(client, 'corpus-crs', {
+      nodes: 'kwok',
+      why: 'the API server refuses bad objects; the one good Model only needs to stay Ready, which kwok pods give at once',
+    });
     op = await startOperator([`--namespace=${ns}`, '--workers=2']);
     await client.create(ModelType, GOOD_MODEL(ns));
     await readyGeneration(client, ns, 'good');

@@ -99,7 +99,10 @@ describe('fluxora drift-check', () => {
     await writeObject(`s3://${bucket}/current-shifted.csv`, rows(800, 6, 2), { s3 });
     await writeObject(`s3://${bucket}/current-same.csv`, rows(800, 0, 3), { s3 });
     client = adminClient();
-    ns = await createNamespace(client, 'drift-check');
+    ns = await createNamespace(client, 'drift-check', {
+      nodes: 'kwok',
+      why: 'each case runs the check as a process with the CronJob pod identity, to control data and timing exactly; real CronJob pods: real-loop.test.ts and drift-check-serving.test.ts',
+    });
     op = await startOperator([`--namespace=${ns}`]);
     await client.create(ModelType, {
       apiVersion: 'fluxora.io/v1alpha1',

@@ -69,7 +69,10 @@ describe('DriftMonitor controller', () => {
 
   beforeAll(async () => {
     client = adminClient();
-    ns = await createNamespace(client, 'drift-ctl');
+    ns = await createNamespace(client, 'drift-ctl', {
+      nodes: 'kwok',
+      why: 'verdicts are written here with the drift-check ServiceAccount token, so each one arrives exactly when the trigger logic needs it; real CronJob pods run the check in real-loop.test.ts',
+    });
     op = await startOperator([`--namespace=${ns}`]);
     await client.create(ModelType, {
       apiVersion: 'fluxora.io/v1alpha1',

@@ -24,7 +24,7 @@ describe('Informer', () => {
 
   beforeAll(async () => {
     client = adminClient();
-    ns = await createNamespace(client, 'informer');
+    ns = await createNamespace(client, 'informer', { nodes: 'none', why: 'the informer watches ConfigMaps' });
   });
   afterAll(async () => {
     await client.delete(NamespaceResource, undefined, ns);

@@ -44,7 +44,7 @@ describe('leader election with two replicas', () => {
 
   beforeAll(async () => {
     client = adminClient();
-    ns = await createNamespace(client, 'leader');
+    ns = await createNamespace(client, 'leader', { nodes: 'kwok', why: 'two operator replicas and their writes are what is tested, not what the pods run' });
     // As the chart does: Lease rights only in the operator's own namespace.
     const role = leaderElectionRole(ns);
     await client.create(RoleResource, role);

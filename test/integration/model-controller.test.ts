@@ -80,7 +80,10 @@ describe('Model controller', () => {
 
   beforeAll(async () => {
     client = adminClient();
-    ns = await createNamespace(client, 'model-ctl');
+    ns = await createNamespace(client, 'model-ctl', {
+      nodes: 'kwok',
+      why: 'the children, status and write counts of many Models; kwok pods become Ready at once and load nothing (real pods: real-loop.test.ts)',
+    });
     op = await startOperator([`--namespace=${ns}`, `--resync-period=${RESYNC_SECONDS}`, '--workers=2']);
   });
 

@@ -1,138 +1,94 @@
-// A Model whose server cannot load its artifact says so in its status, on
-// the real control plane. kwok would run the serving pod as healthy at once,
-// so it is paused while the pod exists: the test runs the real `fluxora
-// serve` with the Deployment's args and env (hack/run-local.ts), which fails
-// on the missing artifact and writes its termination message, and then
-// writes the pod's status as a kubelet would (CrashLoopBackOff, the
-// message in the last terminated state); the operator, which reads a Model's
-// pods while its rollout is unfinished, reports it. Then the pod comes up
-// healthy and the Model is Ready again.
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { localCommand } from '../../hack/run-local.js';
+// A Model whose server cannot load its artifact says so in its status, with
+// the server's own words, on real pods: the container of `fluxora serve`
+// exits on the missing artifact and writes its termination message; the
+// real kubelet puts it in the pod's status and restarts the container with
+// back-off; the operator (run from source here), which reads a Model's pods
+// while its rollout is unfinished, reports ServingFailed. Then the artifact
+// appears in the store, the next restart loads it, and the Model is Ready again.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Model } from '../../src/api/index.js';
 import { ModelType } from '../../src/controllers/fluxora-types.js';
+import { SecretResource } from '../../src/controllers/resource-types.js';
 import { getCondition } from '../../src/runtime/conditions.js';
-import { PodResource } from '../../src/controllers/resource-types.js';
-import type { KubeClient } from '../../src/runtime/kube-client.js';
-import { runFluxora } from '../support/captured-process.js';
+import type { KubeClient, KubeObject } from '../../src/runtime/kube-client.js';
+import { readObject, writeObject } from '../../src/storage/index.js';
+import { FEATURES, fixtureUri } from '../fixtures/models/serve-harness.js';
 import { adminClient, createNamespace, NamespaceResource, startOperator, waitFor, type OperatorProcess } from '../support/cluster.js';
 import { argoHealth, kstatus } from '../support/gitops.js';
-import { kubeletTime, kwokControl, writePodStatus, type TestPod } from '../support/kwok.js';
+import { createBucket, s3Options, startMinio, type MinioEndpoint } from '../support/minio.js';
+import { exposeHostPort, podsWhere, requireRealNode } from '../support/real-pods.js';
 
-describe('a Model whose server cannot start', () => {
+const BUCKET = 'fluxora-serving-failure';
+
+describe('a Model whose server cannot start (real pods)', () => {
   let client: KubeClient;
   let ns: string;
-  let dir: string;
+  let m: MinioEndpoint;
   let op: OperatorProcess | undefined;
-  const kwok = kwokControl(inject('kubeconfig'));
   const model = () => client.get<Model>(ModelType, ns, 'churn');
+  const artifact = () => `s3://${BUCKET}/${ns}/churn/v1/model.onnx`;
 
   beforeAll(async () => {
+    requireRealNode();
     client = adminClient();
-    ns = await createNamespace(client, 'serving-failure');
-    dir = await mkdtemp(join(tmpdir(), 'fluxora-serving-failure-'));
+    ns = await createNamespace(client, 'serving-failure', { nodes: 'real' });
+    m = await startMinio();
+    await createBucket(m, BUCKET);
+    const store = await exposeHostPort(client, ns, 'minio', 9000, Number(new URL(m.endpoint).port));
+    await client.create(SecretResource, {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'storage', namespace: ns },
+      stringData: { AWS_ACCESS_KEY_ID: m.accessKeyId, AWS_SECRET_ACCESS_KEY: m.secretAccessKey, AWS_ENDPOINT_URL: store, AWS_REGION: 'us-east-1' },
+    } as KubeObject);
     op = await startOperator([`--namespace=${ns}`]);
-  });
+  }, 120_000);
   afterAll(async () => {
-    if (kwok.paused) kwok.pause(false);
     await op?.stop();
-    await client.delete(NamespaceResource, undefined, ns).catch(() => undefined);
-    client.close();
-    await rm(dir, { recursive: true, force: true });
+    await client?.delete(NamespaceResource, undefined, ns).catch(() => undefined);
+    client?.close();
   });
 
-  it("reports the server's reason as ServingFailed, and is Ready once the pod runs", async () => {
-    kwok.pause(true);
-    try {
-      await client.create(ModelType, {
-        apiVersion: 'fluxora.io/v1alpha1',
-        kind: 'Model',
-        metadata: { name: 'churn', namespace: ns },
-        spec: { artifact: { uri: `file://${dir}/missing/churn-v1.onnx` }, features: [{ name: 'tenure', type: 'numeric' }] },
-      } as unknown as Model);
-      const pod = await waitFor('serving pod bound to a Node (Pending while kwok is paused)', async () => {
-        const pods = await client.list<TestPod>(PodResource, ns, 'fluxora.io/model=churn');
-        return pods.find((p) => p.spec.nodeName);
-      });
-      expect(getCondition((await model()).status?.conditions, 'Ready')).toMatchObject({ status: 'False', reason: 'RollingOut' });
+  it("reports the server's reason as ServingFailed, and is Ready once the artifact is there", async () => {
+    await client.create(ModelType, {
+      apiVersion: 'fluxora.io/v1alpha1',
+      kind: 'Model',
+      metadata: { name: 'churn', namespace: ns },
+      spec: {
+        artifact: { uri: artifact(), credentialsSecretRef: { name: 'storage' } },
+        features: FEATURES,
+      },
+    } as unknown as Model);
+    // The operator reads the pods of a rollout still unfinished after 10 s, then every 15 s.
+    const failing = await waitFor('Model ServingFailed', async () => {
+      const mo = await model();
+      return getCondition(mo.status?.conditions, 'Ready')?.reason === 'ServingFailed' ? mo : undefined;
+    }, 60_000);
+    const [pod] = await podsWhere(client, ns, 'fluxora.io/model=churn', (p) => p.length === 1, 'the serving pod');
+    const status = pod!.status!.containerStatuses![0]!;
+    // Written by the kubelet from the container's termination log.
+    const message = (status.lastState?.terminated ?? status.state?.terminated)?.message?.trim();
+    expect(message).toBe(`NotFound: ${artifact()} does not exist`);
+    const ready = getCondition(failing.status?.conditions, 'Ready');
+    expect(ready?.status).toBe('False');
+    expect(ready?.message).toBe(`the server of v1 cannot start: pod ${pod!.metadata.name}: ${message}`);
+    expect(getCondition(failing.status?.conditions, 'Stalled')).toMatchObject({ status: 'True', reason: 'ServingFailed' });
+    // GitOps tools show it as failed, with the reason, instead of progressing until a timeout.
+    expect(argoHealth('model', failing)).toEqual({ status: 'Degraded', message: `ServingFailed: ${ready?.message}` });
+    expect(kstatus([failing])[0]!.status).toBe('Failed');
 
-      // The real server with the Deployment's env: the artifact is missing.
-      const terminationLog = join(dir, 'termination-log');
-      await writeFile(terminationLog, '');
-      const cmd = await localCommand(client, ns, 'deployment/churn', dir);
-      const server = await runFluxora(cmd.args, { ...cmd.env, FLUXORA_HOST: '127.0.0.1', FLUXORA_PORT: '0', FLUXORA_ADMIN_PORT: '0', FLUXORA_TERMINATION_LOG: terminationLog });
-      expect(server.code, server.stdout + server.stderr).toBe(1);
-      const message = await readFile(terminationLog, 'utf8');
-      expect(message).toMatch(/^NotFound: .*churn-v1\.onnx/);
-
-      const container = pod.spec.containers[0]!;
-      const now = kubeletTime();
-      await writePodStatus(client, pod, {
-        phase: 'Running',
-        conditions: [
-          { type: 'Initialized', status: 'True', lastTransitionTime: now },
-          { type: 'Ready', status: 'False', reason: 'ContainersNotReady', lastTransitionTime: now },
-          { type: 'ContainersReady', status: 'False', reason: 'ContainersNotReady', lastTransitionTime: now },
-        ],
-        containerStatuses: [
-          {
-            name: container.name,
-            image: container.image,
-            imageID: '',
-            ready: false,
-            started: false,
-            restartCount: 1,
-            state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 10s restarting failed container' } },
-            lastState: { terminated: { exitCode: 1, reason: 'Error', message, startedAt: now, finishedAt: now } },
-          },
-        ],
-      });
-      // The operator reads the pods of a rollout still unfinished after 10 s, then every 15 s.
-      const failing = await waitFor('Model ServingFailed', async () => {
-        const m = await model();
-        return getCondition(m.status?.conditions, 'Ready')?.reason === 'ServingFailed' ? m : undefined;
-      }, 45_000);
-      const ready = getCondition(failing.status?.conditions, 'Ready');
-      expect(ready?.status).toBe('False');
-      expect(ready?.message).toBe(`the server of v1 cannot start: pod ${pod.metadata.name}: ${message.trim()}`);
-      expect(getCondition(failing.status?.conditions, 'Stalled')).toMatchObject({ status: 'True', reason: 'ServingFailed' });
-      // GitOps tools show it as failed, with the reason, instead of progressing until a timeout.
-      expect(argoHealth('model', failing)).toEqual({ status: 'Degraded', message: `ServingFailed: ${ready?.message}` });
-      expect(kstatus([failing])[0]!.status).toBe('Failed');
-
-      // The artifact is fixed (or the store came back) and the server runs: Available again.
-      const later = kubeletTime();
-      await writePodStatus(client, pod, {
-        conditions: [
-          { type: 'Ready', status: 'True', lastTransitionTime: later },
-          { type: 'ContainersReady', status: 'True', lastTransitionTime: later },
-        ],
-        containerStatuses: [
-          {
-            name: container.name,
-            image: container.image,
-            imageID: '',
-            ready: true,
-            started: true,
-            restartCount: 2,
-            state: { running: { startedAt: later } },
-            lastState: { terminated: { exitCode: 1, reason: 'Error', message, startedAt: now, finishedAt: now } },
-          },
-        ],
-      });
-      const healthy = await waitFor('Model Ready', async () => {
-        const m = await model();
-        return getCondition(m.status?.conditions, 'Ready')?.status === 'True' ? m : undefined;
-      });
-      expect(getCondition(healthy.status?.conditions, 'Ready')?.reason).toBe('Available');
-      expect(getCondition(healthy.status?.conditions, 'Stalled')).toBeUndefined();
-      expect(argoHealth('model', healthy).status).toBe('Healthy');
-      expect(kstatus([healthy])[0]!.status).toBe('Current');
-    } finally {
-      kwok.pause(false);
-    }
-  });
+    // The store gets the artifact: the kubelet's next restart (back-off 10 s, 20 s, 40 s) loads it.
+    const bytes = await readObject(fixtureUri('linear.onnx'));
+    await writeObject(artifact(), bytes, { s3: s3Options(m) });
+    const healthy = await waitFor('Model Ready', async () => {
+      const mo = await model();
+      return getCondition(mo.status?.conditions, 'Ready')?.status === 'True' ? mo : undefined;
+    }, 120_000, 500);
+    expect(getCondition(healthy.status?.conditions, 'Ready')?.reason).toBe('Available');
+    expect(getCondition(healthy.status?.conditions, 'Stalled')).toBeUndefined();
+    expect(argoHealth('model', healthy).status).toBe('Healthy');
+    expect(kstatus([healthy])[0]!.status).toBe('Current');
+    const [running] = await podsWhere(client, ns, 'fluxora.io/model=churn', (p) => p.length === 1, 'the serving pod');
+    expect(running!.status!.containerStatuses![0]!.restartCount).toBeGreaterThan(0);
+  }, 240_000);
 });

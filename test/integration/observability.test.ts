@@ -227,7 +227,10 @@ describe('dashboard and alerts against a real Prometheus', () => {
   beforeAll(async () => {
     requirePrometheusBinaries();
     client = adminClient();
-    ns = await createNamespace(client, 'observability');
+    ns = await createNamespace(client, 'observability', {
+      nodes: 'kwok',
+      why: 'Prometheus scrapes serving processes the test starts with the pods environment, so each state the dashboard shows (a replica still loading, a store outage) happens exactly when needed',
+    });
     dir = await mkdtemp(join(tmpdir(), 'fluxora-obs-'));
 
     // Lease rights in the test namespace, as the chart grants them in the operator's.

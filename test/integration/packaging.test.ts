@@ -38,7 +38,7 @@ describe('packaging', () => {
   beforeAll(async () => {
     kubeconfig = inject('kubeconfig');
     client = adminClient();
-    ns = await createNamespace(client, 'packaging');
+    ns = await createNamespace(client, 'packaging', { nodes: 'none', why: 'the chart and manifests are checked by lint, schema and dry-run; real-helm.test.ts installs them' });
     work = mkdtempSync(join(tmpdir(), 'fluxora-packaging-'));
     schemaDir = join(work, 'schemas');
 

@@ -59,7 +59,10 @@ describe('RetrainJob controller', () => {
 
   beforeAll(async () => {
     client = adminClient();
-    ns = await createNamespace(client, 'retrain');
+    ns = await createNamespace(client, 'retrain', {
+      nodes: 'kwok',
+      why: 'the test writes the trainer output itself (the trainer contract) to reach each gate outcome; the real trainer pod runs in real-loop.test.ts',
+    });
     out = await mkdtemp(join(tmpdir(), 'fluxora-runs-'));
     op = await startOperator([`--namespace=${ns}`]);
     await client.create(ModelType, {

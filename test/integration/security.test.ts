@@ -107,7 +107,15 @@ describe('security: restricted namespace, secrets never logged', () => {
 
   beforeAll(async () => {
     client = adminClient();
-    ns = await createNamespace(client, 'restricted', RESTRICTED);
+    ns = await createNamespace(
+      client,
+      'restricted',
+      {
+        nodes: 'kwok',
+        why: 'part 1 tests admission under the restricted profile; part 2 runs the processes itself to search all they print; real-loop.test.ts checks running pods in /proc',
+      },
+      RESTRICTED,
+    );
     dir = await mkdtemp(join(tmpdir(), 'fluxora-security-'));
     minio = await startMinio();
     bucket = `security-${randomBytes(4).toString('hex')}`;

@@ -200,7 +200,10 @@ describe('example scikit-learn container trainer', () => {
     home = await mkdtemp(join(tmpdir(), 'fluxora-sklearn-trainer-'));
 
     client = adminClient();
-    ns = await createNamespace(client, 'sklearn-trainer');
+    ns = await createNamespace(client, 'sklearn-trainer', {
+      nodes: 'none',
+      why: 'the Python trainer runs as a process with its Job pod environment: the project builds no Python image',
+    });
     // The Secret the example refers to, holding this test's MinIO settings, as envFrom will pass them.
     const secretName = RETRAIN_JOB_YAML.spec.dataset.credentialsSecretRef!.name;
     await client.create<Secret>(SecretResource, {

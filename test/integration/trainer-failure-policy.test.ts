@@ -1,39 +1,42 @@
-// The trainer Job's podFailurePolicy on the real control plane: the Job
-// controller of kube-controller-manager decides, from the exit code the real
-// `fluxora train` returns, whether a failed pod is retried.
+// The trainer Job's podFailurePolicy with real pods: the Job controller of
+// kube-controller-manager decides, from the exit code the real `fluxora train`
+// returns in its container, whether a failed pod is retried; an eviction
+// through the Eviction API (what `kubectl drain` does) is retried without
+// counting against backoffLimit.
 //
-// kwok would complete every pod with exit 0 at once, so it is paused while a
-// trainer pod exists (the pod stays Pending, bound to its kwok Node); the test
-// runs the real trainer with that pod's args and env (hack/run-local.ts) and
-// then writes the pod's status as a kubelet would: Failed, with the trainer
-// container terminated with the code the trainer process exited with.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { localCommand } from '../../hack/run-local.js';
+// The data set is served by a small HTTP server in the test, on the node's
+// address: its first answer never comes, so the first trainer pod is still
+// reading when it is evicted; later answers are a file without the target
+// column (y), which the trainer refuses with exit code 3.
+import { once } from 'node:events';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Model, RetrainJob } from '../../src/api/index.js';
 import { ModelType, RetrainJobType } from '../../src/controllers/fluxora-types.js';
 import { JobResource, PodResource } from '../../src/controllers/resource-types.js';
 import { getCondition } from '../../src/runtime/conditions.js';
 import type { KubeClient, KubeObject } from '../../src/runtime/kube-client.js';
 import { EXIT_BAD_INPUT, EXIT_RETRYABLE } from '../../src/training/exit-codes.js';
-import { runFluxora } from '../support/captured-process.js';
-import { adminClient, createNamespace, NamespaceResource, retrainJobFinished, startOperator, waitFor, type OperatorProcess } from '../support/cluster.js';
+import { readObject } from '../../src/storage/index.js';
+import { FEATURES, fixtureUri } from '../fixtures/models/serve-harness.js';
 import { closedPort } from '../corpus/artifacts/harness.js';
-import { kubeletTime, kwokControl, writePodStatus, type TestPod } from '../support/kwok.js';
+import { adminClient, createNamespace, NamespaceResource, retrainJobFinished, startOperator, waitFor, type OperatorProcess } from '../support/cluster.js';
+import { NODE_IP, requireRealNode, type PodLike } from '../support/real-pods.js';
 
 interface Job extends KubeObject {
   status?: { failed?: number; conditions?: { type: string; status: string; reason?: string; message?: string }[] };
 }
+type TrainerPod = PodLike & { status?: PodLike['status'] & { conditions?: { type: string; status: string }[] } };
 
-describe('trainer Job podFailurePolicy', () => {
+describe('trainer Job podFailurePolicy (real pods)', () => {
   let client: KubeClient;
   let ns: string;
-  let dir: string;
   let op: OperatorProcess | undefined;
-  const kwok = kwokControl(inject('kubeconfig'));
+  let server: http.Server;
+  let base: string;
+  let datasetRequests = 0;
+  const hanging: http.ServerResponse[] = [];
 
   const retrainJob = (name: string, dataset: string, backoffLimit: number): RetrainJob =>
     ({
@@ -42,125 +45,98 @@ describe('trainer Job podFailurePolicy', () => {
       metadata: { name, namespace: ns },
       spec: {
         modelRef: { name: 'churn' },
-        trainer: { builtin: { algorithm: 'linear', target: 'spend' } },
+        trainer: { builtin: { algorithm: 'linear', target: 'y' } },
         dataset: { uri: dataset },
-        output: { uri: `file://${dir}/out/` },
+        output: { uri: 'file:///tmp/out/' },
         backoffLimit,
       },
     }) as unknown as RetrainJob;
 
-  const trainerPods = (rj: string) => client.list<TestPod>(PodResource, ns, `fluxora.io/retrain-job=${rj}`);
-
-  /** The pod the Job started last that has no outcome yet (bound to a Node by the scheduler, Pending under paused kwok). */
-  const nextPod = (rj: string, seen: number) =>
-    waitFor(`trainer pod #${seen + 1} of ${rj}`, async () => {
-      const pods = await trainerPods(rj);
-      const fresh = pods.find((p) => p.status?.phase === 'Pending' && p.spec.nodeName);
-      return pods.length > seen && fresh ? fresh : undefined;
-    }, 60_000);
-
-  /** Runs the real trainer with the pod's args and env; its exit code. */
-  async function runTrainer(pod: TestPod): Promise<{ code: number | null; out: string }> {
-    const cmd = await localCommand(client, ns, `pod/${pod.metadata.name}`, dir);
-    const r = await runFluxora(cmd.args, cmd.env);
-    return { code: r.code, out: r.stdout + r.stderr };
-  }
-
-  /** What the kubelet would write for a pod whose trainer container exited with `exitCode`, or that was evicted. */
-  async function failPod(pod: TestPod, outcome: { exitCode: number } | 'evicted') {
-    const now = kubeletTime();
-    const container = pod.spec.containers[0]!;
-    const terminated = { exitCode: outcome === 'evicted' ? 137 : outcome.exitCode, reason: outcome === 'evicted' ? 'Evicted' : 'Error', startedAt: now, finishedAt: now };
-    await writePodStatus(client, pod, {
-      phase: 'Failed',
-      ...(outcome === 'evicted' ? { reason: 'Evicted', message: 'the node was drained' } : {}),
-      conditions: [
-        { type: 'Ready', status: 'False', lastTransitionTime: now },
-        ...(outcome === 'evicted' ? [{ type: 'DisruptionTarget', status: 'True', reason: 'EvictionByEvictionAPI', lastTransitionTime: now }] : []),
-      ],
-      containerStatuses: [{ name: container.name, image: container.image, imageID: '', ready: false, restartCount: 0, state: { terminated } }],
-    });
-  }
+  const trainerPods = (rj: string) => client.list<TrainerPod>(PodResource, ns, `fluxora.io/retrain-job=${rj}`);
+  const exitCodes = async (rj: string) =>
+    (await trainerPods(rj)).map((p) => p.status?.containerStatuses?.[0]?.state?.terminated?.exitCode).filter((c) => c !== undefined);
 
   const jobFailed = (name: string) =>
     waitFor(`Job ${name} Failed`, async () => {
       const job = await client.get<Job>(JobResource, ns, name);
       return job.status?.conditions?.find((c) => c.type === 'Failed' && c.status === 'True') ? job : undefined;
-    }, 60_000);
-
+    }, 120_000, 500);
 
   beforeAll(async () => {
+    requireRealNode();
     client = adminClient();
-    ns = await createNamespace(client, 'trainer-policy');
-    dir = await mkdtemp(join(tmpdir(), 'fluxora-trainer-policy-'));
+    ns = await createNamespace(client, 'trainer-policy', { nodes: 'real' });
+    const model = await readObject(fixtureUri('linear.onnx'));
+    // Reached by pods at the node's address, as a store outside the cluster would be.
+    server = http.createServer((req, res) => {
+      if (req.url === '/v1/model.onnx') return res.end(model);
+      if (req.url === '/no-target.csv') {
+        datasetRequests++;
+        if (datasetRequests === 1) return void hanging.push(res); // the pod that gets evicted is still reading
+        return res.end(`tenure,spend,visits\n${Array.from({ length: 20 }, (_, i) => `${i},${i * 2},${i % 3}`).join('\n')}\n`);
+      }
+      res.statusCode = 404;
+      res.end();
+    });
+    server.listen(0, '0.0.0.0');
+    await once(server, 'listening');
+    base = `http://${NODE_IP}:${(server.address() as AddressInfo).port}`;
     op = await startOperator([`--namespace=${ns}`]);
     await client.create(ModelType, {
       apiVersion: 'fluxora.io/v1alpha1',
       kind: 'Model',
       metadata: { name: 'churn', namespace: ns },
-      spec: { artifact: { uri: 'file:///models/churn/v1.onnx' }, features: [{ name: 'tenure', type: 'numeric' }] },
+      spec: { artifact: { uri: `${base}/v1/model.onnx` }, features: FEATURES },
     } as unknown as Model);
     await waitFor('model v1 Ready', async () => {
       const m = await client.get<Model>(ModelType, ns, 'churn');
       return getCondition(m.status?.conditions, 'Ready')?.status === 'True';
-    });
-  });
+    }, 120_000);
+  }, 180_000);
   afterAll(async () => {
-    if (kwok.paused) kwok.pause(false);
+    for (const res of hanging) res.destroy();
+    server?.close();
     await op?.stop();
-    await client.delete(NamespaceResource, undefined, ns).catch(() => undefined);
-    client.close();
-    await rm(dir, { recursive: true, force: true });
+    await client?.delete(NamespaceResource, undefined, ns).catch(() => undefined);
+    client?.close();
   });
 
   it('fails the run at once when the trainer exits 3 (bad input); an evicted pod is retried without counting', async () => {
-    // The data set lacks the target column: the trainer exits 3.
-    const data = join(dir, 'no-target.csv');
-    await writeFile(data, `tenure\n${Array.from({ length: 20 }, (_, i) => i).join('\n')}\n`);
-    kwok.pause(true);
-    try {
-      await client.create(RetrainJobType, retrainJob('rj-bad-data', pathToFileURL(data).href, 0));
-      // backoffLimit 0: without the Ignore rule, this eviction alone would fail the Job.
-      const evicted = await nextPod('rj-bad-data', 0);
-      await failPod(evicted, 'evicted');
-      const pod = await nextPod('rj-bad-data', 1);
-      const trainer = await runTrainer(pod);
-      expect(trainer.code, trainer.out).toBe(EXIT_BAD_INPUT);
-      expect(trainer.out).toContain('spend');
-      await failPod(pod, { exitCode: EXIT_BAD_INPUT });
-      const job = await jobFailed('rj-bad-data');
-      expect(job.status?.conditions?.find((c) => c.type === 'Failed')).toMatchObject({ reason: 'PodFailurePolicy' });
-      expect(await trainerPods('rj-bad-data')).toHaveLength(2);
-    } finally {
-      kwok.pause(false);
-    }
+    // backoffLimit 0: without the Ignore rule, the eviction alone would fail the Job.
+    await client.create(RetrainJobType, retrainJob('rj-bad-data', `${base}/no-target.csv`, 0));
+    const first = await waitFor('the first trainer pod reading the data set', async () => {
+      const [pod] = await trainerPods('rj-bad-data');
+      return pod?.status?.phase === 'Running' && datasetRequests === 1 ? pod : undefined;
+    }, 60_000, 250);
+    // The Eviction API, as `kubectl drain` uses it: the pod gets DisruptionTarget and the kubelet stops it.
+    await client.request('POST', `/api/v1/namespaces/${ns}/pods/${first.metadata.name}/eviction`, {
+      body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: first.metadata.name, namespace: ns } },
+    });
+    const job = await jobFailed('rj-bad-data');
+    expect(job.status?.conditions?.find((c) => c.type === 'Failed')).toMatchObject({ reason: 'PodFailurePolicy' });
+    const pods = await trainerPods('rj-bad-data');
+    expect(pods).toHaveLength(2);
+    const evicted = pods.find((p) => p.metadata.name === first.metadata.name)!;
+    expect(evicted.status?.conditions?.find((c) => c.type === 'DisruptionTarget')?.status).toBe('True');
+    expect(await exitCodes('rj-bad-data')).toContain(EXIT_BAD_INPUT);
+
     const rj = await retrainJobFinished(client, ns, 'rj-bad-data');
     expect(rj.status?.phase).toBe('Failed');
     const failed = getCondition(rj.status?.conditions, 'Failed');
     expect(failed).toMatchObject({ status: 'True', reason: 'InvalidInput' });
     expect(failed?.message).toContain('exit code 3');
     expect(failed?.message).toContain(`kubectl logs -n ${ns} job/rj-bad-data`);
-  });
+  }, 180_000);
 
   it('retries when the trainer exits 1 (store unreachable), up to backoffLimit', async () => {
     const port = await closedPort();
-    kwok.pause(true);
-    try {
-      await client.create(RetrainJobType, retrainJob('rj-unreachable', `http://127.0.0.1:${port}/train.csv`, 1));
-      for (let attempt = 0; attempt < 2; attempt++) {
-        // The Job controller waits ~10 s (its back-off) before the second pod.
-        const pod = await nextPod('rj-unreachable', attempt);
-        const trainer = await runTrainer(pod);
-        expect(trainer.code, trainer.out).toBe(EXIT_RETRYABLE);
-        await failPod(pod, { exitCode: EXIT_RETRYABLE });
-      }
-      const job = await jobFailed('rj-unreachable');
-      expect(job.status?.conditions?.find((c) => c.type === 'Failed')).toMatchObject({ reason: 'BackoffLimitExceeded' });
-      expect(await trainerPods('rj-unreachable')).toHaveLength(2);
-    } finally {
-      kwok.pause(false);
-    }
+    await client.create(RetrainJobType, retrainJob('rj-unreachable', `http://${NODE_IP}:${port}/train.csv`, 1));
+    // The Job controller waits ~10 s (its back-off) before the second pod.
+    const job = await jobFailed('rj-unreachable');
+    expect(job.status?.conditions?.find((c) => c.type === 'Failed')).toMatchObject({ reason: 'BackoffLimitExceeded' });
+    expect(await trainerPods('rj-unreachable')).toHaveLength(2);
+    expect(await exitCodes('rj-unreachable')).toEqual([EXIT_RETRYABLE, EXIT_RETRYABLE]);
     const rj = await retrainJobFinished(client, ns, 'rj-unreachable');
     expect(getCondition(rj.status?.conditions, 'Failed')).toMatchObject({ status: 'True', reason: 'BackoffLimitExceeded' });
-  });
+  }, 180_000);
 });

@@ -19,9 +19,29 @@ export function adminClient(): KubeClient {
   return KubeClient.fromFile(inject('kubeconfig'));
 }
 
-export async function createNamespace(client: KubeClient, prefix: string, labels: Record<string, string> = {}): Promise<string> {
+/**
+ * Which kind of Node a test's pods land on (hack/control-plane.sh runs both):
+ * - real: the kubelet with containerd runs them from the project's image;
+ * - kwok: simulated pods that never run anything, for states a real node
+ *   cannot produce on demand and for speed where what a pod runs does not
+ *   matter. Say why, so a reader knows what the test does not show;
+ * - none: the test expects no pod to run; one that is created stays Pending.
+ */
+export type PodPlacement = { nodes: 'real' } | { nodes: 'kwok'; why: string } | { nodes: 'none'; why: string };
+
+/** The namespace annotation PodNodeSelector reads: every pod of the namespace gets this node selector. */
+export const NODE_SELECTOR_ANNOTATION = 'scheduler.alpha.kubernetes.io/node-selector';
+export const NODE_KIND_LABEL = 'fluxora.io/node-kind';
+
+export async function createNamespace(
+  client: KubeClient,
+  prefix: string,
+  placement: PodPlacement,
+  labels: Record<string, string> = {},
+): Promise<string> {
   const name = `${prefix}-${randomBytes(3).toString('hex')}`;
-  await client.create(NamespaceResource, { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } });
+  const annotations = { [NODE_SELECTOR_ANNOTATION]: `${NODE_KIND_LABEL}=${placement.nodes}` };
+  await client.create(NamespaceResource, { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels, annotations } });
   return name;
 }
 
@@ -100,7 +120,8 @@ export function launchOperator(args: string[] = [], env: Record<string, string> 
       `--kubeconfig=${inject('operatorKubeconfig')}`,
       '--metrics-bind-address=127.0.0.1:0',
       '--health-probe-bind-address=127.0.0.1:0',
-      '--serving-image=fluxora:test',
+      // The project's image on the real Node; a name that never runs on kwok-only clusters.
+      `--serving-image=${inject('image') || 'fluxora:test'}`,
       ...args,
     ],
     { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
