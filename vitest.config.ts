@@ -1,9 +1,11 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 // Projects: "unit" is pure logic and needs nothing; "integration" runs
 // against the real local control plane (etcd, kube-apiserver,
 // kube-controller-manager, kube-scheduler, kwok) that test/support/global-setup.ts
-// starts through hack/control-plane.sh, or reuses when FLUXORA_KUBECONFIG is set.
+// starts through hack/control-plane.sh, or reuses when FLUXORA_KUBECONFIG is set;
+// "image" builds the container images (hack/image/) and needs no cluster.
+const IMAGE_TESTS = 'test/integration/image*.test.ts';
 export default defineConfig({
   test: {
     projects: [
@@ -18,12 +20,24 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, IMAGE_TESTS],
           environment: 'node',
           globalSetup: ['test/support/global-setup.ts'],
           testTimeout: 120_000,
           hookTimeout: 300_000,
           // Each file runs its own operator against the shared API server, in
           // its own namespace; one file at a time keeps a 2-core machine calm.
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: 'image',
+          include: [IMAGE_TESTS],
+          environment: 'node',
+          // Two full image builds (apt, npm ci, ~300 MB of gzip) on 2 cores.
+          testTimeout: 120_000,
+          hookTimeout: 600_000,
           fileParallelism: false,
         },
       },

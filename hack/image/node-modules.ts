@@ -7,9 +7,11 @@
 // already skips, so this keeps the tree a function of the lockfile.
 //
 // The result is cached by everything that shapes it and reused until one of
-// those changes.
+// those changes. Several checkouts (branches, worktrees) share the cache and
+// may build at the same time, so a staging is only removed once nobody has
+// used it for a day, never because another build wants a different one.
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from './exec.js';
 
@@ -34,18 +36,36 @@ export function productionNodeModules(o: { root: string; cacheDir: string; keep:
   }
   const stagingRoot = join(o.cacheDir, 'staging');
   const dir = join(stagingRoot, id);
-  if (existsSync(join(dir, '.complete'))) return join(dir, 'node_modules');
+  const marker = join(dir, '.complete');
+  removeUnused(stagingRoot, id);
+  if (existsSync(marker)) {
+    const now = new Date();
+    utimesSync(marker, now, now); // "in use": see removeUnused
+    return join(dir, 'node_modules');
+  }
 
   mkdirSync(stagingRoot, { recursive: true });
   const tmp = `${dir}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
   install(o.root, tmp, o.keep);
   writeFileSync(join(tmp, '.complete'), '');
-  rmSync(dir, { recursive: true, force: true });
-  renameSync(tmp, dir);
-  // Only the current staging is worth its ~300 MB.
-  for (const old of readdirSync(stagingRoot)) if (old !== id && !old.includes('.tmp-')) rmSync(join(stagingRoot, old), { recursive: true, force: true });
+  // Another build of the same inputs may have finished first: its tree is as good as ours.
+  if (existsSync(marker)) rmSync(tmp, { recursive: true, force: true });
+  else renameSync(tmp, dir);
   return join(dir, 'node_modules');
+}
+
+const DAY_MS = 24 * 3600 * 1000;
+
+/** Removes stagings (~170 MB each) no build has used for a day, and leftovers of interrupted installs. */
+function removeUnused(stagingRoot: string, current: string): void {
+  if (!existsSync(stagingRoot)) return;
+  for (const name of readdirSync(stagingRoot)) {
+    if (name === current) continue;
+    const path = join(stagingRoot, name);
+    const stamp = existsSync(join(path, '.complete')) ? join(path, '.complete') : path;
+    if (Date.now() - statSync(stamp).mtimeMs > DAY_MS) rmSync(path, { recursive: true, force: true });
+  }
 }
 
 function install(root: string, dir: string, keep: string): void {

@@ -81,10 +81,6 @@ export class FileTree {
     return this;
   }
 
-  has(path: string): boolean {
-    return this.nodes.has(archivePath(path));
-  }
-
   /** Removes `path` and everything below it. */
   remove(path: string): this {
     const p = archivePath(path);
@@ -96,16 +92,6 @@ export class FileTree {
   prune(drop: (path: string, type: Node['type']) => boolean): this {
     for (const [key, node] of [...this.nodes]) if (this.nodes.has(key) && drop(key, node.type)) this.remove(key);
     return this;
-  }
-
-  paths(): string[] {
-    return [...this.nodes.keys()];
-  }
-
-  /** Host file backing `path`, if any (for callers that need to read it now, such as a certificate bundle). */
-  hostPathOf(path: string): string | undefined {
-    const n = this.nodes.get(archivePath(path));
-    return n?.type === 'file' && 'hostPath' in n.source ? n.source.hostPath : undefined;
   }
 
   /** The layer's entries in byte order of their paths: parents before children, the same order on every host. */
