@@ -14,6 +14,9 @@ export default defineConfig({
           name: 'unit',
           include: ['src/**/*.test.ts', 'test/unit/**/*.test.ts'],
           environment: 'node',
+          // One project at a time (unit, image, integration): on 2 cores, two
+          // image builds beside a real-pod test would skew its figures.
+          sequence: { groupOrder: 0 },
         },
       },
       {
@@ -22,6 +25,7 @@ export default defineConfig({
           include: ['test/integration/**/*.test.ts'],
           exclude: [...configDefaults.exclude, IMAGE_TESTS],
           environment: 'node',
+          sequence: { groupOrder: 2 },
           globalSetup: ['test/support/global-setup.ts'],
           testTimeout: 120_000,
           hookTimeout: 300_000,
@@ -35,6 +39,7 @@ export default defineConfig({
           name: 'image',
           include: [IMAGE_TESTS],
           environment: 'node',
+          sequence: { groupOrder: 1 },
           // Two full image builds (apt, npm ci, ~300 MB of gzip) on 2 cores.
           testTimeout: 120_000,
           hookTimeout: 600_000,
@@ -51,6 +56,7 @@ export default defineConfig({
               test: {
                 name: 'faults',
                 include: ['test/faults/**/*.test.ts'],
+                sequence: { groupOrder: 3 },
                 environment: 'node',
                 globalSetup: ['test/support/faults-global-setup.ts', 'test/support/global-setup.ts'],
                 testTimeout: 300_000,

@@ -4,12 +4,16 @@
 // lives in its own module and is imported lazily: `fluxora serve` never loads
 // the operator's code and vice versa.
 
-type Subcommand = { summary: string; run: (argv: string[]) => Promise<number> };
+import { exitOnTerminationSignals } from './exit-on-signal.js';
+
+/** ownShutdown: the subcommand handles SIGTERM itself (drains); the others exit on it. */
+type Subcommand = { summary: string; run: (argv: string[]) => Promise<number>; ownShutdown?: boolean };
 
 const subcommands: Record<string, Subcommand> = {
   operator: {
     summary: 'reconcile Model, DriftMonitor and RetrainJob resources',
     run: async (argv) => (await import('./operator-command.js')).runOperatorCommand(argv),
+    ownShutdown: true,
   },
   'drift compute': {
     summary: 'drift report (JSON) comparing two local CSV / JSON Lines files',
@@ -18,6 +22,7 @@ const subcommands: Record<string, Subcommand> = {
   serve: {
     summary: 'serve a model over the Open Inference Protocol (V2 REST)',
     run: async (argv) => (await import('./serve-command.js')).runServeCommand(argv),
+    ownShutdown: true,
   },
   train: {
     summary: 'the built-in trainer: fit a tabular model, write model.onnx + metrics.json',
@@ -42,13 +47,13 @@ async function main(argv: string[]): Promise<number> {
   }
   // `fluxora drift compute` is a two-word command; look it up as "drift compute" first.
   const twoWord = rest[0] !== undefined ? subcommands[`${name} ${rest[0]}`] : undefined;
-  if (twoWord) return twoWord.run(rest.slice(1));
-  const cmd = subcommands[name];
+  const cmd = twoWord ?? subcommands[name];
   if (!cmd) {
     process.stderr.write(`fluxora: unknown subcommand "${name}"\n\n${usage()}`);
     return 2;
   }
-  return cmd.run(rest);
+  if (!cmd.ownShutdown) exitOnTerminationSignals();
+  return cmd.run(twoWord ? rest.slice(1) : rest);
 }
 
 main(process.argv.slice(2)).then(

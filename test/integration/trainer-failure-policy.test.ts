@@ -109,16 +109,22 @@ describe('trainer Job podFailurePolicy (real pods)', () => {
       return pod?.status?.phase === 'Running' && datasetRequests === 1 ? pod : undefined;
     }, 60_000, 250);
     // The Eviction API, as `kubectl drain` uses it: the pod gets DisruptionTarget and the kubelet stops it.
+    const evictedAt = Date.now();
     await client.request('POST', `/api/v1/namespaces/${ns}/pods/${first.metadata.name}/eviction`, {
       body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: first.metadata.name, namespace: ns } },
     });
+    const marked = await client.get<TrainerPod>(PodResource, ns, first.metadata.name);
+    expect(marked.status?.conditions?.find((c) => c.type === 'DisruptionTarget')).toMatchObject({ status: 'True', reason: 'EvictionByEvictionAPI' });
+    // The trainer exits on SIGTERM (as PID 1 it would otherwise wait for SIGKILL, 30 s later); the Job replaces the pod.
+    await waitFor('the evicted pod gone', async () => (await client.getOrUndefined(PodResource, ns, first.metadata.name)) === undefined, 60_000, 250);
+    expect(Date.now() - evictedAt).toBeLessThan(15_000);
     const job = await jobFailed('rj-bad-data');
     expect(job.status?.conditions?.find((c) => c.type === 'Failed')).toMatchObject({ reason: 'PodFailurePolicy' });
+    // The evicted pod was deleted and not counted: one failure, the trainer's exit code 3.
+    expect(job.status?.failed).toBe(1);
     const pods = await trainerPods('rj-bad-data');
-    expect(pods).toHaveLength(2);
-    const evicted = pods.find((p) => p.metadata.name === first.metadata.name)!;
-    expect(evicted.status?.conditions?.find((c) => c.type === 'DisruptionTarget')?.status).toBe('True');
-    expect(await exitCodes('rj-bad-data')).toContain(EXIT_BAD_INPUT);
+    expect(pods.map((p) => p.metadata.name)).not.toContain(first.metadata.name);
+    expect(await exitCodes('rj-bad-data')).toEqual([EXIT_BAD_INPUT]);
 
     const rj = await retrainJobFinished(client, ns, 'rj-bad-data');
     expect(rj.status?.phase).toBe('Failed');
