@@ -3,8 +3,12 @@
 // helm lint, helm template | kubeconform -strict against JSON schemas made
 // from this API server's OpenAPI and from the CRDs, values.schema.json
 // refusing bad values on a real `helm install`, a server-side dry-run of
-// every manifest, and BuildKit's Dockerfile linter.
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// every manifest, and BuildKit's Dockerfile linter. Then the chart is
+// installed for real: the operator runs in the cluster from the project's
+// image on the real Node, turns a Model into serving pods that answer through
+// their Service, and `helm uninstall` removes it (real-loop.test.ts does the
+// same with manifests/install).
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -12,7 +16,15 @@ import { parseAllDocuments, stringify } from 'yaml';
 import { CHART_DIR, helmTemplate, MIN_KUBE_VERSION } from '../../hack/helm.js';
 import { serverSideApply } from '../../src/runtime/apply.js';
 import type { KubeClient, KubeObject, ResourceType } from '../../src/runtime/kube-client.js';
+import type { Model } from '../../src/api/index.js';
+import { ModelType } from '../../src/controllers/fluxora-types.js';
+import { SecretResource } from '../../src/controllers/resource-types.js';
+import { getCondition } from '../../src/runtime/conditions.js';
+import { readObject, writeObject } from '../../src/storage/index.js';
+import { FEATURES, fixtureUri, inferBody } from '../fixtures/models/serve-harness.js';
 import { adminClient, createNamespace, NamespaceResource, root, waitFor } from '../support/cluster.js';
+import { createBucket, s3Options, startMinio } from '../support/minio.js';
+import { exposeHostPort, requireRealNode } from '../support/real-pods.js';
 import { schemasFromCrd, schemasFromOpenApiV2, writeSchemas, type Crd } from '../support/kubeconform-schemas.js';
 import { helm, kubeconform, kubectl, run, runOk, valuesWithEveryFeature } from '../support/packaging.js';
 
@@ -38,7 +50,7 @@ describe('packaging', () => {
   beforeAll(async () => {
     kubeconfig = inject('kubeconfig');
     client = adminClient();
-    ns = await createNamespace(client, 'packaging', { nodes: 'none', why: 'the chart and manifests are checked by lint, schema and dry-run; real-helm.test.ts installs them' });
+    ns = await createNamespace(client, 'packaging', { nodes: 'real' });
     work = mkdtempSync(join(tmpdir(), 'fluxora-packaging-'));
     schemaDir = join(work, 'schemas');
 
@@ -75,20 +87,6 @@ describe('packaging', () => {
     client?.close();
     if (work) rmSync(work, { recursive: true, force: true });
   });
-
-  // Helm checks Chart.yaml's kubeVersion against the server's reported version.
-  // A control plane built from Go modules without version stamping reports
-  // v0.0.0-master; for that one only, install a copy without the constraint
-  // (the constraint itself is tested on `helm template` below).
-  const chartForThisServer = async () => {
-    const { gitVersion } = await client.request<{ gitVersion: string }>('GET', '/version');
-    if (!gitVersion.startsWith('v0.0.0')) return CHART_DIR;
-    const copy = join(work, 'chart-unversioned-server');
-    cpSync(CHART_DIR, copy, { recursive: true });
-    const chartYaml = join(copy, 'Chart.yaml');
-    writeFileSync(chartYaml, readFileSync(chartYaml, 'utf8').replace(/^kubeVersion:.*\n/m, ''));
-    return copy;
-  };
 
   describe('Helm chart', () => {
     it('passes helm lint --strict with default values and with every optional feature on', () => {
@@ -172,15 +170,43 @@ spec:
       expect(() => helmTemplate({ release: 'pkg', namespace: ns, kubeVersion: MIN_KUBE_VERSION })).not.toThrow();
     });
 
-    it('installs with helm (operator Available), and helm uninstall removes all but the CRDs', async () => {
+    it('installs with helm: the operator runs in the cluster and a Model answers through its Service; helm uninstall removes all but the CRDs', async () => {
+      requireRealNode();
       const release = `pkg-${ns.slice(-6)}`;
       const fullname = `${release}-fluxora-operator`;
-      const install = helm(['install', release, await chartForThisServer(), '--namespace', ns, '--wait', '--timeout', '120s'], { kubeconfig });
+      const install = helm(['install', release, CHART_DIR, '--namespace', ns, '--wait', '--timeout', '120s'], { kubeconfig });
       expect(install.status, install.stderr).toBe(0);
       const deploy = await client.request<{ status?: { availableReplicas?: number } }>('GET', `/apis/apps/v1/namespaces/${ns}/deployments/${fullname}`);
       expect(deploy.status?.availableReplicas).toBe(1);
       const role = await client.request<{ rules: unknown[] }>('GET', `/apis/rbac.authorization.k8s.io/v1/clusterroles/${fullname}`);
       expect(role.rules.length).toBeGreaterThan(0);
+
+      // The chart's operator at work: a Model served from MinIO, answered through its Service.
+      const m = await startMinio();
+      await createBucket(m, 'fluxora-packaging');
+      const artifact = `s3://fluxora-packaging/${ns}/v1/model.onnx`;
+      await writeObject(artifact, await readObject(fixtureUri('linear.onnx')), { s3: s3Options(m) });
+      const store = await exposeHostPort(client, ns, 'minio', 9000, Number(new URL(m.endpoint).port));
+      await client.create(SecretResource, {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 'storage', namespace: ns },
+        stringData: { AWS_ACCESS_KEY_ID: m.accessKeyId, AWS_SECRET_ACCESS_KEY: m.secretAccessKey, AWS_ENDPOINT_URL: store, AWS_REGION: 'us-east-1' },
+      } as KubeObject);
+      await client.create(ModelType, {
+        apiVersion: 'fluxora.io/v1alpha1',
+        kind: 'Model',
+        metadata: { name: 'churn', namespace: ns },
+        spec: { artifact: { uri: artifact, credentialsSecretRef: { name: 'storage' } }, features: FEATURES },
+      } as unknown as Model);
+      await waitFor('Model Ready', async () => getCondition((await client.get<Model>(ModelType, ns, 'churn')).status?.conditions, 'Ready')?.status === 'True', 120_000);
+      const svc = await client.get<KubeObject & { spec: { clusterIP: string } }>({ group: '', version: 'v1', kind: 'Service', plural: 'services', namespaced: true }, ns, 'churn');
+      const answer = await waitFor('an answer through the Service', async () => {
+        const res = await fetch(`http://${svc.spec.clusterIP}:8080/v2/models/churn/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: inferBody([[1, 2, 3]]) }).catch(() => undefined);
+        return res?.status === 200 ? ((await res.json()) as { model_version: string }) : undefined;
+      }, 30_000, 250);
+      expect(answer.model_version).toBe('v1');
+      await client.delete(ModelType, ns, 'churn');
 
       const uninstall = helm(['uninstall', release, '--namespace', ns, '--wait', '--timeout', '120s'], { kubeconfig });
       expect(uninstall.status, uninstall.stderr).toBe(0);
