@@ -6,6 +6,12 @@
 
 import { exitOnTerminationSignals } from './exit-on-signal.js';
 
+// onnxruntime persists a telemetry device id under $XDG_CACHE_HOME or
+// $HOME/.cache; on a read-only root filesystem it cannot, and prints a warning
+// from every process that loads a model. Its telemetry does nothing on Linux.
+// Set before any subcommand (and so onnxruntime) is loaded.
+process.env.ORT_DISABLE_TELEMETRY ??= '1';
+
 /** ownShutdown: the subcommand handles SIGTERM itself (drains); the others exit on it. */
 type Subcommand = { summary: string; run: (argv: string[]) => Promise<number>; ownShutdown?: boolean };
 

@@ -359,4 +359,23 @@ describe('real pods: the whole loop with the operator in the cluster', () => {
     expect(kstatus([mo])[0]!.status).toBe('Failed');
     mark('missing artifact -> ServingFailed with the container message');
   });
+
+  it('no container printed a warning (Node version, AWS SDK, onnxruntime)', async () => {
+    const WARNING = /\(node:\d+\)|Warning|\[W:onnxruntime/;
+    const logs = [
+      ...(await podsWhere(client, ns, '', (p) => p.length > 0, 'pods')).map((p) => [ns, p.metadata.name] as const),
+      ...(await podsWhere(client, OPERATOR_NS, 'app.kubernetes.io/name=fluxora-operator', (p) => p.length > 0, 'operator')).map((p) => [OPERATOR_NS, p.metadata.name] as const),
+    ];
+    for (const [namespace, pod] of logs) {
+      const text = await kubectl(['-n', namespace, 'logs', pod, '--all-containers']);
+      const warned = text.split('\n').filter((l) => WARNING.test(l));
+      expect(warned, `${namespace}/${pod}`).toEqual([]);
+    }
+    // Serving, drift-check, trainer and operator pods were all read.
+    const names = logs.map(([, pod]) => pod).join(' ');
+    expect(names).toMatch(/churn-drift-retrain-/);
+    expect(names).toMatch(/churn-drift-now-/);
+    expect(names).toMatch(/fluxora-operator-/);
+    expect(names).toMatch(/churn-b-/);
+  });
 });
