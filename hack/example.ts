@@ -2,8 +2,8 @@
 //
 //   npx tsx hack/example.ts data               bucket fluxora-examples on the local MinIO: three churn
 //                                              data sets and v1, trained by the built-in trainer
-//   npx tsx hack/example.ts traffic --port P   600 inference requests from the "new world" to a
-//                                              local `fluxora serve` on port P
+//   npx tsx hack/example.ts traffic --url U    600 inference requests from the "new world" to the
+//                                              Model's endpoint U (http://<Service ClusterIP>:8080)
 //
 // Storage settings come from the environment: eval "$(bash hack/minio.sh env)".
 // The worlds: v1 learns churn from tenure, monthly_spend and support_calls as
@@ -58,12 +58,12 @@ async function data(): Promise<void> {
   process.stdout.write(`wrote ${base}/data/{history,reference,recent}.csv and ${base}/v1/model.onnx (auc ${(v1.metrics.auc as number).toFixed(3)})\n`);
 }
 
-async function traffic(port: number, count: number, model: string): Promise<void> {
+async function traffic(url: string, count: number, model: string): Promise<void> {
   const all = rows(count, 7, NEW);
   let sent = 0;
   for (let i = 0; i < all.length; i += 50) {
     const batch = all.slice(i, i + 50).map((r) => r.slice(0, COLUMNS.length));
-    const res = await fetch(`http://127.0.0.1:${port}/v2/models/${model}/infer`, {
+    const res = await fetch(`${url.replace(/\/$/, '')}/v2/models/${model}/infer`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ inputs: [{ name: 'x', shape: [batch.length, COLUMNS.length], datatype: 'FP32', data: batch.flat() }] }),
@@ -71,17 +71,17 @@ async function traffic(port: number, count: number, model: string): Promise<void
     if (!res.ok) throw new Error(`infer answered ${res.status}: ${await res.text()}`);
     sent += batch.length;
   }
-  process.stdout.write(`sent ${sent} rows from the shifted world to ${model} on port ${port}\n`);
+  process.stdout.write(`sent ${sent} rows from the shifted world to ${model} at ${url}\n`);
 }
 
 const { values, positionals } = parseArgs({
-  options: { port: { type: 'string' }, rows: { type: 'string', default: '600' }, model: { type: 'string', default: 'churn' } },
+  options: { url: { type: 'string' }, rows: { type: 'string', default: '600' }, model: { type: 'string', default: 'churn' } },
   allowPositionals: true,
 });
 const command = positionals[0];
 if (command === 'data') await data();
-else if (command === 'traffic' && values.port) await traffic(Number(values.port), Number(values.rows), values.model);
+else if (command === 'traffic' && values.url) await traffic(values.url, Number(values.rows), values.model);
 else {
-  process.stderr.write('usage: npx tsx hack/example.ts data | traffic --port P [--rows N] [--model NAME]\n');
+  process.stderr.write('usage: npx tsx hack/example.ts data | traffic --url http://HOST:8080 [--rows N] [--model NAME]\n');
   process.exitCode = 2;
 }
