@@ -191,25 +191,34 @@ setup_network() {
 EOF
 }
 
+# Removes every iptables rule and chain of the node: kube-proxy's (KUBE-SERVICES...),
+# the kubelet's (KUBE-FIREWALL, KUBE-KUBELET-CANARY) and the bridge plugin's
+# masquerade chains (CNI-*). Rules are deleted by number: their comments hold
+# quotes and spaces that would not survive a shell round trip.
+remove_iptables_rules() {
+  local ipt t chain n
+  for ipt in iptables ip6tables; do
+    command -v "$ipt" >/dev/null || continue
+    for t in filter nat mangle; do
+      for chain in $("$ipt" -t "$t" -S 2>/dev/null | awk '$1=="-A" && / -j (KUBE-|CNI-)/ {print $2}' | sort -u); do
+        for n in $("$ipt" -t "$t" -L "$chain" --line-numbers -n 2>/dev/null | awk 'NR>2 && $2 ~ /^(KUBE-|CNI-)/ {print $1}' | sort -rn); do
+          "$ipt" -t "$t" -D "$chain" "$n" 2>/dev/null || true
+        done
+      done
+      for chain in $("$ipt" -t "$t" -S 2>/dev/null | awk '$1=="-N" && $2 ~ /^(KUBE-|CNI-)/ {print $2}'); do
+        "$ipt" -t "$t" -F "$chain" 2>/dev/null || true
+      done
+      for chain in $("$ipt" -t "$t" -S 2>/dev/null | awk '$1=="-N" && $2 ~ /^(KUBE-|CNI-)/ {print $2}'); do
+        "$ipt" -t "$t" -X "$chain" 2>/dev/null || true
+      done
+    done
+  done
+}
+
 teardown_network() {
   ip route del "$SERVICE_CIDR" dev "$BRIDGE" 2>/dev/null || true
   ip link del "$BRIDGE" 2>/dev/null || true
-  # kube-proxy's and the bridge plugin's rules: kube-proxy removes its own
-  # with --cleanup; the CNI masquerade chains are named CNI-*.
-  if [[ -x "$(k8s_bin)/kube-proxy" ]]; then
-    "$(k8s_bin)/kube-proxy" --cleanup >/dev/null 2>&1 || true
-  fi
-  local chain
-  for chain in $(iptables -t nat -S 2>/dev/null | awk '$1=="-N" && $2 ~ /^CNI-/ {print $2}'); do
-    iptables -t nat -F "$chain" 2>/dev/null || true
-  done
-  iptables -t nat -S POSTROUTING 2>/dev/null | awk '/CNI-/ {sub(/^-A/, "-D"); print}' | while read -r rule; do
-    # shellcheck disable=SC2086
-    iptables -t nat $rule 2>/dev/null || true
-  done
-  for chain in $(iptables -t nat -S 2>/dev/null | awk '$1=="-N" && $2 ~ /^CNI-/ {print $2}'); do
-    iptables -t nat -X "$chain" 2>/dev/null || true
-  done
+  remove_iptables_rules
   rm -rf "$NODE_DIR/cni/ipam"
   restore_sysctls
 }
@@ -474,6 +483,7 @@ down() {
   for m in $(awk -v a="$NODE_DIR" -v b="$RUN_DIR" '$5 ~ "^"a || $5 ~ "^"b {print $5}' /proc/self/mountinfo | sort -r); do
     umount -l "$m" 2>/dev/null || true
   done
+  rm -rf "$RUN_DIR/containerd" "$CONTAINERD_SOCK" "$CONTAINERD_SOCK.ttrpc"
   teardown_network
 }
 
