@@ -2,9 +2,13 @@
 // Deployment, a drift-check CronJob, a trainer Job or any Pod) as a local
 // `fluxora` process with that container's arguments and environment: secret
 // references resolved, and the workload's ServiceAccount token in a
-// kubeconfig when the pod would have one. On the local control plane kwok only
-// simulates pods, so this is how a walk-through or a test makes the real
-// program run in a pod's place.
+// kubeconfig when the pod would have one.
+//
+// A debugging tool: the local cluster runs real pods (hack/node.sh), but a
+// local process can be given a debugger, a profiler or a breakpoint. Two tests
+// use it where they need a process they control exactly (observability: a
+// replica still loading, for Prometheus on the host; security: every byte a
+// process prints).
 //
 //   npx tsx hack/run-local.ts [-n NAMESPACE] KIND/NAME [--env K=V ...] [--kubeconfig PATH]
 //   KIND: deployment, job, cronjob, pod
