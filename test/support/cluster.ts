@@ -160,11 +160,24 @@ export function launchOperator(args: string[] = [], env: Record<string, string> 
   };
 }
 
+/** How long an operator may take to log "operator started" (its informers' first lists). */
+const OPERATOR_START_TIMEOUT_MS = 90_000;
+
 /** Starts `fluxora operator` (see launchOperator) and waits until it has started. */
 export async function startOperator(args: string[] = [], env: Record<string, string> = {}): Promise<OperatorProcess> {
   const run = launchOperator(args, env);
   const exited = run.exited.then((e) => e.code);
-  if (!(await run.started)) throw new Error(`operator exited with ${await exited} before starting:\n${run.stderr()}`);
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), OPERATOR_START_TIMEOUT_MS)));
+  const started = await Promise.race([run.started, timedOut]);
+  clearTimeout(timer);
+  if (started === 'timeout') {
+    // Never leave it running behind a failed hook; show why it did not start (RBAC, API server).
+    await run.kill();
+    const last = run.logs.slice(-5).map((l) => JSON.stringify(l)).join('\n');
+    throw new Error(`operator did not start within ${OPERATOR_START_TIMEOUT_MS / 1000} s; last log lines:\n${last}\n${run.stderr()}`);
+  }
+  if (!started) throw new Error(`operator exited with ${await exited} before starting:\n${run.stderr()}`);
   const line = run.logs.find((l) => l.msg === 'operator started')!;
   return {
     proc: run.proc,

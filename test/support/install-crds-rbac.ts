@@ -27,7 +27,9 @@ export async function installCrdsAndOperatorRbac(client: KubeClient, operatorUse
   await serverSideApply(client, CLUSTER_ROLE_BINDING, {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'ClusterRoleBinding',
-    metadata: { name: 'fluxora-operator' },
+    // Not "fluxora-operator": manifests/install and the chart bind that name to
+    // their ServiceAccount, and a test that installs them would unbind this user.
+    metadata: { name: 'fluxora-operator-test-user' },
     roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'fluxora-operator' },
     subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: operatorUser }],
   } as KubeObject);
