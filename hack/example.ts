@@ -1,4 +1,4 @@
-// Data and traffic for the README's retrain walk-through (manifests/examples/):
+// Data and traffic for the retrain walk-through (docs/walkthrough.md, manifests/examples/):
 //
 //   npx tsx hack/example.ts data               bucket fluxora-examples on the local MinIO: three churn
 //                                              data sets and v1, trained by the built-in trainer

@@ -86,7 +86,7 @@ export function desiredInstallFiles(): Map<string, string> {
   files.set(
     'kustomization.yaml',
     header('hack/generate-install.ts') +
-      '# Install: kubectl apply -k manifests/install   (see README "Install")\n' +
+      '# Install: kubectl apply -k manifests/install   (see docs/install.md)\n' +
       stringify(kustomization),
   );
   return files;

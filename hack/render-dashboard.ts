@@ -1,4 +1,4 @@
-// Screenshot of the chart's Grafana dashboard for the README (docs/dashboard.png),
+// Screenshot of the chart's Grafana dashboard for the docs (docs/dashboard.png),
 // from real Prometheus data: run the observability test with a snapshot file,
 // then render it with headless Chromium (Debian's `chromium` package):
 //

@@ -1,5 +1,5 @@
 -- Argo CD health check for fluxora.io/Model.
--- Install: resource.customizations.health.fluxora.io_Model in argocd-cm (see README.md).
+-- Install: resource.customizations.health.fluxora.io_Model in argocd-cm (see docs/gitops.md).
 local hs = { status = "Progressing", message = "Waiting for the operator" }
 if obj.status == nil then return hs end
 local generation = obj.metadata.generation or 0

@@ -77,9 +77,9 @@ describe('alert rules and dashboard files', () => {
     for (const a of ['FluxoraDriftDetected', 'FluxoraRetrainJobFailed', 'FluxoraModelNotReady', 'FluxoraReconcileErrors']) expect(tested).toContain(`alertname: ${a}`);
   });
 
-  it('every alert has a severity, a summary, a description and a runbook at a README heading', () => {
-    const readme = readFileSync(join(root, 'README.md'), 'utf8');
-    const anchors = new Set([...readme.matchAll(/^#{1,6} (.+)$/gm)].map((m) => githubAnchor(m[1]!)));
+  it('every alert has a severity, a summary, a description and a runbook at a heading of docs/metrics-and-alerts.md', () => {
+    const runbooks = readFileSync(join(root, 'docs', 'metrics-and-alerts.md'), 'utf8');
+    const anchors = new Set([...runbooks.matchAll(/^#{1,6} (.+)$/gm)].map((m) => githubAnchor(m[1]!)));
     const alerts = allRules().filter((r) => r.alert);
     expect(alerts.map((a) => a.alert)).toEqual(expect.arrayContaining(['FluxoraReconcileErrors', 'FluxoraModelNotReady', 'FluxoraDriftDetected', 'FluxoraRetrainJobFailed']));
     for (const a of alerts) {
@@ -87,8 +87,8 @@ describe('alert rules and dashboard files', () => {
       expect(a.annotations?.summary, a.alert).toBeTruthy();
       expect(a.annotations?.description, a.alert).toBeTruthy();
       const url = a.annotations?.runbook_url ?? '';
-      expect(url, a.alert).toMatch(/^https:\/\/github\.com\/fluxora\/fluxora\/blob\/main\/README\.md#/);
-      expect(anchors, `${a.alert}: README has no heading for ${url}`).toContain(url.split('#')[1]);
+      expect(url, a.alert).toMatch(/^https:\/\/github\.com\/fluxora\/fluxora\/blob\/main\/docs\/metrics-and-alerts\.md#/);
+      expect(anchors, `${a.alert}: docs/metrics-and-alerts.md has no heading for ${url}`).toContain(url.split('#')[1]);
     }
   });
 

@@ -218,7 +218,7 @@ spec:
   });
 
   describe('plain install manifests (manifests/install)', () => {
-    // The overlay README "Install" shows: another namespace, another registry.
+    // The overlay docs/install.md shows: another namespace, another registry.
     const kustomizeInto = (namespace: string, image: string) => {
       const overlay = join(work, 'overlay');
       mkdirSync(overlay, { recursive: true });
@@ -258,7 +258,7 @@ spec:
       expect(r.valid).toBe(11);
     });
 
-    it('pass a server-side dry-run, moved to another namespace and registry by the README overlay', () => {
+    it('pass a server-side dry-run, moved to another namespace and registry by the overlay in docs/install.md', () => {
       const built = kustomizeInto(ns, 'registry.example.com/fluxora:9.9.9');
       const objects = objectsIn(built) as unknown as (KubeObject & { subjects?: { namespace: string }[]; spec?: { template?: { spec: { containers: { image: string; args: string[] }[] } } } })[];
       expect(objects.find((o) => o.kind === 'ClusterRoleBinding')!.subjects![0]!.namespace).toBe(ns);
