@@ -4,11 +4,13 @@
 // data credentials, find the serving pods, write this monitor's status).
 import type { DriftMonitor } from '../../api/index.js';
 import type { KubeObject, OwnerReference } from '../../runtime/kube-client.js';
+import { childName } from '../names.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../resource-types.js';
 import { samplesSecretName } from '../model/children.js';
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from '../pod-security.js';
 
-export const driftCheckName = (m: DriftMonitor) => `${m.metadata.name.slice(0, 40).replace(/[-.]+$/, '')}-drift-check`;
+/** The CronJob and its RBAC: 52 characters at most, so the CronJob's Jobs (11 more) fit in 63. */
+export const driftCheckName = (m: DriftMonitor) => childName(m.metadata.name, 'drift-check', 52);
 
 function ownerRef(m: DriftMonitor): OwnerReference {
   return { apiVersion: m.apiVersion, kind: m.kind, name: m.metadata.name, uid: m.metadata.uid ?? '', controller: true, blockOwnerDeletion: true };

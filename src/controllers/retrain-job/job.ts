@@ -5,6 +5,7 @@
 import type { Model, RetrainJob } from '../../api/index.js';
 import type { KubeObject } from '../../runtime/kube-client.js';
 import { joinUri } from '../../storage/uri.js';
+import { childName } from '../names.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../resource-types.js';
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from '../pod-security.js';
 import { PVC_MOUNT_ROOT, pvcClaim } from '../model/children.js';
@@ -13,7 +14,8 @@ import { PERMANENT_EXIT_CODES } from '../../training/exit-codes.js';
 /** The trainer Job's one container; its podFailurePolicy names it. */
 const TRAINER_CONTAINER = 'trainer';
 
-export const trainerJobName = (rj: RetrainJob) => rj.metadata.name.slice(0, 63).replace(/[-.]+$/, '');
+/** A Job's name is also a label value on its pods: 63 characters at most. */
+export const trainerJobName = (rj: RetrainJob) => childName(rj.metadata.name, '', 63);
 
 /** This run's own prefix: `<output.uri>/<retrainjob name>/`. */
 export const outputPrefix = (rj: RetrainJob) => `${joinUri(rj.spec.output.uri, rj.metadata.name)}/`;
