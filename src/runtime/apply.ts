@@ -21,22 +21,30 @@ export async function applyIfChanged<T extends KubeObject>(
   desired: T,
   live: T | undefined,
 ): Promise<ApplyResult<T>> {
-  if (live && isSubset(stripForCompare(desired), live)) return { object: live, changed: false };
+  const wanted = stripForCompare(desired);
+  if (live && isSubset(wanted, live)) return { object: live, changed: false };
+  let applied: T;
   try {
-    return { object: await serverSideApply(client, type, desired), changed: true };
+    applied = await serverSideApply(client, type, desired);
   } catch (e) {
     // Apply merges keyed lists: a hand-edited entry (a Service port changed
     // from 8080 to 9999, still named "http") stays beside ours and the merged
-    // object is invalid forever. Replace the object instead, with our lists
-    // taking the place of the live ones (resourceVersion-guarded: a 409 is retried).
+    // object is invalid forever. Replace the lists instead (below).
     if (!(e instanceof ApiError && e.status === 422 && live)) throw e;
-    const body = overlay(live, desired) as T;
-    const object = await client.request<T>('PUT', resourcePath(type, desired.metadata.namespace, desired.metadata.name), {
-      body,
-      query: { fieldManager: FIELD_MANAGER },
-    });
-    return { object, changed: true };
+    return { object: await replaceLists(client, type, live, desired), changed: true };
   }
+  // Apply never removes what another field manager added: an env entry or a
+  // container appended by hand survives it. Replace our lists with ours then.
+  if (isSubset(wanted, applied)) return { object: applied, changed: true };
+  return { object: await replaceLists(client, type, applied, desired), changed: true };
+}
+
+/** PUT of `desired` over `live` (its resourceVersion guards the write: a 409 is retried by the caller). */
+function replaceLists<T extends KubeObject>(client: KubeClient, type: ResourceType, live: T, desired: T): Promise<T> {
+  return client.request<T>('PUT', resourcePath(type, desired.metadata.namespace, desired.metadata.name), {
+    body: overlay(live, desired) as T,
+    query: { fieldManager: FIELD_MANAGER },
+  });
 }
 
 /** `desired` over `live`: objects merge key by key, lists and scalars of `desired` replace live ones, the rest of `live` stays (server-set fields such as a Service's clusterIP). */

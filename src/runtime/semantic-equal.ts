@@ -36,10 +36,11 @@ export function isSubset(want: unknown, have: unknown, path: string[] = []): boo
   if (want === null || typeof want !== 'object') return scalarEqual(want, have, path);
   if (Array.isArray(want)) {
     if (!Array.isArray(have)) return false;
-    // Lists we write are short; match each wanted item against any live item,
-    // so items others append (an env var, a sidecar) don't force a write we
-    // can't win anyway (server-side apply leaves their items in place).
-    if (want.length === 0) return have.length === 0;
+    // A list we write is ours whole: the same items, in any order, and no
+    // others. An entry appended by hand (a second FLUXORA_MODEL_URI that hides
+    // ours, a container) must be put back too. Injectors (service meshes,
+    // secret agents) mutate Pods at admission, not the templates we own.
+    if (want.length !== have.length) return false;
     const used = new Set<number>();
     return want.every((w) => {
       const j = have.findIndex((h, k) => !used.has(k) && isSubset(w, h, path));

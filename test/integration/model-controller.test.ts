@@ -201,6 +201,25 @@ describe('Model controller', () => {
     expect(repaired.spec.template.spec.containers).toHaveLength(1);
     await readyModel(client, ns, 'churn', 'v2');
 
+    // Entries appended by hand are not kept beside ours: a second FLUXORA_MODEL_URI
+    // (kubectl warns it hides the first) would make the pods load another artifact
+    // than the version the Model claims, and a sidecar would run unseen.
+    const ours = (await client.get<Deployment>(DeploymentResource, ns, 'churn')).spec.template.spec.containers[0]!.env;
+    await client.request('PATCH', `/apis/apps/v1/namespaces/${ns}/deployments/churn`, {
+      body: [
+        { op: 'add', path: '/spec/template/spec/containers/0/env/-', value: { name: 'FLUXORA_MODEL_URI', value: 's3://elsewhere/model.onnx' } },
+        { op: 'add', path: '/spec/template/spec/containers/0/env/-', value: { name: 'DEBUG', value: '1' } },
+        { op: 'add', path: '/spec/template/spec/containers/-', value: { name: 'sidecar', image: 'busybox' } },
+      ],
+      contentType: 'application/json-patch+json',
+    });
+    const cleaned = await waitFor('appended entries removed', async () => {
+      const d = await client.get<Deployment>(DeploymentResource, ns, 'churn');
+      const c = d.spec.template.spec.containers;
+      return c.length === 1 && c[0]!.env.length === ours.length ? d : undefined;
+    });
+    expect(cleaned.spec.template.spec.containers[0]!.env).toEqual(ours);
+
     // A hand-changed port keeps its name: merging ours back by apply would give two ports named
     // "http" (422 forever); the operator replaces the Service's ports instead, keeping its clusterIP.
     const before = await client.get<KubeObject & { spec: { clusterIP: string; ports: { name: string; port: number }[] } }>(ServiceResource, ns, 'churn');
