@@ -262,6 +262,7 @@ async function runOperator(cp: ScaleControlPlane, client: KubeClient, runDir: st
         ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'].map((m) => [m, sumOf(atConvergence, 'rest_client_requests_total', { method: m })]),
       ),
       auditRequests: convergenceAudit.length,
+      auditConflicts: convergenceAudit.filter((e) => e.responseStatus?.code === 409).length,
       auditByVerb: countBy(convergenceAudit, (e) => e.verb),
       auditWritesByResource: countBy(
         convergenceAudit.filter((e) => WRITE_VERBS.has(e.verb)),
@@ -338,7 +339,8 @@ async function main(): Promise<number> {
       ['Model queue wait / reconcile time, mean', `${op.modelQueueWaitMs.toFixed(0)} / ${op.modelReconcileMs.toFixed(0)} ms`, '', ''],
       ['operator CPU: converging / steady', `${op.cpuCoresConverging.toFixed(2)} / ${op.cpuCoresSteady.toFixed(3)} cores`, '', ''],
       ['API requests per reconcile (rest_client)', `${(op.restRequests / op.reconciles).toFixed(2)} (${op.restRequests} / ${op.reconciles})`, '', ''],
-      ['API requests per Model (audit log)', `${(op.auditRequests / N).toFixed(2)} (${op.auditRequests} requests)`, '', ''],
+      ['API requests per Model (audit log)', `${(op.auditRequests / N).toFixed(2)} (${op.auditRequests} requests)`, '<= 6', verdict(op.auditRequests / N <= 6)],
+      ['409 Conflicts per Model (audit log)', `${(op.auditConflicts / N).toFixed(3)} (${op.auditConflicts})`, '<= 0.05', verdict(op.auditConflicts / N <= 0.05)],
       [`writes in steady state (${op.steadySeconds.toFixed(0)} s, ${op.steadyReconciles} reconciles)`, String(op.steadyWrites), '0', verdict(op.steadyWrites === 0)],
     ];
     console.log(`\n${table(rows)}\n`);

@@ -133,14 +133,20 @@ export class Controller<P extends KubeObject> {
         }
       } catch (err) {
         this.queue.addRateLimited(key);
-        metrics?.reconcileTotal.inc({ controller: name, result: 'error' });
-        metrics?.reconcileErrors.inc({ controller: name });
-        // A 409 means our cache was behind: routine, retried on fresh data.
-        const level = isConflict(err) ? 'debug' : 'error';
-        logger[level](
-          { controller: name, namespace: req.namespace, name: req.name, err: (err as Error).message, retries: this.queue.numRequeues(key) },
-          'reconcile failed',
-        );
+        if (isConflict(err)) {
+          // A 409: someone (often our own previous write, not yet in the cache)
+          // changed the object since we read it. Routine: retried on fresh data,
+          // counted as a requeue as controller-runtime does, never as an error.
+          metrics?.reconcileTotal.inc({ controller: name, result: 'requeue' });
+          logger.debug({ controller: name, namespace: req.namespace, name: req.name, err: (err as Error).message }, 'conflict, requeued');
+        } else {
+          metrics?.reconcileTotal.inc({ controller: name, result: 'error' });
+          metrics?.reconcileErrors.inc({ controller: name });
+          logger.error(
+            { controller: name, namespace: req.namespace, name: req.name, err: (err as Error).message, retries: this.queue.numRequeues(key) },
+            'reconcile failed',
+          );
+        }
       } finally {
         metrics?.activeWorkers.dec({ controller: name });
         metrics?.reconcileTime.observe({ controller: name }, (performance.now() - started) / 1000);

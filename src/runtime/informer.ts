@@ -91,6 +91,20 @@ export class Informer<T extends KubeObject> {
     return namespace === undefined ? all : all.filter((o) => o.metadata.namespace === namespace);
   }
 
+  /**
+   * Puts an object this process has just written into the cache ahead of its
+   * watch event (client-go's mutation cache). The next reconcile then starts
+   * from what was written, not from the copy before it, whose resourceVersion
+   * would make a guarded write fail with 409 Conflict. Ignored if the cache
+   * already holds a newer version.
+   */
+  remember(obj: T): void {
+    const key = objectKey(obj);
+    const old = this.store.get(key);
+    if (old && !isNewer(obj, old)) return;
+    this.store.set(key, obj);
+  }
+
   size(): number {
     return this.store.size;
   }
@@ -280,8 +294,24 @@ export class Informer<T extends KubeObject> {
       this.emit((h) => h.delete?.(obj));
       return;
     }
+    // A version we already hold (remembered after our own write) or an older
+    // one: nothing new to tell the handlers, and an older copy must not
+    // replace a newer one in the cache.
+    if (old && !isNewer(obj, old)) return;
     this.store.set(key, obj);
     if (old) this.emit((h) => h.update?.(old, obj));
     else this.emit((h) => h.add?.(obj));
   }
+}
+
+/**
+ * True when `a` is a later version of the object than `b`. resourceVersions
+ * are opaque to clients, but etcd-backed ones are its revision numbers; a
+ * value that is not a number counts as newer, the safe side.
+ */
+function isNewer(a: KubeObject, b: KubeObject): boolean {
+  const x = a.metadata.resourceVersion;
+  const y = b.metadata.resourceVersion;
+  if (!x || !y || !/^\d+$/.test(x) || !/^\d+$/.test(y)) return x !== y;
+  return BigInt(x) > BigInt(y);
 }

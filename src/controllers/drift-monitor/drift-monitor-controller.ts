@@ -72,7 +72,10 @@ export function createDriftMonitorController(o: DriftMonitorControllerOptions): 
       [CronJobResource, buildCronJob(monitor, o.image), cronjobs],
     ] as const) {
       const r = await applyIfChanged(client, type, desired, informer.get(req.namespace, name));
-      if (r.changed) log.info({ child: `${type.kind}/${name}` }, 'applied');
+      if (r.changed) {
+        informer.remember(r.object);
+        log.info({ child: `${type.kind}/${name}` }, 'applied');
+      }
     }
 
     const model = models.get(req.namespace, monitor.spec.modelRef.name);
@@ -132,7 +135,7 @@ export function createDriftMonitorController(o: DriftMonitorControllerOptions): 
     const next: Status = { ...status, ...retrainFields, observedGeneration: generation, conditions };
     o.metrics?.observeMonitor(monitor.metadata.namespace ?? '', req.name, next);
     if (!isDeepStrictEqual(next, status)) {
-      await patchStatus(client, DriftMonitorType, req.namespace, req.name, next, monitor.metadata.resourceVersion);
+      monitors.remember(await patchStatus<DriftMonitor>(client, DriftMonitorType, req.namespace, req.name, next, monitor.metadata.resourceVersion));
       const was = getCondition(status.conditions, 'Ready');
       const is = getCondition(next.conditions, 'Ready');
       if (is && (was?.status !== is.status || was.reason !== is.reason)) {

@@ -138,8 +138,15 @@ export function createModelController(o: ModelControllerOptions): Controller<Mod
     // Wait for all first: the reconcile ends only when none of its requests is in flight.
     await Promise.allSettled(writes);
     const [dep, svc] = await Promise.all(writes);
-    if (dep.changed) log.info({ version: serving.name }, 'deployment applied');
-    if (svc.changed) log.info('service applied');
+    // Our writes go into the caches at once: the next reconcile compares with them, not with older copies.
+    if (dep.changed) {
+      deployments.remember(dep.object);
+      log.info({ version: serving.name }, 'deployment applied');
+    }
+    if (svc.changed) {
+      services.remember(svc.object);
+      log.info('service applied');
+    }
 
     const rollout = rolloutState(dep.object);
     // A rollout still running after POD_CHECK_AFTER_MS: look at the pods, and again every POD_RECHECK_MS
@@ -172,7 +179,7 @@ export function createModelController(o: ModelControllerOptions): Controller<Mod
     };
     o.metrics?.setModelReady(req.namespace, req.name, getCondition(conditions, 'Ready')?.status === 'True', serving.name);
     if (!isDeepStrictEqual(next, status)) {
-      await patchStatus(client, ModelType, req.namespace, req.name, next, model.metadata.resourceVersion);
+      models.remember(await patchStatus<Model>(client, ModelType, req.namespace, req.name, next, model.metadata.resourceVersion));
       recordTransitions(events, model, status, next, decision.recorded?.name);
       log.info({ ready: getCondition(conditions, 'Ready')?.status, version: serving.name }, 'status updated');
     }

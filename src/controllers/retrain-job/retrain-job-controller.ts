@@ -76,7 +76,9 @@ export function createRetrainJobController(o: RetrainJobControllerOptions): Cont
     versions.push(record);
     const keep = new Set([record.name, ...(model.status?.servingVersion ? [model.status.servingVersion] : []), ...(model.spec.pinnedVersion ? [model.spec.pinnedVersion] : [])]);
     // resourceVersion guards against a concurrent Model status write (409 -> retried).
-    await patchStatus(client, ModelType, model.metadata.namespace, model.metadata.name, { ...model.status, versions: trimHistory(versions, keep) }, model.metadata.resourceVersion);
+    models.remember(
+      await patchStatus<Model>(client, ModelType, model.metadata.namespace, model.metadata.name, { ...model.status, versions: trimHistory(versions, keep) }, model.metadata.resourceVersion),
+    );
     return record;
   }
 
@@ -198,7 +200,7 @@ export function createRetrainJobController(o: RetrainJobControllerOptions): Cont
       });
     }
     if (!isDeepStrictEqual(next, status)) {
-      await patchStatus(client, RetrainJobType, req.namespace, req.name, next, rj.metadata.resourceVersion);
+      retrains.remember(await patchStatus<RetrainJob>(client, RetrainJobType, req.namespace, req.name, next, rj.metadata.resourceVersion));
       for (const f of after) f();
     }
   }
