@@ -5,11 +5,13 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpError, badRequest, notFound, type ErrorReason } from './http-error.js';
+import { DRAIN_PATH } from './admin-paths.js';
 import { sendError, sendJson, splitUrl } from './http-io.js';
 import { UNKNOWN_MODEL } from './metrics.js';
 import type { ServerState } from './server-state.js';
 
 const SAMPLES = /^\/v2\/models\/([^/]+)\/samples\/?$/;
+const MAX_DRAIN_SECONDS = 60;
 
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 
@@ -49,12 +51,34 @@ export class AdminApi {
     this.s.metrics.observe('samples', code, (performance.now() - started) / 1000, reason, model);
   }
 
+  /**
+   * Called by the kubelet as the pod's preStop hook, before SIGTERM. The pod
+   * is already leaving the Service's endpoints, but clients keep sending on
+   * the keep-alive connections they hold; answering with Connection: close
+   * makes each one reconnect (to a pod that stays) after its next answer,
+   * while this pod still serves everything. By SIGTERM its connections are
+   * gone or long idle, so closing them races no request. No token: all it can
+   * do is make clients reconnect.
+   */
+  private async drain(raw: string | null, res: ServerResponse): Promise<string> {
+    const seconds = raw === null ? 5 : Number(raw);
+    if (!Number.isInteger(seconds) || seconds < 0 || seconds > MAX_DRAIN_SECONDS) {
+      throw badRequest(`seconds must be an integer from 0 to ${MAX_DRAIN_SECONDS}, got "${raw}"`);
+    }
+    if (!this.s.draining) this.s.logger.info({ seconds }, 'draining: answering with Connection: close');
+    this.s.draining = true;
+    await new Promise((r) => setTimeout(r, seconds * 1000));
+    sendJson(res, 200, { draining: true }, { close: true });
+    return this.s.config.modelName;
+  }
+
   private async route(req: IncomingMessage, res: ServerResponse): Promise<string> {
     const { path, query } = splitUrl(req.url);
     if (path === '/v2/health/live') {
       sendJson(res, 200, { live: true });
       return this.s.config.modelName;
     }
+    if (path === DRAIN_PATH) return this.drain(query.get('seconds'), res);
     const m = SAMPLES.exec(path);
     if (!m) throw notFound(`no such endpoint: ${req.method} ${path}`);
     if (req.method !== 'GET') throw new HttpError(405, `method ${req.method} is not allowed on ${path}; use GET`, 'method_not_allowed', { Allow: 'GET' });

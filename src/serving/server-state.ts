@@ -22,7 +22,7 @@ export interface ServerState {
   model: ServedModel | undefined;
   /** Loaded and not shutting down: what /v2/health/ready reports. */
   ready: boolean;
-  /** SIGTERM received: answer what is in flight, with Connection: close. */
+  /** The preStop hook (/drain) or SIGTERM came: every answer carries Connection: close. */
   draining: boolean;
   /** Inference requests whose bodies are still being received (the batcher waits only for these). */
   arriving: number;

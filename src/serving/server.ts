@@ -3,7 +3,7 @@
 // unready at once, stop accepting connections, finish what is in flight
 // (including queued batches), then close.
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { Server as NetServer } from 'node:net';
+import { Server as NetServer, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { readObject } from '../storage/index.js';
 import { AdminApi } from './admin-api.js';
@@ -57,6 +57,9 @@ function stopAccepting(server: Server): void {
 
 type Listener = (req: IncomingMessage, res: ServerResponse) => void;
 
+/** At shutdown, a connection idle this long is closed; one used more recently is left for now. */
+const IDLE_CLOSE_MS = 1000;
+
 function httpServer(listener: Listener): Server {
   const server = createServer({ noDelay: true, requestTimeout: 60_000, headersTimeout: 30_000, keepAliveTimeout: 65_000 }, listener);
   // Malformed HTTP never reaches a handler: answer it in the same JSON shape, then drop the connection.
@@ -86,13 +89,26 @@ export async function startServer(config: ServeConfig, deps: ServerDeps): Promis
     notReadyReason: 'loading the model',
   };
   let active = 0;
+  // When each connection last carried a request: shutdown closes only those
+  // idle for a while, since a client may be sending on one idle a moment ago.
+  const lastUsed = new Map<Socket, number>();
   // Requests on both ports that have not finished: shutdown waits for them.
-  const track = (inner: Listener) =>
-    httpServer((req, res) => {
+  const track = (inner: Listener) => {
+    const server = httpServer((req, res) => {
       active++;
-      res.once('close', () => active--);
+      lastUsed.set(req.socket, Infinity);
+      res.once('close', () => {
+        active--;
+        if (lastUsed.has(req.socket)) lastUsed.set(req.socket, performance.now());
+      });
       inner(req, res);
     });
+    server.on('connection', (socket: Socket) => {
+      lastUsed.set(socket, performance.now());
+      socket.once('close', () => lastUsed.delete(socket));
+    });
+    return server;
+  };
   const publicServer = track(new PublicApi(state).listener);
   const adminServer = track(new AdminApi(state).listener);
   const port = await listen(publicServer, config.port, config.host);
@@ -191,9 +207,18 @@ export async function startServer(config: ServeConfig, deps: ServerDeps): Promis
       await new Promise((r) => setTimeout(r, 10));
     }
     if (drained) await drainBatches;
+    // Every answer since draining began said Connection: close, so busy
+    // connections have closed themselves. Close the rest once idle for
+    // IDLE_CLOSE_MS: closing one a client has just picked for its next
+    // request would fail that request (HTTP/1.1 has no way to announce it).
+    while (drained && lastUsed.size > 0 && performance.now() < deadline) {
+      const now = performance.now();
+      for (const [socket, at] of lastUsed) if (now - at >= IDLE_CLOSE_MS) socket.destroy();
+      await new Promise((r) => setTimeout(r, 50));
+    }
     for (const s of [publicServer, adminServer]) {
       s.close();
-      if (!drained) s.closeAllConnections();
+      s.closeAllConnections();
     }
     if (!state.model) loading.abort(new Error('shutting down before the model was loaded'));
     await loaded.catch(() => undefined);

@@ -137,4 +137,44 @@ describe('fluxora serve shutdown while the model is still downloading', () => {
       stalled.close();
     }
   });
+
+  it('the preStop drain keeps serving but tells every client to reconnect', { timeout: 60_000 }, async () => {
+    proc = await spawnServe(ARGS);
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const before = await http(proc.port, { path: '/v2/models/churn/infer', body: inferBody([[1, 2, 3]]), agent });
+    expect(before.status).toBe(200);
+    expect(before.headers.connection).toBe('keep-alive');
+    const drain = await http(proc.adminPort, { path: '/drain?seconds=0' });
+    expect(drain.status).toBe(200);
+    const after = await http(proc.port, { path: '/v2/models/churn/infer', body: inferBody([[1, 2, 3]]), agent });
+    expect(after.status).toBe(200);
+    expect(after.headers.connection).toBe('close');
+    // Still ready: the kubelet's endpoint removal, not the server, takes the pod out of rotation.
+    expect((await http(proc.port, { path: '/v2/health/ready' })).status).toBe(200);
+    expect((await http(proc.adminPort, { path: '/drain?seconds=99' })).status).toBe(400);
+    agent.destroy();
+  });
+
+  it('at SIGTERM, a kept-alive connection used a moment ago still carries the next request', { timeout: 60_000 }, async () => {
+    proc = await spawnServe(ARGS);
+    const body = inferBody([[1, 2, 3]]);
+    const req = `POST /v2/models/churn/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+    const s = connect(proc.port, '127.0.0.1');
+    await new Promise((r) => s.once('connect', r));
+    const first = readResponse(s);
+    s.write(req);
+    expect(await first).toMatch(/^HTTP\/1\.1 200/);
+    s.removeAllListeners('data');
+    s.removeAllListeners('close');
+    proc.child.kill('SIGTERM');
+    // A client's next request on its idle connection, sent after the server has
+    // drained what was in flight but before it would call the connection abandoned.
+    await new Promise((r) => setTimeout(r, 300));
+    const second = readResponse(s);
+    s.write(req);
+    const answer = await second;
+    expect(answer).toMatch(/^HTTP\/1\.1 200/);
+    expect(answer).toMatch(/connection: close/i);
+    expect(await proc.exited).toBe(0);
+  });
 });

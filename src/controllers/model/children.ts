@@ -5,10 +5,13 @@ import type { KubeObject, OwnerReference } from '../../runtime/kube-client.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../resource-types.js';
 import type { VersionRecord } from './versions.js';
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from '../pod-security.js';
+import { DRAIN_PATH } from '../../serving/admin-paths.js';
 
 export const HTTP_PORT = 8080;
 export const ADMIN_PORT = 8081;
 export const SAMPLES_TOKEN_KEY = 'token';
+/** How long the preStop hook lets clients move off a terminating serving pod. */
+export const PRESTOP_DRAIN_SECONDS = 5;
 /** Where pvc:// artifacts are mounted; `fluxora serve` resolves pvc://claim/path under it. */
 export const PVC_MOUNT_ROOT = '/mnt/fluxora/pvc';
 
@@ -134,10 +137,11 @@ export function buildDeployment(m: Model, version: VersionRecord, ctx: ChildCont
                 periodSeconds: 5,
                 failureThreshold: 3,
               },
-              // Endpoints stop routing to a terminating pod a few seconds after
-              // SIGTERM; keep serving through that window, then drain (the
-              // image has no shell, so the kubelet's own sleep action).
-              lifecycle: { preStop: { sleep: { seconds: 5 } } },
+              // Before SIGTERM: while the pod leaves the Service's endpoints, it
+              // keeps serving and answers with Connection: close, so clients
+              // move their keep-alive connections to other pods (the server's
+              // /drain holds the hook 5 s). The image has no shell.
+              lifecycle: { preStop: { httpGet: { path: `${DRAIN_PATH}?seconds=${PRESTOP_DRAIN_SECONDS}`, port: 'admin' } } },
               livenessProbe: {
                 httpGet: { path: '/v2/health/live', port: 'http' },
                 periodSeconds: 10,
