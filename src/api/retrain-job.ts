@@ -216,8 +216,10 @@ export const RetrainJobStatusSchema = z
       .enum(RETRAIN_PHASES)
       .optional()
       .describe(
-        'Where the run is: Pending (Job not started), Running (training), Evaluating (reading metrics, checking acceptance), ' +
-          'Succeeded (accepted and recorded), Failed (the Job failed or timed out) or Rejected (trained, but acceptance failed).',
+        'Where the run is: Pending (Job not started), Running (training), Evaluating (the Job finished; reading metrics, checking acceptance, ' +
+          'retried while the output store does not answer), Succeeded (accepted and recorded), Failed (the Job failed or timed out, ' +
+          'or its output is unusable: missing, not numbers, no Model to record it in) or Rejected (trained, but acceptance failed). ' +
+          'Succeeded, Failed and Rejected are final.',
       ),
     jobName: z.string().max(63).optional().describe('Name of the batch Job running the trainer.'),
     startTime: TimestampSchema.optional().describe('When the training Job started.'),
