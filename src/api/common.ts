@@ -5,9 +5,9 @@
 // estimates the worst-case cost of each CEL rule from these bounds and
 // refuses a CRD whose rules could be too expensive.
 import { z } from 'zod';
-import { CRON_PATTERN } from './cron.js';
+import { CRON_PATTERN, RANGE_ORDER_RULE, rangesInOrder } from './cron.js';
 import { DURATION_PATTERN } from './duration.js';
-import { listMap, matchesRule, maxProperties } from './kube-meta.js';
+import { listMap, matchesRule, maxProperties, withRules } from './kube-meta.js';
 
 export const API_GROUP = 'fluxora.io';
 export const API_VERSION = 'v1alpha1';
@@ -85,13 +85,27 @@ export const DurationSchema = z
   .regex(new RegExp(DURATION_PATTERN))
   .describe('A duration: a sequence of numbers with units ms, s, m or h, e.g. 30s, 5m, 6h, 1h30m.');
 
-export const CronScheduleSchema = matchesRule(
+const CRON_RE = new RegExp(CRON_PATTERN);
+// One withRules call: a second one would replace the first one's CEL rules in the CRD.
+export const CronScheduleSchema = withRules(
   z.string().min(1).max(256),
-  CRON_PATTERN,
-  'must be a cron schedule with five fields in range (minute hour day-of-month month day-of-week), e.g. "*/15 * * * *", or a macro such as @hourly',
+  [
+    {
+      rule: `self.matches(r'${CRON_PATTERN}')`,
+      message:
+        'must be a cron schedule with five fields in range (minute 0-59, hour 0-23, day-of-month 1-31, month 1-12 or jan-dec, ' +
+        'day-of-week 0-6 or sun-sat; steps of at least 1), e.g. "*/15 * * * *", or a macro such as @hourly',
+      check: (s) => CRON_RE.test(s),
+    },
+    {
+      rule: RANGE_ORDER_RULE,
+      message: 'every range of the schedule must run forwards: in "a-b", a must not be after b (e.g. 2-5, mon-fri; not 5-2 or sat-sun)',
+      check: rangesInOrder,
+    },
+  ],
 ).describe(
     'Cron schedule in the standard five-field format "minute hour day-of-month month day-of-week" (as in a CronJob), ' +
-      'e.g. "*/15 * * * *", or a macro such as @hourly or @daily. Times are in the kube-controller-manager time zone.',
+      'e.g. "*/15 * * * *", or a macro such as @hourly or @daily. Day of week is 0-6 (Sunday is 0) or sun-sat. Times are in the kube-controller-manager time zone.',
   );
 
 /** A Kubernetes timestamp (RFC 3339), as the API server writes them. */
@@ -109,7 +123,20 @@ const ResourceName = z
   .regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/);
 const ResourceList = maxProperties(z.record(ResourceName, QuantitySchema), 16);
 
-export const ResourceRequirementsSchema = z
+const QUANTITY_SUFFIX: Record<string, number> = {
+  Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
+  n: 1e-9, u: 1e-6, m: 1e-3, '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
+};
+/** A resource.Quantity as a number (close enough to compare two), or undefined when it is not one. */
+export function quantityValue(q: string | number): number | undefined {
+  if (typeof q === 'number') return q;
+  const m = /^([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:([eE][+-]?[0-9]+)|([KMGTPE]i|[numkMGTPE])?)$/.exec(q);
+  if (!m) return undefined;
+  const n = Number(m[1]) * (m[2] ? 10 ** Number(m[2].slice(1)) : 1);
+  return n * (QUANTITY_SUFFIX[m[3] ?? ''] ?? 1);
+}
+
+export const ResourceRequirementsSchema = withRules(z
   .object({
     requests: ResourceList.optional().describe(
       'Resources the scheduler reserves for each container, by name: cpu (cores, e.g. 250m), memory (bytes, e.g. 256Mi), ephemeral-storage, or an extended resource.',
@@ -117,7 +144,25 @@ export const ResourceRequirementsSchema = z
     limits: ResourceList.optional().describe(
       'Maximum resources each container may use, by name: cpu (throttled above it), memory (the container is OOM-killed above it), ephemeral-storage, or an extended resource.',
     ),
-  })
+  }), [
+  {
+    // What the API server refuses in every pod ("must be less than or equal to cpu limit"), checked here at admission.
+    rule:
+      '!has(self.requests) || !has(self.limits) || self.requests.all(k, !(k in self.limits) || ' +
+      '!isQuantity(string(self.requests[k])) || !isQuantity(string(self.limits[k])) || ' +
+      'quantity(string(self.requests[k])).compareTo(quantity(string(self.limits[k]))) <= 0)',
+    message: 'resources.requests must be less than or equal to resources.limits for every resource that has both (a pod whose request exceeds its limit is refused)',
+    fieldPath: '.requests',
+    path: ['requests'],
+    check: (r) =>
+      Object.entries(r.requests ?? {}).every(([k, v]) => {
+        const limit = r.limits?.[k];
+        if (limit === undefined) return true;
+        const [a, b] = [quantityValue(v), quantityValue(limit)];
+        return a === undefined || b === undefined || a <= b;
+      }),
+  },
+])
   .describe('Compute resources of the container, as in a Pod: requests and limits keyed by resource name.');
 export type ResourceRequirements = z.output<typeof ResourceRequirementsSchema>;
 

@@ -47,6 +47,14 @@ export const crdSources: CrdSource[] = [
       'reports the drift in status and can start a RetrainJob when drift persists.',
     spec: DriftMonitorSpecSchema,
     status: DriftMonitorStatusSchema,
+    validations: [
+      {
+        // The name is a label value of the CronJob, its pods and its RetrainJobs.
+        rule: 'self.metadata.name.size() <= 63',
+        fieldPath: '.metadata.name',
+        message: 'metadata.name must be at most 63 characters, because it labels the drift-check CronJob and its pods',
+      },
+    ],
     printerColumns: [
       { name: 'Model', type: 'string', jsonPath: '.spec.modelRef.name', description: 'The monitored Model.' },
       { name: 'Schedule', type: 'string', jsonPath: '.spec.schedule', description: 'Cron schedule of the checks.' },
@@ -64,6 +72,14 @@ export const crdSources: CrdSource[] = [
       'RetrainJob trains a new version of a Model in a batch Job, gates it on acceptance metrics and, when accepted, records it in the Model\'s versions.',
     spec: RetrainJobSpecSchema,
     status: RetrainJobStatusSchema,
+    validations: [
+      {
+        // The name is a label value of the training Job, its pods and its ServiceAccount.
+        rule: 'self.metadata.name.size() <= 63',
+        fieldPath: '.metadata.name',
+        message: 'metadata.name must be at most 63 characters, because it labels the training Job and its pods',
+      },
+    ],
     printerColumns: [
       { name: 'Phase', type: 'string', jsonPath: '.status.phase', description: 'Where the run is.' },
       { name: 'Model', type: 'string', jsonPath: '.spec.modelRef.name', description: 'The Model being retrained.' },

@@ -18,7 +18,7 @@ import {
   TimestampSchema,
   type KindResource,
 } from './common.js';
-import { listMap, listSet, withRules } from './kube-meta.js';
+import { listMap, listSet, withRules, type CelRule } from './kube-meta.js';
 
 export const RetrainJobResource = {
   apiVersion: GROUP_VERSION,
@@ -168,8 +168,31 @@ const OutputSchema = withRules(
   ],
 ).describe('Where the trained artifacts go.');
 
-/** Everything a RetrainJob needs except the Model: a DriftMonitor's retrain.template. */
-export const RetrainJobTemplateSchema = z.object({
+/** The metrics each built-in algorithm writes to metrics.json (src/training/metrics.ts); mlp writes either set, by its target. */
+export const BUILTIN_METRICS: Record<(typeof BUILTIN_ALGORITHMS)[number], readonly AcceptanceMetric[]> = {
+  linear: ['rmse', 'mse', 'mae', 'r2'],
+  logistic: ['accuracy', 'auc', 'logloss', 'precision', 'recall', 'f1'],
+  mlp: METRIC_NAMES,
+};
+
+/** Rules across trainer and acceptance, for a RetrainJob's spec and a DriftMonitor's template alike. */
+const templateRules: CelRule<{ trainer: { builtin?: { algorithm: (typeof BUILTIN_ALGORITHMS)[number] } }; acceptance?: { metric: AcceptanceMetric } }>[] = [
+  {
+    rule:
+      '!has(self.acceptance) || !has(self.trainer.builtin) || ' +
+      (['linear', 'logistic'] as const)
+        .map((a) => `(self.trainer.builtin.algorithm != '${a}' || self.acceptance.metric in [${BUILTIN_METRICS[a].map((m) => `'${m}'`).join(', ')}])`)
+        .join(' && '),
+    message:
+      `acceptance.metric must be one the built-in algorithm reports: linear reports ${BUILTIN_METRICS.linear.join(', ')}; ` +
+      `logistic reports ${BUILTIN_METRICS.logistic.join(', ')} (a metric it never writes would fail every run)`,
+    fieldPath: '.acceptance.metric',
+    path: ['acceptance', 'metric'],
+    check: (t) => !t.acceptance || !t.trainer.builtin || BUILTIN_METRICS[t.trainer.builtin.algorithm].includes(t.acceptance.metric),
+  },
+];
+
+const TemplateFields = z.object({
   trainer: TrainerSchema,
   dataset: DataSourceSchema.describe('Training data: a CSV or JSON Lines file with the feature columns and the target.'),
   output: OutputSchema,
@@ -187,14 +210,18 @@ export const RetrainJobTemplateSchema = z.object({
     .default(3600)
     .describe('Seconds the training Job may run, retries included, before it is stopped and the run Failed. Default 3600 (one hour), at most 604800 (a week).'),
 });
+
+/** Everything a RetrainJob needs except the Model: a DriftMonitor's retrain.template. */
+export const RetrainJobTemplateSchema = withRules(TemplateFields, templateRules);
 export type BuiltinTrainer = z.output<typeof BuiltinTrainerSchema>;
 export type RetrainJobTemplate = z.output<typeof RetrainJobTemplateSchema>;
 
 export const RetrainJobSpecSchema = withRules(
-  RetrainJobTemplateSchema.extend({
+  TemplateFields.extend({
     modelRef: LocalObjectReferenceSchema.describe('The Model this run trains a new version of, in the same namespace.'),
   }),
   [
+    ...templateRules,
     {
       // A run is a record of what was trained; editing it afterwards would
       // make status describe a spec that never ran (the same rule as Job).
@@ -216,8 +243,10 @@ export const RetrainJobStatusSchema = z
       .enum(RETRAIN_PHASES)
       .optional()
       .describe(
-        'Where the run is: Pending (Job not started), Running (training), Evaluating (reading metrics, checking acceptance), ' +
-          'Succeeded (accepted and recorded), Failed (the Job failed or timed out) or Rejected (trained, but acceptance failed).',
+        'Where the run is: Pending (Job not started), Running (training), Evaluating (the Job finished; reading metrics, checking acceptance, ' +
+          'retried while the output store does not answer), Succeeded (accepted and recorded), Failed (the Job failed or timed out, ' +
+          'or its output is unusable: missing, not numbers, no Model to record it in) or Rejected (trained, but acceptance failed). ' +
+          'Succeeded, Failed and Rejected are final.',
       ),
     jobName: z.string().max(63).optional().describe('Name of the batch Job running the trainer.'),
     startTime: TimestampSchema.optional().describe('When the training Job started.'),

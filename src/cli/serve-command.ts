@@ -4,7 +4,7 @@
 // if the model cannot be loaded or the drain times out, 2 on bad flags.
 import { pino } from 'pino';
 import { ConfigError, parseServeConfig, SERVE_HELP } from '../serving/config.js';
-import { startServer } from '../serving/server.js';
+import { FeatureMismatchError, startServer } from '../serving/server.js';
 import { InvalidModelError } from '../serving/onnx-model.js';
 import { isStorageError } from '../storage/index.js';
 import { writeTerminationMessage } from './termination-message.js';
@@ -13,6 +13,7 @@ import { writeTerminationMessage } from './termination-message.js';
 function loadFailureReason(e: unknown): string {
   if (isStorageError(e)) return e.code;
   if (e instanceof InvalidModelError) return 'InvalidModel';
+  if (e instanceof FeatureMismatchError) return 'FeatureMismatch';
   return 'LoadFailed';
 }
 

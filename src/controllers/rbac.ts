@@ -22,7 +22,7 @@ export const operatorRules: PolicyRule[] = [
   { apiGroups: ['apps'], resources: ['deployments'], verbs: OWN, why: "a Model's inference Deployment" },
   { apiGroups: [''], resources: ['services'], verbs: OWN, why: "a Model's Service" },
   { apiGroups: ['autoscaling'], resources: ['horizontalpodautoscalers'], verbs: OWN, why: "a Model's HPA when autoscaling is set" },
-  { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch', 'create'], why: "creates each Model's samples token once (it watches only Secrets it labelled); get is also granted on to drift-check pods for named Secrets" },
+  { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch', 'create'], why: "creates each Model's samples token once (it watches only Secrets it labelled); get is also granted on to drift-check pods for named Secrets, and tells whether a DriftMonitor's credentials Secrets exist" },
   { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'], why: 'record transitions for kubectl describe' },
   { apiGroups: [''], resources: ['pods'], verbs: ['list'], why: "report why a Model's server pods fail to start (their container state) in the Model's status, read while a rollout is unfinished" },
   { apiGroups: ['batch'], resources: ['cronjobs'], verbs: OWN, why: "a DriftMonitor's scheduled checks" },

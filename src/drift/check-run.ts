@@ -67,6 +67,7 @@ export async function runDriftCheck(o: CheckOptions): Promise<CheckOutcome> {
   try {
     monitor = await client.get<DriftMonitor>(DriftMonitorType, namespace, name);
     const m = monitor;
+    const generation = m.metadata.generation ?? 0;
     const model = await client.getOrUndefined<Model>(ModelType, namespace, m.spec.modelRef.name);
     if (!model) throw new CheckError('ModelNotFound', `Model "${m.spec.modelRef.name}" does not exist`);
     const overrides = new Map((m.spec.features ?? []).map((f) => [f.name, f]));
@@ -105,15 +106,15 @@ export async function runDriftCheck(o: CheckOptions): Promise<CheckOutcome> {
 
     if (!m.spec.current.uri && sampleCount < m.spec.current.minSamples) {
       const min = m.spec.current.minSamples;
-      const status = insufficientSamplesStatus(m.status ?? {}, sampleCount, min, now);
-      await writeStatus(client, namespace, name, (prev) => insufficientSamplesStatus(prev, sampleCount, min, now));
+      const status = insufficientSamplesStatus(m.status ?? {}, sampleCount, min, generation, now);
+      await writeStatus(client, namespace, name, (prev) => insufficientSamplesStatus(prev, sampleCount, min, generation, now));
       logger.info({ sampleCount, minSamples: min }, 'too few samples: no verdict');
       return { result: 'insufficient_samples', status };
     }
 
     const report = computeDrift({ reference, current, features, datasetDriftShare: m.spec.datasetDriftShare });
     let status: DriftMonitorStatus = {};
-    await writeStatus(client, namespace, name, (prev) => (status = verdictStatus(prev, report, sampleCount, now)));
+    await writeStatus(client, namespace, name, (prev) => (status = verdictStatus(prev, report, sampleCount, generation, now)));
     events.record(m, report.datasetDrift ? 'Warning' : 'Normal', report.datasetDrift ? 'DriftDetected' : 'NoDrift', status.conditions?.find((c) => c.type === 'DriftDetected')?.message ?? '');
     logger.info({ driftShare: report.driftShare, driftDetected: report.datasetDrift, sampleCount }, 'drift check finished');
     return { result: report.datasetDrift ? 'drift' : 'no_drift', status };
@@ -122,7 +123,8 @@ export async function runDriftCheck(o: CheckOptions): Promise<CheckOutcome> {
     const message = (e as Error).message;
     logger.error({ reason, err: message }, 'drift check failed');
     if (monitor) {
-      await writeStatus(client, namespace, name, (prev) => failedCheckStatus(prev, reason, message, now)).catch((err: Error) =>
+      const generation = monitor.metadata.generation ?? 0;
+      await writeStatus(client, namespace, name, (prev) => failedCheckStatus(prev, reason, message, generation, now)).catch((err: Error) =>
         logger.error({ err: err.message }, 'could not record the failure in status'),
       );
       events.record(monitor, 'Warning', reason, message);

@@ -4,11 +4,15 @@
 // drift fields the retrain trigger reads). A check with too few samples, or
 // one that failed, records why in the DriftDetected condition and leaves the
 // verdict fields alone, so it can never start a retrain.
+//
+// Each sets DriftDetected's observedGeneration to the monitor generation the
+// check ran with (the spec whose features and thresholds it applied), like
+// every condition the operator writes.
 import type { DriftMonitorStatus } from '../api/index.js';
 import { kubeTime, setCondition } from '../runtime/conditions.js';
 import type { DriftReport } from './types.js';
 
-export function verdictStatus(prev: DriftMonitorStatus, report: DriftReport, sampleCount: number, now: Date): DriftMonitorStatus {
+export function verdictStatus(prev: DriftMonitorStatus, report: DriftReport, sampleCount: number, generation: number, now: Date): DriftMonitorStatus {
   const drifted = report.datasetDrift;
   const names = report.features.filter((f) => f.drifted).map((f) => f.name);
   const message = drifted
@@ -30,11 +34,11 @@ export function verdictStatus(prev: DriftMonitorStatus, report: DriftReport, sam
       threshold: f.threshold,
       drifted: f.drifted,
     })),
-    conditions: setCondition(prev.conditions, { type: 'DriftDetected', status: drifted ? 'True' : 'False', reason: drifted ? 'DriftDetected' : 'NoDrift', message }, now),
+    conditions: setCondition(prev.conditions, { type: 'DriftDetected', status: drifted ? 'True' : 'False', reason: drifted ? 'DriftDetected' : 'NoDrift', message, observedGeneration: generation }, now),
   };
 }
 
-export function insufficientSamplesStatus(prev: DriftMonitorStatus, sampleCount: number, minSamples: number, now: Date): DriftMonitorStatus {
+export function insufficientSamplesStatus(prev: DriftMonitorStatus, sampleCount: number, minSamples: number, generation: number, now: Date): DriftMonitorStatus {
   return {
     ...prev,
     sampleCount,
@@ -43,14 +47,15 @@ export function insufficientSamplesStatus(prev: DriftMonitorStatus, sampleCount:
       status: 'Unknown',
       reason: 'InsufficientSamples',
       message: `only ${sampleCount} samples captured, ${minSamples} needed (current.minSamples); no verdict`,
+      observedGeneration: generation,
     }, now),
   };
 }
 
-export function failedCheckStatus(prev: DriftMonitorStatus, reason: string, message: string, now: Date): DriftMonitorStatus {
+export function failedCheckStatus(prev: DriftMonitorStatus, reason: string, message: string, generation: number, now: Date): DriftMonitorStatus {
   return {
     ...prev,
-    conditions: setCondition(prev.conditions, { type: 'DriftDetected', status: 'Unknown', reason, message: message.slice(0, 2000) }, now),
+    conditions: setCondition(prev.conditions, { type: 'DriftDetected', status: 'Unknown', reason, message: message.slice(0, 2000), observedGeneration: generation }, now),
   };
 }
 

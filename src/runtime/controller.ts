@@ -17,6 +17,13 @@ export interface Request {
 export interface ReconcileResult {
   /** Reconcile this object again after this long even if nothing changes. */
   requeueAfterMs?: number;
+  /**
+   * Try again with the key's exponential back-off, as after an error, but
+   * without counting one: the problem is already reported in status (a child
+   * the API server refuses, a store that does not answer), so the log and
+   * the error metrics stay quiet. controller-runtime's Result{Requeue: true}.
+   */
+  requeue?: boolean;
 }
 
 export type ReconcileFn = (req: Request) => Promise<ReconcileResult | void>;
@@ -124,11 +131,15 @@ export class Controller<P extends KubeObject> {
       metrics?.activeWorkers.inc({ controller: name });
       try {
         const res = await this.opts.reconcile(req);
-        this.queue.forget(key);
-        if (res?.requeueAfterMs !== undefined) {
+        if (res?.requeue) {
+          this.queue.addRateLimited(key);
+          metrics?.reconcileTotal.inc({ controller: name, result: 'requeue' });
+        } else if (res?.requeueAfterMs !== undefined) {
+          this.queue.forget(key);
           this.queue.addAfter(key, res.requeueAfterMs);
           metrics?.reconcileTotal.inc({ controller: name, result: 'requeue_after' });
         } else {
+          this.queue.forget(key);
           metrics?.reconcileTotal.inc({ controller: name, result: 'success' });
         }
       } catch (err) {

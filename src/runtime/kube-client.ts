@@ -78,6 +78,12 @@ export const isConflict = (e: unknown): boolean => e instanceof ApiError && e.st
 export const isAlreadyExists = (e: unknown): boolean =>
   e instanceof ApiError && e.status === 409 && e.reason === 'AlreadyExists';
 export const isGone = (e: unknown): boolean => e instanceof ApiError && e.status === 410;
+/**
+ * The API server refused the object itself: invalid (422), malformed (400),
+ * or forbidden by admission, a quota or RBAC (403). Sending it again gets
+ * the same answer until a person changes something; the message says what.
+ */
+export const isRefused = (e: unknown): e is ApiError => e instanceof ApiError && (e.status === 400 || e.status === 403 || e.status === 422);
 
 export type Query = Record<string, string | number | boolean | undefined>;
 

@@ -16,6 +16,9 @@ import { PublicApi } from './public-api.js';
 import { resolveFeatureLayout, SampleCapture } from './sample-capture.js';
 import type { ServedModel, ServerState } from './server-state.js';
 
+/** The Model's features fit neither the ONNX model's inputs nor the columns of its one 2-D input. */
+export class FeatureMismatchError extends Error {}
+
 export interface ServerDeps {
   logger: Logger;
   /** Fetches the artifact; defaults to the storage module (file, s3, http(s), pvc). */
@@ -141,7 +144,9 @@ export async function startServer(config: ServeConfig, deps: ServerDeps): Promis
       }
     }
     const layout = resolveFeatureLayout(config.features, sig);
-    if (layout.warning) logger.warn(layout.warning);
+    // The Model's features must name the model's inputs or its columns: serving anyway would
+    // answer requests while drift checks compare samples keyed by names no data set has.
+    if (layout.warning) throw new FeatureMismatchError(`the Model's spec.features do not fit ${config.modelUri}: ${layout.warning.replace(/; samples use input names as keys$/, '')}`);
     const run = onnx.run.bind(onnx);
     const model: ServedModel = {
       signature: sig,

@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DriftMonitor, Model, RetrainJob } from '../../src/api/index.js';
 import { DriftMonitorType, ModelType, RetrainJobType } from '../../src/controllers/fluxora-types.js';
-import { CronJobResource, RoleResource, ServiceAccountResource } from '../../src/controllers/resource-types.js';
+import { CronJobResource, RoleResource, SecretResource, ServiceAccountResource } from '../../src/controllers/resource-types.js';
+import { denyInNamespace } from '../support/admission-policy.js';
 import { getCondition, kubeTime } from '../../src/runtime/conditions.js';
 import { KubeClient, resourcePath, type KubeObject } from '../../src/runtime/kube-client.js';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -182,6 +183,97 @@ describe('DriftMonitor controller', () => {
     } finally {
       asCheck.close();
     }
+  });
+
+  /** A monitor with problems of its own (and no retrain), so the one above is left alone. */
+  const createMonitor = (name: string, spec: Record<string, unknown>) =>
+    client.create(DriftMonitorType, {
+      apiVersion: 'fluxora.io/v1alpha1',
+      kind: 'DriftMonitor',
+      metadata: { name, namespace: ns },
+      spec: { ...monitorSpec, retrain: { enabled: false }, schedule: '0 * * * *', ...spec },
+    } as unknown as DriftMonitor);
+  const readyOf = async (name: string) => getCondition((await client.get<DriftMonitor>(DriftMonitorType, ns, name)).status?.conditions, 'Ready');
+  const stalledAs = (name: string, reason: string, timeoutMs = 30_000) =>
+    waitFor(`${name} Stalled ${reason}`, async () => {
+      const m = await client.get<DriftMonitor>(DriftMonitorType, ns, name);
+      return getCondition(m.status?.conditions, 'Stalled')?.reason === reason ? m : undefined;
+    }, timeoutMs, 500);
+  const warned = (name: string, reason: string) =>
+    waitFor(`Warning ${reason} on ${name}`, async () => {
+      const events = await client.request<{ items: { type: string; reason: string; involvedObject: { kind?: string; name: string } }[] }>('GET', `/api/v1/namespaces/${ns}/events`);
+      return events.items.some((e) => e.involvedObject.kind === 'DriftMonitor' && e.involvedObject.name === name && e.type === 'Warning' && e.reason === reason);
+    }, 15_000);
+
+  it('a missing reference credentials Secret is CredentialsNotFound (as a RetrainJob says it), and Ready once it exists', async () => {
+    await createMonitor('nocreds', { reference: { uri: 's3://data/churn/reference.csv', credentialsSecretRef: { name: 'late-s3' } } });
+    const m = await stalledAs('nocreds', 'CredentialsNotFound');
+    expect(getCondition(m.status?.conditions, 'Ready')).toMatchObject({ status: 'False', reason: 'CredentialsNotFound' });
+    expect(getCondition(m.status?.conditions, 'Ready')?.message).toContain('Secret "late-s3" (spec.reference.credentialsSecretRef) does not exist');
+    await warned('nocreds', 'CredentialsNotFound');
+    await client.create(SecretResource, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'late-s3', namespace: ns }, stringData: { AWS_ACCESS_KEY_ID: 'a' } } as KubeObject);
+    await waitFor('Ready after the Secret appears', async () => (await readyOf('nocreds'))?.status === 'True', 45_000, 1000);
+  });
+
+  it('a feature the Model does not have is refused in status at once: UnknownFeature', async () => {
+    await createMonitor('nofeature', { features: [{ name: 'tenure' }, { name: 'income', method: 'ks' }] });
+    const m = await stalledAs('nofeature', 'UnknownFeature');
+    expect(getCondition(m.status?.conditions, 'Ready')?.message).toBe('spec.features names "income", which Model "churn" does not have (it has: tenure)');
+    await warned('nofeature', 'UnknownFeature');
+  });
+
+  it('checks that fail make the monitor Ready=False/Stalled with the check reason, until a newer spec or a good check', async () => {
+    await createMonitor('failing', {});
+    await waitFor('Ready', async () => (await readyOf('failing'))?.status === 'True');
+    const m = await client.get<DriftMonitor>(DriftMonitorType, ns, 'failing');
+    // As drift-check writes a failed check (src/drift/check-status.ts).
+    await client.request('PATCH', resourcePath(DriftMonitorType, ns, 'failing', 'status'), {
+      body: {
+        metadata: { resourceVersion: m.metadata.resourceVersion },
+        status: {
+          conditions: [
+            ...(m.status?.conditions ?? []),
+            { type: 'DriftDetected', status: 'Unknown', reason: 'ReferenceUnreadable', message: 'reference s3://data/churn/reference.csv: does not exist', lastTransitionTime: kubeTime(new Date()), observedGeneration: m.metadata.generation },
+          ],
+        },
+      },
+      contentType: 'application/merge-patch+json',
+    });
+    const failed = await stalledAs('failing', 'ReferenceUnreadable');
+    expect(getCondition(failed.status?.conditions, 'Ready')).toMatchObject({ status: 'False', reason: 'ReferenceUnreadable', message: 'the last check failed: reference s3://data/churn/reference.csv: does not exist' });
+    await warned('failing', 'ReferenceUnreadable');
+    // A new spec (a fixed reference) is not judged by the old spec's failure.
+    await client.request('PATCH', resourcePath(DriftMonitorType, ns, 'failing'), { body: { spec: { reference: { uri: 's3://data/churn/reference-2.csv' } } }, contentType: 'application/merge-patch+json' });
+    await waitFor('Ready for the new spec', async () => (await readyOf('failing'))?.status === 'True');
+  });
+
+  it('a CronJob the API server refuses is ChildRejected with its message, and backs off', async () => {
+    const message = 'drift checks may run at most hourly in this namespace';
+    const removePolicy = await denyInNamespace(client, ns, 'hourly', {
+      apiGroups: ['batch'],
+      resources: ['cronjobs'],
+      expression: "!object.spec.schedule.startsWith('*')",
+      message,
+      probe: {
+        type: CronJobResource,
+        object: { apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name: 'probe' }, spec: { schedule: '* * * * *', jobTemplate: { spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'x' }] } } } } } } as KubeObject,
+      },
+    });
+    try {
+      await createMonitor('everyminute', { schedule: '*/5 * * * *' });
+      const m = await stalledAs('everyminute', 'ChildRejected');
+      const ready = getCondition(m.status?.conditions, 'Ready');
+      expect(ready).toMatchObject({ status: 'False', reason: 'ChildRejected', observedGeneration: m.metadata.generation });
+      expect(ready?.message).toContain('the API server refused the CronJob everyminute-drift-check');
+      expect(ready?.message).toContain(message);
+      await warned('everyminute', 'ChildRejected');
+      expect(op!.logs.filter((l) => l.msg === 'reconcile failed' && l.name === 'everyminute')).toEqual([]);
+      await client.request('PATCH', resourcePath(DriftMonitorType, ns, 'everyminute'), { body: { spec: { schedule: '0 * * * *' } }, contentType: 'application/merge-patch+json' });
+      await waitFor('Ready with an hourly schedule', async () => (await readyOf('everyminute'))?.status === 'True', 30_000);
+    } finally {
+      await removePolicy();
+    }
+    await Promise.all(['nocreds', 'nofeature', 'failing', 'everyminute'].map((n) => client.delete(DriftMonitorType, ns, n)));
   });
 
   it('suspends the CronJob with spec.suspend and lets the GC remove everything with the monitor', async () => {

@@ -7,6 +7,10 @@ import { ModelType } from '../../src/controllers/fluxora-types.js';
 import { DeploymentResource, HpaResource, SecretResource, ServiceResource } from '../../src/controllers/resource-types.js';
 import { getCondition } from '../../src/runtime/conditions.js';
 import type { KubeClient, KubeObject } from '../../src/runtime/kube-client.js';
+import { PodResource } from '../../src/controllers/resource-types.js';
+import { inject } from 'vitest';
+import { denyInNamespace } from '../support/admission-policy.js';
+import { kubeletTime, kwokControl, writePodStatus, type TestPod } from '../support/kwok.js';
 import {
   adminClient,
   createNamespace,
@@ -279,6 +283,110 @@ describe('Model controller', () => {
     // The converged model "churn" cost no write after the restart.
     const churnWrites = operatorWrites({ namespace: ns, sinceMs: since }).filter((w) => w.objectRef?.name?.startsWith('churn'));
     expect(churnWrites).toEqual([]);
+  });
+
+  const patchModel = (name: string, spec: object) =>
+    client.request('PATCH', `/apis/fluxora.io/v1alpha1/namespaces/${ns}/models/${name}`, { body: { spec }, contentType: 'application/merge-patch+json' });
+  const modelEvents = async (name: string) =>
+    (await client.request<{ items: { type: string; reason: string; message: string; involvedObject: { kind?: string; name: string } }[] }>('GET', `/api/v1/namespaces/${ns}/events`)).items.filter(
+      (e) => e.involvedObject.kind === 'Model' && e.involvedObject.name === name,
+    );
+
+  it('a Deployment the API server refuses is Ready=False/Stalled with its message and a Warning Event, with back-off, until the spec is fixed', async () => {
+    // A namespace policy no CRD rule can know: at most 2 cores per container.
+    const message = 'cpu limits above 2 cores are not allowed in this namespace';
+    const removePolicy = await denyInNamespace(client, ns, 'max-cpu', {
+      apiGroups: ['apps'],
+      resources: ['deployments'],
+      expression: "object.spec.template.spec.containers.all(c, !has(c.resources) || !has(c.resources.limits) || !('cpu' in c.resources.limits) || !quantity(string(c.resources.limits['cpu'])).isGreaterThan(quantity('2')))",
+      message,
+      probe: {
+        type: DeploymentResource,
+        object: {
+          apiVersion: 'apps/v1',
+          kind: 'Deployment',
+          metadata: { name: 'probe' },
+          spec: {
+            selector: { matchLabels: { a: 'b' } },
+            template: { metadata: { labels: { a: 'b' } }, spec: { containers: [{ name: 'c', image: 'x', resources: { limits: { cpu: '4' } } }] } },
+          },
+        } as KubeObject,
+      },
+    });
+    try {
+      await client.create(ModelType, modelManifest(ns, 'strict', 'file:///models/strict/v1/model.onnx', { serving: { replicas: 1, resources: { limits: { cpu: '1' } } } }));
+      await readyModel(client, ns, 'strict', 'v1');
+      await patchModel('strict', { serving: { resources: { limits: { cpu: '4' } } } });
+      const refused = await waitFor('ChildRejected', async () => {
+        const m = await client.get<Model>(ModelType, ns, 'strict');
+        return getCondition(m.status?.conditions, 'Stalled')?.reason === 'ChildRejected' ? m : undefined;
+      }, 30_000);
+      const ready = getCondition(refused.status?.conditions, 'Ready');
+      expect(ready).toMatchObject({ status: 'False', reason: 'ChildRejected', observedGeneration: refused.metadata.generation });
+      expect(ready?.message).toContain('the API server refused the Deployment strict');
+      expect(ready?.message).toContain(message);
+      expect(refused.status?.observedGeneration).toBe(refused.metadata.generation);
+      expect(getCondition(refused.status?.conditions, 'Degraded')).toMatchObject({ status: 'True', reason: 'ChildRejected' });
+      expect(refused.status?.servingVersion).toBe('v1'); // the old Deployment still serves it
+      const warning = await waitFor('Warning Event', async () => (await modelEvents('strict')).find((e) => e.type === 'Warning' && e.reason === 'ChildRejected'));
+      expect(warning.message).toContain(message);
+      // Back-off, not a hot loop: after the first seconds, retries are seconds apart.
+      await new Promise((r) => setTimeout(r, 5000));
+      const refusedLines = () => op!.logs.filter((l) => l.msg === 'child refused by the API server' && l.name === 'strict').length;
+      const before = refusedLines();
+      await new Promise((r) => setTimeout(r, 6000));
+      expect(refusedLines() - before).toBeLessThanOrEqual(2);
+      expect(op!.logs.filter((l) => l.msg === 'reconcile failed' && l.name === 'strict')).toEqual([]);
+
+      await patchModel('strict', { serving: { resources: { limits: { cpu: '2' } } } });
+      const fixed = await readyModel(client, ns, 'strict', 'v1');
+      expect(getCondition(fixed.status?.conditions, 'Stalled')).toBeUndefined();
+    } finally {
+      await removePolicy();
+    }
+  });
+
+  it('pods that cannot start show at once: Unschedulable, ImagePullBackOff, CreateContainerConfigError (not AsExpected until the progress deadline)', async () => {
+    // Unschedulable: the real scheduler finds no node with 5000 cores (kwok Nodes have 1000).
+    await client.create(ModelType, modelManifest(ns, 'huge', 'file:///models/huge/v1/model.onnx', { serving: { replicas: 1, resources: { requests: { cpu: '5000' } } } }));
+    // The kubelet's states: kwok is paused while the test writes them, as a kubelet would.
+    const kwok = kwokControl(inject('kubeconfig'));
+    kwok.pause(true);
+    try {
+      await client.create(ModelType, modelManifest(ns, 'nopull', 'file:///models/nopull/v1/model.onnx', { serving: { replicas: 1 } }));
+      await client.create(ModelType, modelManifest(ns, 'noconfig', 'file:///models/noconfig/v1/model.onnx', { serving: { replicas: 1 } }));
+      const podOf = (model: string) =>
+        waitFor(`pod of ${model} bound`, async () => {
+          const pods = await client.list<TestPod>(PodResource, ns, `fluxora.io/model=${model}`);
+          return pods.find((p) => p.spec.nodeName);
+        }, 30_000);
+      const waitingIn = (reason: string, message: string) => ({
+        phase: 'Pending',
+        conditions: [{ type: 'PodScheduled', status: 'True', lastTransitionTime: kubeletTime() }, { type: 'Ready', status: 'False', reason: 'ContainersNotReady', lastTransitionTime: kubeletTime() }],
+        containerStatuses: [{ name: 'server', image: 'fluxora:test', imageID: '', ready: false, restartCount: 0, started: false, state: { waiting: { reason, message } } }],
+      });
+      await writePodStatus(client, await podOf('nopull'), waitingIn('ImagePullBackOff', 'Back-off pulling image "fluxora:test"'));
+      await writePodStatus(client, await podOf('noconfig'), waitingIn('CreateContainerConfigError', 'secret "s3-creds" not found'));
+      const stalledAs = (name: string, reason: string) =>
+        waitFor(`${name} Stalled ${reason}`, async () => {
+          const m = await client.get<Model>(ModelType, ns, name);
+          return getCondition(m.status?.conditions, 'Stalled')?.reason === reason ? m : undefined;
+        }, 40_000, 500);
+      const [nopull, noconfig] = await Promise.all([stalledAs('nopull', 'ImagePullFailed'), stalledAs('noconfig', 'ContainerConfigError')]);
+      expect(getCondition(nopull.status?.conditions, 'Degraded')).toMatchObject({ status: 'True', reason: 'ImagePullFailed' });
+      expect(getCondition(nopull.status?.conditions, 'Ready')?.message).toContain('ImagePullBackOff: Back-off pulling image');
+      expect(getCondition(noconfig.status?.conditions, 'Ready')?.message).toContain('CreateContainerConfigError: secret "s3-creds" not found');
+    } finally {
+      kwok.pause(false);
+    }
+    const huge = await waitFor('huge Stalled Unschedulable', async () => {
+      const m = await client.get<Model>(ModelType, ns, 'huge');
+      return getCondition(m.status?.conditions, 'Stalled')?.reason === 'Unschedulable' ? m : undefined;
+    }, 40_000, 500);
+    expect(getCondition(huge.status?.conditions, 'Degraded')).toMatchObject({ status: 'True', reason: 'Unschedulable' });
+    expect(getCondition(huge.status?.conditions, 'Ready')?.message).toMatch(/Unschedulable: 0\/\d+ nodes are available/);
+    expect((await modelEvents('huge')).some((e) => e.type === 'Warning' && e.reason === 'Unschedulable')).toBe(true);
+    await Promise.all(['huge', 'nopull', 'noconfig', 'strict'].map((n) => client.delete(ModelType, ns, n)));
   });
 
   it('lets the garbage collector delete the children when the Model is deleted', async () => {

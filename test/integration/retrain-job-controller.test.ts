@@ -13,7 +13,13 @@ import { DeploymentResource, JobResource } from '../../src/controllers/resource-
 import { getCondition } from '../../src/runtime/conditions.js';
 import type { KubeClient, KubeObject } from '../../src/runtime/kube-client.js';
 import { sha256Hex } from '../../src/storage/index.js';
+import { SecretResource } from '../../src/controllers/resource-types.js';
+import { closedPort } from '../corpus/artifacts/harness.js';
 import { adminClient, createNamespace, NamespaceResource, retrainJobFinished, scrape, startOperator, waitFor, type OperatorProcess } from '../support/cluster.js';
+
+interface EventList {
+  items: { type: string; reason: string; message: string; involvedObject: { kind?: string; name: string } }[];
+}
 
 interface Job extends KubeObject {
   spec: { backoffLimit: number; activeDeadlineSeconds: number; template: { spec: { containers: { args?: string[]; env: { name: string; value?: string }[] }[] } } };
@@ -28,7 +34,7 @@ describe('RetrainJob controller', () => {
   let out: string;
   let op: OperatorProcess | undefined;
 
-  const retrainJob = (name: string, acceptance?: Record<string, unknown>): RetrainJob =>
+  const retrainJob = (name: string, acceptance?: Record<string, unknown>, spec: Record<string, unknown> = {}): RetrainJob =>
     ({
       apiVersion: 'fluxora.io/v1alpha1',
       kind: 'RetrainJob',
@@ -38,6 +44,7 @@ describe('RetrainJob controller', () => {
         trainer: { builtin: { algorithm: 'logistic', target: 'churned', seed: 7 } },
         dataset: { uri: 's3://data/churn/train.csv' },
         output: { uri: `file://${out}` },
+        ...spec,
         ...(acceptance ? { acceptance } : {}),
         backoffLimit: 1,
         activeDeadlineSeconds: 600,
@@ -51,6 +58,14 @@ describe('RetrainJob controller', () => {
   }
 
   const finished = (name: string) => retrainJobFinished(client, ns, name);
+
+  /** The Warning Events of one RetrainJob, as `kubectl describe` lists them. */
+  const warnings = async (name: string) =>
+    waitFor(`a Warning Event on ${name}`, async () => {
+      const events = await client.request<EventList>('GET', `/api/v1/namespaces/${ns}/events`);
+      const mine = events.items.filter((e) => e.involvedObject.kind === 'RetrainJob' && e.involvedObject.name === name && e.type === 'Warning');
+      return mine.length ? mine : undefined;
+    }, 15_000);
 
   const served = async () => {
     const m = await client.get<Model>(ModelType, ns, 'churn');
@@ -137,6 +152,99 @@ describe('RetrainJob controller', () => {
     expect(rj.status?.phase).toBe('Failed');
     expect(getCondition(rj.status?.conditions, 'Stalled')).toMatchObject({ status: 'True', reason: 'OutputMissing' });
     expect(getCondition(rj.status?.conditions, 'Ready')?.message).toContain('metrics.json');
+    // Every failure is a Warning Event, not only a Normal JobCreated (issue 13, item 5).
+    expect((await warnings('rj-empty')).map((e) => e.reason)).toEqual(['OutputMissing']);
+  });
+
+  it('a missing output credentials Secret fails the run with CredentialsNotFound and a Warning Event', async () => {
+    await client.create(RetrainJobType, retrainJob('rj-nocreds', undefined, { output: { uri: 's3://models/churn/', credentialsSecretRef: { name: 'no-such-secret' } } }));
+    const rj = await finished('rj-nocreds');
+    expect(rj.status?.phase).toBe('Failed');
+    expect(getCondition(rj.status?.conditions, 'Ready')).toMatchObject({ status: 'False', reason: 'CredentialsNotFound' });
+    const w = await warnings('rj-nocreds');
+    expect(w.map((e) => e.reason)).toEqual(['CredentialsNotFound']);
+    expect(w[0]!.message).toContain('no-such-secret');
+  });
+
+  it('a non-numeric acceptance metric is broken trainer output: Failed, not Rejected', async () => {
+    await trainerOutput('rj-words', { auc: 'high', logloss: 0.3 });
+    await client.create(RetrainJobType, retrainJob('rj-words', { metric: 'auc', min: 0.7 }));
+    const rj = await finished('rj-words');
+    expect(rj.status?.phase).toBe('Failed');
+    expect(getCondition(rj.status?.conditions, 'Ready')).toMatchObject({ status: 'False', reason: 'InvalidMetrics' });
+    expect(getCondition(rj.status?.conditions, 'Ready')?.message).toContain('"auc" is "high", not a number');
+    expect((await warnings('rj-words')).map((e) => e.reason)).toEqual(['InvalidMetrics']);
+  });
+
+  it('an unreachable output store keeps the finished run Evaluating with the storage error, and a deleted Model ends it as Failed, never Pending', async () => {
+    // A Model of its own, deleted below; the store is a port nothing listens on.
+    await client.create(ModelType, {
+      apiVersion: 'fluxora.io/v1alpha1',
+      kind: 'Model',
+      metadata: { name: 'gone', namespace: ns },
+      spec: { artifact: { uri: 'file:///models/gone/v1.onnx' }, features: [{ name: 'tenure', type: 'numeric' }] },
+    } as unknown as Model);
+    const port = await closedPort();
+    await client.create(SecretResource, {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'unreachable-store', namespace: ns },
+      stringData: { AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y', AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL: `http://127.0.0.1:${port}` },
+    } as KubeObject);
+    await client.create(RetrainJobType, retrainJob('rj-unreachable', undefined, {
+      modelRef: { name: 'gone' },
+      output: { uri: 's3://models/gone/', credentialsSecretRef: { name: 'unreachable-store' } },
+    }));
+    await waitFor('Job complete', async () => {
+      const j = await client.getOrUndefined<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>(JobResource, ns, 'rj-unreachable');
+      return j?.status?.conditions?.some((c) => c.type === 'Complete' && c.status === 'True');
+    });
+    const evaluating = await waitFor('Evaluating', async () => {
+      const r = await client.get<RetrainJob>(RetrainJobType, ns, 'rj-unreachable');
+      return r.status?.phase === 'Evaluating' ? r : undefined;
+    }, 30_000);
+    const ready = getCondition(evaluating.status?.conditions, 'Ready');
+    expect(ready).toMatchObject({ status: 'False', reason: 'OutputUnreachable' });
+    expect(ready?.message).toContain(`127.0.0.1:${port}`);
+    expect(getCondition(evaluating.status?.conditions, 'Reconciling')?.status).toBe('True');
+    expect(getCondition(evaluating.status?.conditions, 'Stalled')).toBeUndefined();
+    expect(evaluating.status?.completionTime).toBeUndefined();
+
+    await client.delete(ModelType, ns, 'gone');
+    const rj = await finished('rj-unreachable');
+    expect(rj.status?.phase).toBe('Failed');
+    expect(getCondition(rj.status?.conditions, 'Ready')).toMatchObject({ status: 'False', reason: 'ModelNotFound' });
+    expect(getCondition(rj.status?.conditions, 'Ready')?.message).toContain('finished');
+    expect((await warnings('rj-unreachable')).map((e) => e.reason)).toEqual(['ModelNotFound']);
+    // A finished run is a record: it keeps its phase.
+    await new Promise((r) => setTimeout(r, 2000));
+    expect((await client.get<RetrainJob>(RetrainJobType, ns, 'rj-unreachable')).status?.phase).toBe('Failed');
+  });
+
+  it('a training Job the API server refuses (here a quota) fails the run with its message and a Warning Event', async () => {
+    await client.create({ group: '', version: 'v1', kind: 'ResourceQuota', plural: 'resourcequotas', namespaced: true }, {
+      apiVersion: 'v1',
+      kind: 'ResourceQuota',
+      metadata: { name: 'no-jobs', namespace: ns },
+      spec: { hard: { 'count/jobs.batch': '0' } },
+    } as KubeObject);
+    try {
+      await waitFor('quota counted', async () => {
+        const q = await client.get<KubeObject & { status?: { hard?: Record<string, string> } }>({ group: '', version: 'v1', kind: 'ResourceQuota', plural: 'resourcequotas', namespaced: true }, ns, 'no-jobs');
+        return q.status?.hard?.['count/jobs.batch'] === '0';
+      });
+      await client.create(RetrainJobType, retrainJob('rj-refused'));
+      const rj = await finished('rj-refused');
+      expect(rj.status?.phase).toBe('Failed');
+      const ready = getCondition(rj.status?.conditions, 'Ready');
+      expect(ready).toMatchObject({ status: 'False', reason: 'ChildRejected' });
+      expect(ready?.message).toContain('exceeded quota');
+      expect(getCondition(rj.status?.conditions, 'Stalled')?.status).toBe('True');
+      expect((await warnings('rj-refused')).map((e) => e.reason)).toEqual(['ChildRejected']);
+      expect(await client.getOrUndefined(JobResource, ns, 'rj-refused')).toBeUndefined();
+    } finally {
+      await client.delete({ group: '', version: 'v1', kind: 'ResourceQuota', plural: 'resourcequotas', namespaced: true }, ns, 'no-jobs');
+    }
   });
 
   it('rolls back through pinnedVersion, and deleting a RetrainJob deletes its Job', async () => {
@@ -151,7 +259,7 @@ describe('RetrainJob controller', () => {
     const metrics = await scrape(op!.metricsPort);
     expect(metrics).toContain(`fluxora_retrain_jobs_total{namespace="${ns}",result="Succeeded"} 1`);
     expect(metrics).toContain(`fluxora_retrain_jobs_total{namespace="${ns}",result="Rejected"} 1`);
-    expect(metrics).toContain(`fluxora_retrain_jobs_total{namespace="${ns}",result="Failed"} 1`);
+    expect(metrics).toContain(`fluxora_retrain_jobs_total{namespace="${ns}",result="Failed"} 5`);
     expect(metrics).toContain(`fluxora_promotions_total{namespace="${ns}",model="churn"} 1`);
     expect(metrics).toContain(`fluxora_model_serving_version_info{namespace="${ns}",model="churn",version="v1"} 1`);
   });

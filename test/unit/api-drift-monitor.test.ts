@@ -35,7 +35,7 @@ describe('DriftMonitor spec', () => {
     expect(spec.retrain.template).toMatchObject({ backoffLimit: 2, activeDeadlineSeconds: 3600, trainer: { builtin: { validationSplit: 0.2 } } });
   });
 
-  it.each(['@hourly', '0 3 * * *', '*/5 1-3,7 ? JAN-MAR mon-fri', '15,45 */2 1 1-12/3 0'])('accepts the schedule %s', (schedule) => {
+  it.each(['@hourly', '0 3 * * *', '*/5 1-3,7 ? JAN-MAR mon-fri', '15,45 */2 1 1-12/3 0', '*/01 * * * *', '5/2 * * * *', '1-1 * * * *', '0 0 * * SUN-sat'])('accepts the schedule %s', (schedule) => {
     expect(parseSpec('DriftMonitor', { ...base(), schedule }).success).toBe(true);
   });
 
@@ -43,6 +43,16 @@ describe('DriftMonitor spec', () => {
     ['a schedule with four fields', { schedule: '* * * *' }, 'spec.schedule: must be a cron schedule'],
     ['a minute out of range', { schedule: '61 * * * *' }, 'spec.schedule'],
     ['prose as a schedule', { schedule: 'every 5 minutes' }, 'spec.schedule'],
+    // What the CronJob's validation refuses (issue 13, item 2): the CRD must refuse it first.
+    ['a step of zero', { schedule: '*/0 * * * *' }, 'spec.schedule: must be a cron schedule'],
+    ['a step of 00', { schedule: '0 */00 * * *' }, 'spec.schedule: must be a cron schedule'],
+    ['a range backwards', { schedule: '5-2 * * * *' }, 'spec.schedule: every range of the schedule must run forwards'],
+    ['day names backwards', { schedule: '0 0 * * sat-sun' }, 'spec.schedule: every range of the schedule must run forwards'],
+    ['month names backwards', { schedule: '0 0 1 dec-jan *' }, 'spec.schedule: every range of the schedule must run forwards'],
+    ['an unknown day name', { schedule: '0 0 * * xyz' }, 'spec.schedule: must be a cron schedule'],
+    ['a month name as a day', { schedule: '0 0 * * jan' }, 'spec.schedule: must be a cron schedule'],
+    ['day of week 7', { schedule: '0 0 * * 7' }, 'spec.schedule: must be a cron schedule'],
+    ['a template metric logistic never writes', { retrain: { template: { trainer: { builtin: { algorithm: 'logistic', target: 'y' } }, dataset: { uri: 's3://d/t.csv' }, output: { uri: 's3://m/' }, acceptance: { metric: 'rmse', max: 2 } } } }, 'spec.retrain.template.acceptance.metric: acceptance.metric must be one the built-in algorithm reports'],
     ['an unknown drift method', { features: [{ name: 'a', method: 'magic' }] }, 'spec.features[0].method'],
     ['a ks threshold above 1', { features: [{ name: 'a', method: 'ks', threshold: 1.5 }] }, 'spec.features[0].threshold: threshold must be between 0 and 1'],
     ['a negative threshold', { features: [{ name: 'a', method: 'psi', threshold: -0.1 }] }, 'spec.features[0].threshold'],

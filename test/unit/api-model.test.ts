@@ -36,11 +36,15 @@ describe('Model spec', () => {
     }
     const spec = assertSpec('Model', { ...base(), serving: { resources: { requests: { cpu: 1, memory: '256Mi' }, limits: { cpu: '1500m' } } } });
     expect(spec.serving.resources?.requests).toEqual({ cpu: 1, memory: '256Mi' });
+    // Equal, or below in other units, is fine.
+    expect(parseSpec('Model', { ...base(), serving: { resources: { requests: { cpu: '1', memory: '1G' }, limits: { cpu: 1, memory: '1Gi' } } } }).success).toBe(true);
   });
 
   it.each([
     ['a wrong type', { serving: { replicas: 'two' } }, 'spec.serving.replicas'],
     ['negative replicas', { serving: { replicas: -1 } }, 'spec.serving.replicas'],
+    ['a cpu request above its limit', { serving: { resources: { requests: { cpu: '2' }, limits: { cpu: '1500m' } } } }, 'spec.serving.resources.requests: resources.requests must be less than or equal'],
+    ['a memory request above its limit, in other units', { serving: { resources: { requests: { memory: '2G' }, limits: { memory: '1Gi' } } } }, 'spec.serving.resources.requests'],
     ['an unknown URI scheme', { artifact: { uri: 'ftp://host/m.onnx' } }, 'spec.artifact.uri: must be a storage URI'],
     ['a pvc URI without a path', { artifact: { uri: 'pvc://claim' } }, 'spec.artifact.uri'],
     ['a sampling rate above 1', { serving: { sampling: { rate: 1.5 } } }, 'spec.serving.sampling.rate'],

@@ -43,6 +43,10 @@ describe('RetrainJob spec', () => {
     ['acceptance min above max', { acceptance: { metric: 'auc', min: 0.9, max: 0.5 } }, 'spec.acceptance.min'],
     ['acceptance without a criterion', { acceptance: { metric: 'auc' } }, 'spec.acceptance: acceptance needs at least one criterion'],
     ['an unknown metric', { acceptance: { metric: 'bleu', min: 1 } }, 'spec.acceptance.metric'],
+    // Metrics the built-in algorithm never writes (issue 13, item 10).
+    ['auc with linear', { trainer: { builtin: { algorithm: 'linear', target: 'y' } }, acceptance: { metric: 'auc', min: 0.7 } }, 'spec.acceptance.metric: acceptance.metric must be one the built-in algorithm reports'],
+    ['rmse with logistic', { acceptance: { metric: 'rmse', max: 2 } }, 'spec.acceptance.metric: acceptance.metric must be one'],
+    ['a request above its limit', { trainer: { container: { image: 'x', resources: { requests: { memory: '1Gi' }, limits: { memory: '512Mi' } } } } }, 'spec.trainer.container.resources.requests: resources.requests must be less than or equal'],
     ['backoffLimit above 10', { backoffLimit: 11 }, 'spec.backoffLimit'],
     ['a zero deadline', { activeDeadlineSeconds: 0 }, 'spec.activeDeadlineSeconds'],
     ['no modelRef', { modelRef: undefined }, 'spec.modelRef'],

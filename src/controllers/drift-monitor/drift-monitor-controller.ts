@@ -7,10 +7,10 @@ import type { Logger } from 'pino';
 import { isDeepStrictEqual } from 'node:util';
 import type { DriftMonitor, Model, RetrainJob } from '../../api/index.js';
 import { applyIfChanged, patchStatus } from '../../runtime/apply.js';
-import { getCondition, kubeTime, setAbnormalCondition, setCondition } from '../../runtime/conditions.js';
-import { Controller, type Request } from '../../runtime/controller.js';
+import { getCondition, kubeTime } from '../../runtime/conditions.js';
+import { Controller, type ReconcileResult, type Request } from '../../runtime/controller.js';
 import type { EventRecorder } from '../../runtime/events.js';
-import { isAlreadyExists, type KubeObject } from '../../runtime/kube-client.js';
+import { isAlreadyExists, isRefused, type KubeObject } from '../../runtime/kube-client.js';
 import type { Manager } from '../../runtime/manager.js';
 import { DriftMonitorType, ModelType, RetrainJobType } from '../fluxora-types.js';
 import {
@@ -20,15 +20,19 @@ import {
   MANAGED_SELECTOR,
   RoleBindingResource,
   RoleResource,
+  SecretResource,
   ServiceAccountResource,
 } from '../resource-types.js';
 import { buildCronJob, buildRole, buildRoleBinding, buildServiceAccount, driftCheckName } from './children.js';
 import { decideRetrain, unrecordedRetrain } from './retrain-trigger.js';
+import { monitorConditions } from './status.js';
 import type { DomainMetrics } from '../domain-metrics.js';
 
 
 const TERMINAL_PHASES = new Set(['Succeeded', 'Failed', 'Rejected']);
 export const MONITOR_LABEL = 'fluxora.io/drift-monitor';
+/** While a credentials Secret is missing, look again this often (Secrets are not watched). */
+const MISSING_SECRET_RECHECK_MS = 30_000;
 
 export interface DriftMonitorControllerOptions {
   manager: Manager;
@@ -52,7 +56,7 @@ export function createDriftMonitorController(o: DriftMonitorControllerOptions): 
   const bindings = manager.informer<KubeObject>(RoleBindingResource, { labelSelector: MANAGED_SELECTOR });
   const retrains = manager.informer<RetrainJob>(RetrainJobType, { labelSelector: MONITOR_LABEL });
 
-  async function reconcile(req: Request) {
+  async function reconcile(req: Request): Promise<ReconcileResult | void> {
     const monitor = monitors.get(req.namespace, req.name);
     if (!monitor || monitor.metadata.deletionTimestamp) {
       o.metrics?.forgetMonitor(req.namespace, req.name);
@@ -63,40 +67,49 @@ export function createDriftMonitorController(o: DriftMonitorControllerOptions): 
     const status: Status = monitor.status ?? {};
     const generation = monitor.metadata.generation ?? 0;
     const name = driftCheckName(monitor);
-    let conditions = status.conditions ?? [];
 
+    // A child the API server refuses (a schedule it cannot parse, a policy)
+    // is reported in status, and the reconcile backs off.
+    let refused: string | undefined;
     for (const [type, desired, informer] of [
       [ServiceAccountResource, buildServiceAccount(monitor), accounts],
       [RoleResource, buildRole(monitor), roles],
       [RoleBindingResource, buildRoleBinding(monitor), bindings],
       [CronJobResource, buildCronJob(monitor, o.image), cronjobs],
     ] as const) {
-      const r = await applyIfChanged(client, type, desired, informer.get(req.namespace, name));
-      if (r.changed) {
-        informer.remember(r.object);
-        log.info({ child: `${type.kind}/${name}` }, 'applied');
+      try {
+        const r = await applyIfChanged(client, type, desired, informer.get(req.namespace, name));
+        if (r.changed) {
+          informer.remember(r.object);
+          log.info({ child: `${type.kind}/${name}` }, 'applied');
+        }
+      } catch (e) {
+        if (!isRefused(e)) throw e;
+        refused = `the API server refused the ${type.kind} ${name}: ${e.message}`;
+        log.warn({ err: e.message, child: `${type.kind}/${name}` }, 'child refused by the API server');
+        break;
       }
     }
 
-    const model = models.get(req.namespace, monitor.spec.modelRef.name);
-    if (!model) {
-      conditions = setCondition(conditions, {
-        type: 'Ready',
-        status: 'False',
-        reason: 'ModelNotFound',
-        message: `Model "${monitor.spec.modelRef.name}" does not exist in namespace ${req.namespace}; checks will fail until it does`,
-        observedGeneration: generation,
-      }, now);
-    } else {
-      conditions = setCondition(conditions, {
-        type: 'Ready',
-        status: 'True',
-        reason: monitor.spec.suspend ? 'Suspended' : 'Scheduled',
-        message: monitor.spec.suspend ? 'checks are suspended' : `checks run on schedule "${monitor.spec.schedule}"`,
-        observedGeneration: generation,
-      }, now);
+    // The check pods get the data sets' Secrets as environment: a missing one
+    // keeps them from starting at all (CreateContainerConfigError), so no
+    // check could ever say so. Secrets are not watched; look them up.
+    const missingSecrets: { field: string; name: string }[] = [];
+    for (const [field, ref] of [
+      ['spec.reference.credentialsSecretRef', monitor.spec.reference.credentialsSecretRef],
+      ['spec.current.credentialsSecretRef', monitor.spec.current.credentialsSecretRef],
+    ] as const) {
+      if (ref && !(await client.getOrUndefined(SecretResource, req.namespace, ref.name))) missingSecrets.push({ field, name: ref.name });
     }
-    conditions = setAbnormalCondition(conditions, 'Reconciling', false, '', '', generation, now);
+
+    const model = models.get(req.namespace, monitor.spec.modelRef.name);
+    const findConditions = () => monitorConditions(monitor, {
+      generation,
+      ...(refused ? { refused } : {}),
+      missingSecrets,
+      ...(model ? { modelFeatures: model.spec.features.map((f) => f.name) } : {}),
+    }, now);
+    let conditions = findConditions();
 
     // Retrain: at most one per verdict, within cooldown and maxConcurrent.
     let retrainFields: Partial<Status> = {};
@@ -123,11 +136,17 @@ export function createDriftMonitorController(o: DriftMonitorControllerOptions): 
         log.info({ retrainJob: decision.name, driftShare: status.driftShare }, 'drift persisted: retrain started');
         events.record(monitor, 'Normal', 'RetrainStarted', `drift in ${status.consecutiveDriftChecks ?? 0} consecutive checks: created RetrainJob ${decision.name}`);
         o.metrics?.retrainTriggered(req.namespace);
+        retrainFields = { lastRetrainJob: decision.name, lastRetrainTime: kubeTime(now) };
       } catch (e) {
-        // Created by an earlier attempt (restart, lost status write): same verdict, same job.
-        if (!isAlreadyExists(e)) throw e;
+        if (isRefused(e)) {
+          // A quota or a policy: the monitor says so, and tries again with back-off.
+          refused = `the API server refused the RetrainJob ${decision.name}: ${e.message}`;
+          conditions = findConditions();
+        } else if (isAlreadyExists(e)) {
+          // Created by an earlier attempt (restart, lost status write): same verdict, same job.
+          retrainFields = { lastRetrainJob: decision.name, lastRetrainTime: kubeTime(now) };
+        } else throw e;
       }
-      retrainFields = { lastRetrainJob: decision.name, lastRetrainTime: kubeTime(now) };
     } else {
       retrainFields = unrecordedRetrain(status, mine) ?? {};
     }
@@ -142,6 +161,8 @@ export function createDriftMonitorController(o: DriftMonitorControllerOptions): 
         events.record(monitor, is.status === 'True' ? 'Normal' : 'Warning', is.reason, is.message);
       }
     }
+    if (refused) return { requeue: true };
+    if (missingSecrets.length) return { requeueAfterMs: MISSING_SECRET_RECHECK_MS };
     if (!decision.create && decision.reason.startsWith('cooling down until ')) {
       // Wake up when the cooldown ends, in case drift is still there.
       const until = Date.parse(decision.reason.slice('cooling down until '.length));

@@ -12,7 +12,7 @@ import { applyIfChanged, patchStatus } from '../../runtime/apply.js';
 import { getCondition, kubeTime } from '../../runtime/conditions.js';
 import { Controller, type ReconcileResult, type Request } from '../../runtime/controller.js';
 import type { EventRecorder } from '../../runtime/events.js';
-import { isAlreadyExists, type KubeObject } from '../../runtime/kube-client.js';
+import { isAlreadyExists, isRefused, type KubeObject } from '../../runtime/kube-client.js';
 import type { Manager } from '../../runtime/manager.js';
 import {
   DeploymentResource,
@@ -129,26 +129,42 @@ export function createModelController(o: ModelControllerOptions): Controller<Mod
     // one round trip to the API server instead of one per child (a pod that
     // starts before its token Secret exists is retried by the kubelet). If
     // one fails the reconcile is retried, and the others are then no-ops.
+    // A child the API server refuses (invalid, or forbidden by a policy or a
+    // quota) is the Model's problem, not a passing error: it goes to status
+    // and the reconcile backs off instead of failing in a loop.
+    const refusals: string[] = [];
+    const refusable = <T>(what: string, p: Promise<T>): Promise<T | undefined> =>
+      p.catch((e: unknown) => {
+        if (!isRefused(e)) throw e;
+        refusals.push(`the API server refused the ${what}: ${e.message}`);
+        return undefined;
+      });
+    const liveDeployment = deployments.get(req.namespace, model.metadata.name);
     const writes = [
-      applyIfChanged(client, DeploymentResource, buildDeployment(model, serving, o), deployments.get(req.namespace, model.metadata.name)),
-      applyIfChanged(client, ServiceResource, buildService(model), services.get(req.namespace, model.metadata.name)),
-      ensureSecret(),
-      ensureHpa(),
+      refusable(`Deployment ${model.metadata.name}`, applyIfChanged(client, DeploymentResource, buildDeployment(model, serving, o), liveDeployment)),
+      refusable(`Service ${model.metadata.name}`, applyIfChanged(client, ServiceResource, buildService(model), services.get(req.namespace, model.metadata.name))),
+      refusable(`Secret ${samplesSecretName(model)}`, ensureSecret()),
+      refusable(`HorizontalPodAutoscaler ${hpaName(model)}`, ensureHpa()),
     ] as const;
     // Wait for all first: the reconcile ends only when none of its requests is in flight.
     await Promise.allSettled(writes);
     const [dep, svc] = await Promise.all(writes);
     // Our writes go into the caches at once: the next reconcile compares with them, not with older copies.
-    if (dep.changed) {
+    if (dep?.changed) {
       deployments.remember(dep.object);
       log.info({ version: serving.name }, 'deployment applied');
     }
-    if (svc.changed) {
+    if (svc?.changed) {
       services.remember(svc.object);
       log.info('service applied');
     }
+    const refused = refusals.length ? { reason: 'ChildRejected', message: refusals.join('; ') } : undefined;
+    if (refused) log.warn({ err: refused.message }, 'child refused by the API server');
 
-    const rollout = rolloutState(dep.object);
+    // Without an applied Deployment the live one (if any) is what runs.
+    const rollout = rolloutState(dep?.object ?? liveDeployment);
+    // A refused Deployment still runs the version it ran before.
+    const servedName = dep || !status.servingVersion ? serving.name : status.servingVersion;
     // A rollout still running after POD_CHECK_AFTER_MS: look at the pods, and again every POD_RECHECK_MS
     // while it runs (a crash-looping server changes no Deployment field, so no event would tell us).
     let serverProblem: { reason: string; message: string } | undefined;
@@ -156,33 +172,34 @@ export function createModelController(o: ModelControllerOptions): Controller<Mod
     if (!rollout.complete) {
       const elapsed = now.getTime() - rollingOutSince(status.conditions, now);
       if (elapsed >= POD_CHECK_AFTER_MS) {
-        serverProblem = await failureOfServers(model, serving.name);
+        serverProblem = await failureOfServers(model, servedName);
         requeueAfterMs = POD_RECHECK_MS;
       } else requeueAfterMs = POD_CHECK_AFTER_MS - elapsed;
     }
     const conditions = modelConditions(status.conditions, {
       generation,
       rollout,
-      problem: decision.problem,
+      problem: refused ?? decision.problem,
       serverFailure: serverProblem,
-      servingVersion: serving.name,
+      servingVersion: servedName,
     }, now);
     const next: ModelStatus = {
       ...status,
       observedGeneration: generation,
-      servingVersion: serving.name,
+      servingVersion: servedName,
       versions: decision.versions,
       endpoint: endpointFor(model),
       replicas: rollout.replicas,
       readyReplicas: rollout.readyReplicas,
       conditions,
     };
-    o.metrics?.setModelReady(req.namespace, req.name, getCondition(conditions, 'Ready')?.status === 'True', serving.name);
+    o.metrics?.setModelReady(req.namespace, req.name, getCondition(conditions, 'Ready')?.status === 'True', servedName);
     if (!isDeepStrictEqual(next, status)) {
       models.remember(await patchStatus<Model>(client, ModelType, req.namespace, req.name, next, model.metadata.resourceVersion));
       recordTransitions(events, model, status, next, decision.recorded?.name);
-      log.info({ ready: getCondition(conditions, 'Ready')?.status, version: serving.name }, 'status updated');
+      log.info({ ready: getCondition(conditions, 'Ready')?.status, version: servedName }, 'status updated');
     }
+    if (refused) return { requeue: true };
     return requeueAfterMs === undefined ? undefined : { requeueAfterMs };
   }
 

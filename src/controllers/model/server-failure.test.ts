@@ -52,6 +52,44 @@ describe('serverFailure', () => {
   });
 });
 
+describe('a server that never starts (issue 13, item 3)', () => {
+  const waiting = (reason: string, message?: string) => ({ state: { waiting: { reason, ...(message ? { message } : {}) } }, restartCount: 0 });
+  const unschedulable = (name: string, version: string) => ({
+    ...pod(name, version),
+    status: {
+      phase: 'Pending',
+      conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/2 nodes are available: 2 Insufficient cpu.' }],
+    },
+  });
+  it.each([
+    ['ImagePullBackOff', 'Back-off pulling image "registry.example/fluxora:nope"', 'ImagePullFailed'],
+    ['ErrImagePull', 'manifest unknown', 'ImagePullFailed'],
+    ['InvalidImageName', 'invalid reference format', 'ImagePullFailed'],
+    ['CreateContainerConfigError', 'secret "s3" not found', 'ContainerConfigError'],
+    ['CreateContainerError', 'context deadline exceeded', 'ContainerConfigError'],
+    ['CrashLoopBackOff', 'back-off 5m0s restarting failed container', 'ServingFailed'],
+  ])('a container waiting in %s is reported with the kubelet\'s words', (waitingReason, message, reason) => {
+    const f = serverFailure([summarizeServerPod(pod('churn-a', 'v1', waiting(waitingReason, message)))], 'v1');
+    expect(f).toEqual({ reason, message: `the server of v1 cannot start: pod churn-a: ${waitingReason}: ${message}; see kubectl describe pod churn-a` });
+  });
+  it('a pod the scheduler cannot place is Unschedulable, with the scheduler\'s message', () => {
+    const f = serverFailure(pods2(unschedulable('churn-b', 'v3'), unschedulable('churn-a', 'v3')), 'v3');
+    expect(f).toEqual({
+      reason: 'Unschedulable',
+      message: 'the server of v3 cannot start (2 of 2 pods failing): pod churn-a: Unschedulable: 0/2 nodes are available: 2 Insufficient cpu.; see kubectl describe pod churn-a',
+    });
+  });
+  it('normal steps of a start are not failures', () => {
+    for (const r of ['ContainerCreating', 'PodInitializing']) expect(serverFailure([summarizeServerPod(pod('a', 'v1', waiting(r)))], 'v1')).toBeUndefined();
+    const scheduling = { ...pod('a', 'v1'), status: { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'SchedulingGated' }] } };
+    expect(serverFailure([summarizeServerPod(scheduling)], 'v1')).toBeUndefined();
+  });
+  it('a crashed run outranks the waiting state that follows it: the server\'s own line is the news', () => {
+    expect(serverFailure([summarizeServerPod(pod('p', 'v1', crashLooping('NotFound: gone')))], 'v1')?.message).toBe('the server of v1 cannot start: pod p: NotFound: gone');
+  });
+  const pods2 = (...p: object[]) => p.map((x) => summarizeServerPod(x as ReturnType<typeof pod>));
+});
+
 describe('modelConditions with a failing server', () => {
   const failure = { reason: 'ServingFailed', message: 'the server of v2 cannot start: pod p: NotFound: gone' };
   const NOW = new Date('2026-01-01T00:00:00Z');

@@ -5,7 +5,9 @@
 // Progressing True while a rollout is under way.
 // Degraded   True when the rollout is stuck (progress deadline exceeded,
 //            replica failures), the new version's server fails to start
-//            (ServingFailed), or the spec cannot be honoured.
+//            (ServingFailed, Unschedulable, ImagePullFailed,
+//            ContainerConfigError), or the spec cannot be honoured
+//            (ChildRejected, PinnedVersionNotFound).
 // Reconciling / Stalled: kstatus' abnormal-true conditions, present only while True.
 import { setAbnormalCondition, setCondition, type Condition } from '../../runtime/conditions.js';
 

@@ -7,6 +7,8 @@ export interface TrainerMetrics {
   metrics: Record<string, number>;
   /** The trainer's evaluation of the serving model on the same holdout, if it made one. */
   serving?: Record<string, number>;
+  /** Top-level entries that are not finite numbers, as JSON (a metric the gate needs must not be one of them). */
+  nonNumeric?: Record<string, string>;
 }
 
 /**
@@ -26,10 +28,21 @@ export function parseTrainerMetrics(text: string): TrainerMetrics {
     Object.fromEntries(Object.entries(o).filter((e): e is [string, number] => typeof e[1] === 'number' && Number.isFinite(e[1])));
   const obj = raw as Record<string, unknown>;
   const serving = obj.serving !== null && typeof obj.serving === 'object' && !Array.isArray(obj.serving) ? numbers(obj.serving) : undefined;
-  return { metrics: numbers(obj), ...(serving ? { serving } : {}) };
+  const metrics = numbers(obj);
+  const nonNumeric = Object.fromEntries(
+    Object.entries(obj)
+      .filter(([k]) => !(k in metrics) && k !== 'serving')
+      .map(([k, v]) => [k, (JSON.stringify(v) ?? String(v)).slice(0, 64)]),
+  );
+  return { metrics, ...(serving ? { serving } : {}), ...(Object.keys(nonNumeric).length ? { nonNumeric } : {}) };
 }
 
-export type GateResult = { accepted: true; message: string } | { accepted: false; reason: string; message: string };
+/**
+ * accepted, or not: `invalid` when the gate could not judge the model at all
+ * (the metric it needs is missing or not a number: broken trainer output, the
+ * run Failed), else a quality verdict (the run Rejected).
+ */
+export type GateResult = { accepted: true; message: string } | { accepted: false; invalid?: true; reason: string; message: string };
 
 export function applyAcceptance(
   acceptance: RetrainJobSpec['acceptance'],
@@ -40,7 +53,16 @@ export function applyAcceptance(
   const name = acceptance.metric;
   const value = m.metrics[name];
   if (value === undefined) {
-    return { accepted: false, reason: 'MetricMissing', message: `metrics.json has no numeric "${name}" (it has: ${Object.keys(m.metrics).join(', ') || 'nothing'})` };
+    const raw = m.nonNumeric?.[name];
+    if (raw !== undefined) {
+      return { accepted: false, invalid: true, reason: 'InvalidMetrics', message: `metrics.json's "${name}" is ${raw}, not a number: the trainer's output is broken, so the acceptance gate cannot judge the model` };
+    }
+    return {
+      accepted: false,
+      invalid: true,
+      reason: 'MetricMissing',
+      message: `metrics.json has no "${name}", which spec.acceptance gates on (it has: ${Object.keys(m.metrics).join(', ') || 'nothing'}): the trainer must write it`,
+    };
   }
   if (acceptance.min !== undefined && value < acceptance.min) {
     return { accepted: false, reason: 'BelowMinimum', message: `${name} ${value} is below the minimum ${acceptance.min}` };

@@ -9,9 +9,9 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Model, RetrainJob } from '../../api/index.js';
 import { patchStatus } from '../../runtime/apply.js';
 import { kubeTime, setAbnormalCondition, setCondition, type Condition } from '../../runtime/conditions.js';
-import { Controller, type Request } from '../../runtime/controller.js';
+import { Controller, type ReconcileResult, type Request } from '../../runtime/controller.js';
 import type { EventRecorder } from '../../runtime/events.js';
-import { isAlreadyExists, type KubeObject } from '../../runtime/kube-client.js';
+import { isAlreadyExists, isRefused, type KubeObject } from '../../runtime/kube-client.js';
 import type { Manager } from '../../runtime/manager.js';
 import { readObject, sha256Hex, StorageError } from '../../storage/index.js';
 import { PERMANENT_EXIT_CODES } from '../../training/exit-codes.js';
@@ -86,8 +86,12 @@ export function createRetrainJobController(o: RetrainJobControllerOptions): Cont
    * Side effects (events, metrics) that must happen once per transition are
    * queued in `after` and run only when the status write succeeds: an attempt
    * on stale data ends in 409 and is retried without double counting.
+   *
+   * Reads the run's output and gates it. `retry` is set when the output could
+   * not be read for a reason that may pass (the store does not answer): the
+   * run stays Evaluating with the storage error, and is tried again with back-off.
    */
-  async function evaluate(rj: RetrainJob, model: Model, status: Status, generation: number, now: Date, after: (() => void)[]): Promise<Status> {
+  async function evaluate(rj: RetrainJob, model: Model, status: Status, generation: number, now: Date, after: (() => void)[]): Promise<{ next: Status; retry?: boolean }> {
     const prefix = outputPrefix(rj);
     const modelUri = `${prefix}model.onnx`;
     let metricsText: string;
@@ -97,25 +101,27 @@ export function createRetrainJobController(o: RetrainJobControllerOptions): Cont
       metricsText = (await readObject(`${prefix}metrics.json`, { ...storage, maxBytes: 1 << 20 })).toString('utf8');
       artifact = await readObject(modelUri, storage);
     } catch (e) {
-      if (e instanceof MissingSecretError) return withPhase(status, 'Failed', 'CredentialsNotFound', e.message, generation, now);
+      if (e instanceof MissingSecretError) return { next: withPhase(status, 'Failed', 'CredentialsNotFound', e.message, generation, now) };
       if (e instanceof StorageError && e.code !== 'Unreachable') {
-        return withPhase(status, 'Failed', 'OutputMissing', `the trainer succeeded but its output is unusable: ${e.message}`, generation, now);
+        return { next: withPhase(status, 'Failed', 'OutputMissing', `the trainer succeeded but its output is unusable: ${e.message}`, generation, now) };
       }
-      throw e; // transient: retried with back-off
+      // The store does not answer (or another error that may pass): say so, and try again later.
+      const message = `the trainer finished; reading its output at ${prefix} failed, retrying: ${(e as Error).message}`;
+      return { next: withPhase(status, 'Evaluating', e instanceof StorageError ? 'OutputUnreachable' : 'EvaluationError', message, generation, now), retry: true };
     }
     let parsed;
     try {
       parsed = parseTrainerMetrics(metricsText);
     } catch (e) {
-      return withPhase(status, 'Failed', 'InvalidMetrics', (e as Error).message, generation, now);
+      return { next: withPhase(status, 'Failed', 'InvalidMetrics', (e as Error).message, generation, now) };
     }
     const sha256 = sha256Hex(artifact);
     const artifactStatus = { artifact: { uri: modelUri, sha256 }, metrics: parsed.metrics };
     const servingMetrics = (model.status?.versions ?? []).find((v) => v.name === model.status?.servingVersion)?.metrics;
     const gate = applyAcceptance(rj.spec.acceptance, parsed, servingMetrics);
     if (!gate.accepted) {
-      after.push(() => events.record(rj, 'Warning', gate.reason, gate.message));
-      return withPhase(status, 'Rejected', gate.reason, gate.message, generation, now, artifactStatus);
+      // A metric the gate cannot read is broken trainer output (Failed), not a quality verdict (Rejected).
+      return { next: withPhase(status, gate.invalid ? 'Failed' : 'Rejected', gate.reason, gate.message, generation, now, artifactStatus) };
     }
     const version = await recordVersion(model, rj, modelUri, sha256, parsed.metrics, now);
     const automatic = (model.spec.promotion?.policy ?? 'Automatic') === 'Automatic' && !model.spec.pinnedVersion;
@@ -138,10 +144,37 @@ export function createRetrainJobController(o: RetrainJobControllerOptions): Cont
         observedGeneration: generation,
       }, now),
     };
-    return next;
+    return { next };
   }
 
-  async function reconcile(req: Request) {
+  /**
+   * Creates the trainer's ServiceAccount and Job. Undefined when the API
+   * server refuses them (an over-long label, a quota, an admission policy):
+   * the spec is immutable, so the run can never start and is Failed.
+   */
+  async function createJob(rj: RetrainJob, model: Model, name: string): Promise<JobState | { refused: string }> {
+    const ns = rj.metadata.namespace ?? '';
+    try {
+      if (!accounts.get(ns, name)) {
+        await client.create(ServiceAccountResource, buildTrainerServiceAccount(rj)).catch((e: unknown) => {
+          if (!isAlreadyExists(e)) throw e;
+        });
+      }
+      const servingUri = (model.status?.versions ?? []).find((v) => v.name === model.status?.servingVersion)?.uri;
+      // A Job's template is immutable: create it once, never re-apply.
+      const job = await client.create<JobState>(JobResource, buildTrainerJob(rj, model, servingUri, o.image) as JobState).catch(async (e: unknown) => {
+        if (!isAlreadyExists(e)) throw e;
+        return client.get<JobState>(JobResource, ns, name);
+      });
+      events.record(rj, 'Normal', 'JobCreated', `created Job ${name}`);
+      return job;
+    } catch (e) {
+      if (isRefused(e)) return { refused: e.message };
+      throw e;
+    }
+  }
+
+  async function reconcile(req: Request): Promise<ReconcileResult | void> {
     const rj = retrains.get(req.namespace, req.name);
     if (!rj || rj.metadata.deletionTimestamp) return; // the GC removes the Job
     const status: Status = rj.status ?? {};
@@ -150,50 +183,55 @@ export function createRetrainJobController(o: RetrainJobControllerOptions): Cont
     const generation = rj.metadata.generation ?? 0;
     const model = models.get(req.namespace, rj.spec.modelRef.name);
     const after: (() => void)[] = [];
+    const name = trainerJobName(rj);
     let next: Status;
-    if (!model) {
+    let retry = false;
+    // The Job's state decides the phase whether or not the Model still exists:
+    // a run whose Job started never goes back to Pending.
+    let job = jobs.get(req.namespace, name);
+    const cond = (t: string) => job?.status?.conditions?.find((c) => c.type === t && c.status === 'True');
+    const jobFields = () => ({ jobName: name, ...(job?.status?.startTime ? { startTime: job.status.startTime } : {}) });
+    if (status.phase === 'Evaluating' || (job && cond('Complete'))) {
+      // The trainer finished (its Job may since have been deleted by its TTL): evaluate its output.
+      const base = { ...status, ...(job ? jobFields() : {}) };
+      if (!model) {
+        next = withPhase(base, 'Failed', 'ModelNotFound', `the training Job ${name} finished, but Model "${rj.spec.modelRef.name}" no longer exists: there is no Model to record a version in (the output stays at ${outputPrefix(rj)})`, generation, now);
+      } else {
+        const r = await evaluate(rj, model, base, generation, now, after);
+        next = r.next;
+        retry = r.retry ?? false;
+      }
+      if (TERMINAL.has(next.phase!)) next = { ...next, completionTime: job?.status?.completionTime ?? kubeTime(now) };
+    } else if (job && cond('Failed')) {
+      const failed = cond('Failed')!;
+      // PodFailurePolicy: the built-in trainer exited with a code that says its input is bad (the
+      // only FailJob rule we set), so the run ended without retries; its log says what is wrong.
+      const badInput = failed.reason === 'PodFailurePolicy';
+      const msg = badInput
+        ? `the trainer refused its input and was not retried (${failed.message ?? `exit code ${PERMANENT_EXIT_CODES.join(' or ')}`}); \`kubectl logs -n ${req.namespace} job/${name}\` says why`
+        : `training Job failed (${failed.reason ?? 'Failed'}): ${failed.message ?? ''}`.trim();
+      next = withPhase(status, 'Failed', badInput ? 'InvalidInput' : (failed.reason ?? 'JobFailed'), msg, generation, now, { ...jobFields(), completionTime: kubeTime(now) });
+    } else if (job && (job.status?.active ?? 0) > 0) {
+      next = withPhase(status, 'Running', 'Training', `training Job ${name} is running`, generation, now, jobFields());
+    } else if (job) {
+      next = withPhase(status, 'Pending', 'JobPending', `waiting for training Job ${name} to start`, generation, now, jobFields());
+    } else if (!model) {
       next = withPhase(status, 'Pending', 'ModelNotFound', `Model "${rj.spec.modelRef.name}" does not exist; the run starts when it does`, generation, now);
     } else {
-      const name = trainerJobName(rj);
-      if (!accounts.get(req.namespace, name)) {
-        await client.create(ServiceAccountResource, buildTrainerServiceAccount(rj)).catch((e: unknown) => {
-          if (!isAlreadyExists(e)) throw e;
-        });
-      }
-      let job = jobs.get(req.namespace, name);
-      if (!job) {
-        const servingUri = (model.status?.versions ?? []).find((v) => v.name === model.status?.servingVersion)?.uri;
-        // A Job's template is immutable: create it once, never re-apply.
-        job = await client.create<JobState>(JobResource, buildTrainerJob(rj, model, servingUri, o.image) as JobState).catch(async (e: unknown) => {
-          if (!isAlreadyExists(e)) throw e;
-          return client.get<JobState>(JobResource, req.namespace, name);
-        });
-        events.record(rj, 'Normal', 'JobCreated', `created Job ${name}`);
-      }
-      const cond = (t: string) => job.status?.conditions?.find((c) => c.type === t && c.status === 'True');
-      const failed = cond('Failed');
-      const jobFields = { jobName: name, ...(job.status?.startTime ? { startTime: job.status.startTime } : {}) };
-      if (failed) {
-        // PodFailurePolicy: the built-in trainer exited with a code that says its input is bad (the
-        // only FailJob rule we set), so the run ended without retries; its log says what is wrong.
-        const badInput = failed.reason === 'PodFailurePolicy';
-        const msg = badInput
-          ? `the trainer refused its input and was not retried (${failed.message ?? `exit code ${PERMANENT_EXIT_CODES.join(' or ')}`}); \`kubectl logs -n ${req.namespace} job/${name}\` says why`
-          : `training Job failed (${failed.reason ?? 'Failed'}): ${failed.message ?? ''}`.trim();
-        after.push(() => events.record(rj, 'Warning', 'TrainingFailed', msg));
-        next = withPhase(status, 'Failed', badInput ? 'InvalidInput' : (failed.reason ?? 'JobFailed'), msg, generation, now, { ...jobFields, completionTime: kubeTime(now) });
-      } else if (cond('Complete')) {
-        next = await evaluate(rj, model, { ...status, ...jobFields }, generation, now, after);
-        next = { ...next, completionTime: job.status?.completionTime ?? kubeTime(now) };
-      } else if ((job.status?.active ?? 0) > 0) {
-        next = withPhase(status, 'Running', 'Training', `training Job ${name} is running`, generation, now, jobFields);
+      const created = await createJob(rj, model, name);
+      if ('refused' in created) {
+        next = withPhase(status, 'Failed', 'ChildRejected', `the API server refused the training Job ${name}: ${created.refused}`, generation, now, { completionTime: kubeTime(now) });
       } else {
-        next = withPhase(status, 'Pending', 'JobPending', `waiting for training Job ${name} to start`, generation, now, jobFields);
+        job = created;
+        next = withPhase(status, 'Pending', 'JobPending', `waiting for training Job ${name} to start`, generation, now, jobFields());
       }
     }
     const phase = next.phase;
     if (phase && TERMINAL.has(phase)) {
+      const ready = next.conditions?.find((c) => c.type === 'Ready');
       after.push(() => {
+        // Every failed or rejected run says so in `kubectl describe` and `kubectl get events`, whatever the cause.
+        if (phase !== 'Succeeded' && ready) events.record(rj, 'Warning', ready.reason, ready.message);
         const started = Date.parse(next.startTime ?? rj.metadata.creationTimestamp ?? '');
         o.metrics?.retrainFinished(rj.metadata.namespace ?? '', phase, Number.isFinite(started) ? (now.getTime() - started) / 1000 : undefined);
         logger.info({ kind: 'RetrainJob', namespace: req.namespace, name: req.name, phase, version: next.promotedVersion }, 'retrain finished');
@@ -203,6 +241,7 @@ export function createRetrainJobController(o: RetrainJobControllerOptions): Cont
       retrains.remember(await patchStatus<RetrainJob>(client, RetrainJobType, req.namespace, req.name, next, rj.metadata.resourceVersion));
       for (const f of after) f();
     }
+    return retry ? { requeue: true } : undefined;
   }
 
   const controller = new Controller<RetrainJob>({

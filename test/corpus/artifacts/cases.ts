@@ -38,6 +38,8 @@ export interface ArtifactSetup {
   uri: string;
   sha256?: string;
   env?: Record<string, string>;
+  /** The Model's spec.features (--features); the harness's own when unset. */
+  features?: { name: string; type: 'numeric' | 'categorical' }[];
 }
 
 export interface ArtifactCase {
@@ -71,6 +73,18 @@ const NOT_ONNX = (bytes: number) =>
   `{uri} is not a valid ONNX model (${bytes} bytes; truncated, or another kind of file?): onnxruntime: Failed to load model because protobuf parsing failed.`;
 
 export const ARTIFACT_CASES: ArtifactCase[] = [
+  {
+    // A valid artifact whose Model names 2 features: the model has one 2-D input "x" of 3 columns.
+    name: 'Model features that fit neither the inputs nor the columns',
+    store: 'local',
+    setup: async (ctx) => ({
+      ...(await file(ctx, 'features.onnx', FIXTURE)),
+      features: [{ name: 'tenure', type: 'numeric' }, { name: 'plan', type: 'categorical' }],
+    }),
+    reason: 'FeatureMismatch',
+    error:
+      "the Model's spec.features do not fit {uri}: the 2 features (tenure, plan) match neither the columns of a single 2-D input nor the input names (x)",
+  },
   {
     name: 'random bytes',
     store: 'local',
