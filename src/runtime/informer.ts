@@ -101,7 +101,7 @@ export class Informer<T extends KubeObject> {
   remember(obj: T): void {
     const key = objectKey(obj);
     const old = this.store.get(key);
-    if (old && !isNewer(obj, old)) return;
+    if (old && (compareVersions(obj, old) ?? 1) <= 0) return;
     this.store.set(key, obj);
   }
 
@@ -294,10 +294,11 @@ export class Informer<T extends KubeObject> {
       this.emit((h) => h.delete?.(obj));
       return;
     }
-    // A version we already hold (remembered after our own write) or an older
-    // one: nothing new to tell the handlers, and an older copy must not
-    // replace a newer one in the cache.
-    if (old && !isNewer(obj, old)) return;
+    // An older copy than the one we hold (remembered after a write) must not
+    // replace it. The event of a version we remembered is still announced:
+    // another controller may be waiting for it (the RetrainJob controller
+    // records a version in a Model's status; the Model controller rolls to it).
+    if (old && (compareVersions(old, obj) ?? 0) > 0) return;
     this.store.set(key, obj);
     if (old) this.emit((h) => h.update?.(old, obj));
     else this.emit((h) => h.add?.(obj));
@@ -305,13 +306,14 @@ export class Informer<T extends KubeObject> {
 }
 
 /**
- * True when `a` is a later version of the object than `b`. resourceVersions
- * are opaque to clients, but etcd-backed ones are its revision numbers; a
- * value that is not a number counts as newer, the safe side.
+ * Orders two versions of one object: > 0 when `a` is later. resourceVersions
+ * are opaque to clients, but etcd-backed ones are its revision numbers;
+ * undefined when either is not a number (no order is known).
  */
-function isNewer(a: KubeObject, b: KubeObject): boolean {
+function compareVersions(a: KubeObject, b: KubeObject): number | undefined {
   const x = a.metadata.resourceVersion;
   const y = b.metadata.resourceVersion;
-  if (!x || !y || !/^\d+$/.test(x) || !/^\d+$/.test(y)) return x !== y;
-  return BigInt(x) > BigInt(y);
+  if (!x || !y || !/^\d+$/.test(x) || !/^\d+$/.test(y)) return undefined;
+  const d = BigInt(x) - BigInt(y);
+  return d > 0n ? 1 : d < 0n ? -1 : 0;
 }

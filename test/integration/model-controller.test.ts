@@ -17,6 +17,7 @@ import {
   NamespaceResource,
   operatorWrites,
   scrape,
+  servingImage,
   startOperator,
   waitFor,
   type OperatorProcess,
@@ -116,7 +117,7 @@ describe('Model controller', () => {
     expect(dep.metadata.ownerReferences?.[0]).toMatchObject({ kind: 'Model', name: 'churn', uid: model.metadata.uid, controller: true });
     const pod = dep.spec.template.spec;
     const c = pod.containers[0]!;
-    expect(c.image).toBe('fluxora:test');
+    expect(c.image).toBe(servingImage());
     expect(c.args).toEqual(['serve']);
     expect(envOf(dep, 'FLUXORA_MODEL_URI')).toBe('file:///models/churn/v1/model.onnx');
     expect(envOf(dep, 'FLUXORA_MODEL_VERSION')).toBe('v1');
@@ -200,7 +201,7 @@ describe('Model controller', () => {
     });
     const repaired = await waitFor('deployment repaired', async () => {
       const d = await client.get<Deployment>(DeploymentResource, ns, 'churn');
-      return d.spec.replicas === 2 && d.spec.template.spec.containers[0]!.image === 'fluxora:test' ? d : undefined;
+      return d.spec.replicas === 2 && d.spec.template.spec.containers[0]!.image === servingImage() ? d : undefined;
     });
     expect(repaired.spec.template.spec.containers).toHaveLength(1);
     await readyModel(client, ns, 'churn', 'v2');
@@ -363,7 +364,7 @@ describe('Model controller', () => {
       const waitingIn = (reason: string, message: string) => ({
         phase: 'Pending',
         conditions: [{ type: 'PodScheduled', status: 'True', lastTransitionTime: kubeletTime() }, { type: 'Ready', status: 'False', reason: 'ContainersNotReady', lastTransitionTime: kubeletTime() }],
-        containerStatuses: [{ name: 'server', image: 'fluxora:test', imageID: '', ready: false, restartCount: 0, started: false, state: { waiting: { reason, message } } }],
+        containerStatuses: [{ name: 'server', image: servingImage(), imageID: '', ready: false, restartCount: 0, started: false, state: { waiting: { reason, message } } }],
       });
       await writePodStatus(client, await podOf('nopull'), waitingIn('ImagePullBackOff', 'Back-off pulling image "fluxora:test"'));
       await writePodStatus(client, await podOf('noconfig'), waitingIn('CreateContainerConfigError', 'secret "s3-creds" not found'));

@@ -374,7 +374,8 @@ describe('real pods: the whole loop with the operator in the cluster', () => {
     // Serving, drift-check, trainer and operator pods were all read.
     const names = logs.map(([, pod]) => pod).join(' ');
     expect(names).toMatch(/churn-drift-retrain-/);
-    expect(names).toMatch(/churn-drift-now-/);
+    // The CronJob keeps its last few Jobs: the one started by hand may be gone by now.
+    expect(names).toMatch(/churn-drift-(now|drift-check)-/);
     expect(names).toMatch(/fluxora-operator-/);
     expect(names).toMatch(/churn-b-/);
   });

@@ -107,6 +107,9 @@ export interface OperatorRun {
   kill(): Promise<void>;
 }
 
+/** The image the tests' operators put in serving pods: the project's image on the real Node, a name nothing runs on kwok-only clusters. */
+export const servingImage = (): string => inject('image') || 'fluxora:test';
+
 /** Spawns `fluxora operator` from source as the fluxora-operator user (production RBAC) without waiting for it to start. */
 export function launchOperator(args: string[] = [], env: Record<string, string> = {}): OperatorRun {
   const spawnedAt = Date.now();
@@ -120,8 +123,7 @@ export function launchOperator(args: string[] = [], env: Record<string, string> 
       `--kubeconfig=${inject('operatorKubeconfig')}`,
       '--metrics-bind-address=127.0.0.1:0',
       '--health-probe-bind-address=127.0.0.1:0',
-      // The project's image on the real Node; a name that never runs on kwok-only clusters.
-      `--serving-image=${inject('image') || 'fluxora:test'}`,
+      `--serving-image=${servingImage()}`,
       ...args,
     ],
     { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },

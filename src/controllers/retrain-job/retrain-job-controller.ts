@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { isDeepStrictEqual } from 'node:util';
 import type { Model, RetrainJob } from '../../api/index.js';
 import { patchStatus } from '../../runtime/apply.js';
-import { kubeTime, setAbnormalCondition, setCondition, type Condition } from '../../runtime/conditions.js';
+import { getCondition, kubeTime, setAbnormalCondition, setCondition, type Condition } from '../../runtime/conditions.js';
 import { Controller, type ReconcileResult, type Request } from '../../runtime/controller.js';
 import type { EventRecorder } from '../../runtime/events.js';
 import { isAlreadyExists, isRefused, type KubeObject } from '../../runtime/kube-client.js';
@@ -241,7 +241,11 @@ export function createRetrainJobController(o: RetrainJobControllerOptions): Cont
       retrains.remember(await patchStatus<RetrainJob>(client, RetrainJobType, req.namespace, req.name, next, rj.metadata.resourceVersion));
       for (const f of after) f();
     }
-    return retry ? { requeue: true } : undefined;
+    // The store did not answer: the status says so, and the reconcile fails
+    // like any other (error metric, back-off), so FluxoraReconcileErrors tells
+    // an operator whose RetrainJobs cannot reach their output store.
+    if (retry) throw new Error(getCondition(next.conditions, 'Ready')?.message ?? 'evaluation failed; retrying');
+    return undefined;
   }
 
   const controller = new Controller<RetrainJob>({
