@@ -10,6 +10,7 @@ import { AdminApi } from './admin-api.js';
 import { Batcher } from './batcher.js';
 import type { ServeConfig } from './config.js';
 import { ServingMetrics } from './metrics.js';
+import { modelMetadata } from './model-service.js';
 import { tensorMetadata } from './model-signature.js';
 import { loadOnnxModel, warmupFeeds, type OnnxModel } from './onnx-model.js';
 import { PublicApi } from './public-api.js';
@@ -139,13 +140,7 @@ export async function startServer(config: ServeConfig, deps: ServerDeps): Promis
         onStackingBroken: (why) => logger.warn({ why }, 'model outputs cannot be split by rows; batching turned off'),
       }),
       capture: new SampleCapture({ rate: config.samplingRate, bufferSize: config.sampleBufferSize, layout }),
-      metadataJson: JSON.stringify({
-        name: config.modelName,
-        versions: [config.modelVersion],
-        platform: 'onnxruntime_onnx',
-        inputs: sig.inputs.map(tensorMetadata),
-        outputs: sig.outputs.map(tensorMetadata),
-      }),
+      metadataJson: JSON.stringify(modelMetadata(config, sig)),
     };
     const seconds = (performance.now() - t0) / 1000;
     metrics.modelLoad.set({ model: config.modelName }, seconds);
