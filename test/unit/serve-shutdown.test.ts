@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { fixtureUri, http, inferBody, REPO_ROOT, spawnServe, type ServeProcess } from '../fixtures/models/serve-harness.js';
 
-const ARGS = ['--model-name', 'churn', '--model-uri', fixtureUri('linear.onnx'), '--host', '127.0.0.1', '--port', '0', '--admin-port', '0'];
+const ARGS = ['--model-name', 'churn', '--model-uri', fixtureUri('linear.onnx'), '--host', '127.0.0.1', '--port', '0', '--admin-port', '0', '--grpc-port', '0'];
 
 let proc: ServeProcess | undefined;
 afterEach(() => {
@@ -85,7 +85,7 @@ describe('fluxora serve shutdown', () => {
     // The kubelet creates the file at terminationMessagePath before the container starts.
     const terminationLog = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'fluxora-termination-')), 'termination-log');
     fs.writeFileSync(terminationLog, '');
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', ...ARGS.slice(0, 2), '--model-uri', 'file:///nonexistent/model.onnx', '--port', '0', '--admin-port', '0'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', ...ARGS.slice(0, 2), '--model-uri', 'file:///nonexistent/model.onnx', '--port', '0', '--admin-port', '0', '--grpc-port', '0'], {
       cwd: REPO_ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, FLUXORA_TERMINATION_LOG: terminationLog },
