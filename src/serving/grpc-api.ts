@@ -23,24 +23,12 @@ export function grpcStatusOf(httpStatus: number): status {
       return status.INVALID_ARGUMENT;
     case 401:
       return status.UNAUTHENTICATED;
-    case 403:
-      return status.PERMISSION_DENIED;
     case 404:
       return status.NOT_FOUND;
-    case 408:
-      return status.DEADLINE_EXCEEDED;
-    case 409:
-      return status.ALREADY_EXISTS;
     case 413:
       return status.RESOURCE_EXHAUSTED;
-    case 429:
-      return status.RESOURCE_EXHAUSTED;
-    case 501:
-      return status.UNIMPLEMENTED;
     case 503:
       return status.UNAVAILABLE;
-    case 504:
-      return status.DEADLINE_EXCEEDED;
     default:
       return httpStatus >= 500 ? status.INTERNAL : status.INVALID_ARGUMENT;
   }
@@ -65,7 +53,7 @@ function method(name: string) {
 const METHODS = ['ServerLive', 'ServerReady', 'ModelReady', 'ServerMetadata', 'ModelMetadata', 'ModelInfer'] as const;
 type Method = (typeof METHODS)[number];
 
-export const GRPC_SERVICE_DEFINITION: ServiceDefinition = Object.fromEntries(METHODS.map((m) => [m, method(m)]));
+const GRPC_SERVICE_DEFINITION: ServiceDefinition = Object.fromEntries(METHODS.map((m) => [m, method(m)]));
 
 /** What a handler reports for metrics: like REST, health calls are not counted. */
 const ENDPOINTS: Record<Method, Endpoint | undefined> = {
