@@ -188,7 +188,7 @@ async function startFluxora(main: string, batching: boolean, maxBatchSize: numbe
   const port = await freePort();
   const adminPort = await freePort();
   const args = [main, 'serve'];
-  args.push('--model-name', NAME, '--model-uri', `file://${MODEL}`, '--host', '127.0.0.1', '--port', String(port), '--admin-port', String(adminPort));
+  args.push('--model-name', NAME, '--model-uri', `file://${MODEL}`, '--host', '127.0.0.1', '--port', String(port), '--admin-port', String(adminPort), '--grpc-port', '0');
   args.push('--max-batch-size', String(maxBatchSize), '--max-batch-delay-ms', batching ? String(delayMs) : '0', '--log-level', 'warn');
   const child = spawn(...pinned(0, process.execPath, args), { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
   await waitReady(port, child);

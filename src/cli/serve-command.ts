@@ -40,7 +40,7 @@ export async function runServeCommand(argv: string[]): Promise<number> {
   process.once('SIGINT', onSignal);
   try {
     const server = await startServer(config, { logger });
-    logger.info({ port: server.port, adminPort: server.adminPort }, 'listening');
+    logger.info({ port: server.port, adminPort: server.adminPort, grpcPort: server.grpcPort }, 'listening');
     const outcome = await Promise.race([
       signal.then((s) => ({ signal: s })),
       server.loaded.then(

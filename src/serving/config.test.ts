@@ -12,6 +12,7 @@ describe('parseServeConfig', () => {
       FLUXORA_FEATURES: '[{"name":"tenure","type":"numeric"},{"name":"plan","type":"categorical"}]',
       FLUXORA_PORT: '8080',
       FLUXORA_ADMIN_PORT: '8081',
+      FLUXORA_GRPC_PORT: '9085',
       FLUXORA_MAX_BATCH_SIZE: '16',
       FLUXORA_MAX_BATCH_DELAY_MS: '0',
       FLUXORA_SAMPLING_RATE: '0.5',
@@ -28,6 +29,7 @@ describe('parseServeConfig', () => {
       ],
       port: 8080,
       adminPort: 8081,
+      grpcPort: 9085,
       maxBatchSize: 16,
       maxBatchDelayMs: 0,
       samplingRate: 0.5,
@@ -37,6 +39,12 @@ describe('parseServeConfig', () => {
       intraOpThreads: 1,
       allowNonFinite: false,
     });
+  });
+
+  it('serves gRPC on 8085 unless told otherwise', () => {
+    expect((parseServeConfig([], env) as ServeConfig).grpcPort).toBe(8085);
+    expect((parseServeConfig(['--grpc-port', '0'], { ...env, FLUXORA_GRPC_PORT: '9000' }) as ServeConfig).grpcPort).toBe(0);
+    expect(() => parseServeConfig(['--grpc-port', 'x'], env)).toThrow(/--grpc-port must be an integer from 0 to 65535/);
   });
 
   it('lets flags override the environment', () => {

@@ -15,6 +15,8 @@ export interface ServeConfig {
   host: string | undefined;
   port: number;
   adminPort: number;
+  /** Open Inference Protocol V2 gRPC (inference.GRPCInferenceService). */
+  grpcPort: number;
   maxBatchSize: number;
   maxBatchDelayMs: number;
   samplingRate: number;
@@ -37,11 +39,12 @@ const SETTINGS = {
   host: { env: 'FLUXORA_HOST', help: 'listen address (default: all interfaces)' },
   port: { env: 'FLUXORA_PORT', default: '8080', help: 'public port: V2/V1 inference, health, /metrics' },
   'admin-port': { env: 'FLUXORA_ADMIN_PORT', default: '8081', help: 'admin port: /v2/models/{name}/samples' },
+  'grpc-port': { env: 'FLUXORA_GRPC_PORT', default: '8085', help: 'gRPC port: V2 inference.GRPCInferenceService' },
   'max-batch-size': { env: 'FLUXORA_MAX_BATCH_SIZE', default: '32', help: 'most rows per model run' },
   'max-batch-delay-ms': { env: 'FLUXORA_MAX_BATCH_DELAY_MS', default: '2', help: 'most a request waits for a batch; 0 disables batching' },
   'sampling-rate': { env: 'FLUXORA_SAMPLING_RATE', default: '1', help: 'fraction of rows captured for drift (0..1)' },
   'sample-buffer-size': { env: 'FLUXORA_SAMPLE_BUFFER_SIZE', default: '10000', help: 'captured rows kept (ring buffer)' },
-  'max-body-bytes': { env: 'FLUXORA_MAX_BODY_BYTES', default: String(16 * 1024 * 1024), help: 'larger request bodies get 413' },
+  'max-body-bytes': { env: 'FLUXORA_MAX_BODY_BYTES', default: String(16 * 1024 * 1024), help: 'larger request bodies get 413 (gRPC: RESOURCE_EXHAUSTED)' },
   'intra-op-threads': { env: 'FLUXORA_INTRA_OP_THREADS', default: '1', help: "onnxruntime intra-op threads (0: onnxruntime's default)" },
   'allow-nan': { env: 'FLUXORA_ALLOW_NAN', default: 'false', help: 'accept NaN/Infinity in FP32/FP64 inputs' },
   'drain-timeout-seconds': { env: 'FLUXORA_DRAIN_TIMEOUT_SECONDS', default: '25', help: 'on SIGTERM, most time to finish in-flight requests' },
@@ -132,6 +135,7 @@ export function parseServeConfig(argv: string[], env: NodeJS.ProcessEnv = proces
     host: get('host') || undefined,
     port: int('port', required('port'), 0, 65535),
     adminPort: int('admin-port', required('admin-port'), 0, 65535),
+    grpcPort: int('grpc-port', required('grpc-port'), 0, 65535),
     maxBatchSize: int('max-batch-size', required('max-batch-size'), 1, 65536),
     maxBatchDelayMs: int('max-batch-delay-ms', required('max-batch-delay-ms'), 0, 60_000),
     samplingRate: rate,

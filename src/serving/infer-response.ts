@@ -11,7 +11,8 @@ export interface EncodedResponse {
   headers: Record<string, string>;
 }
 
-function binaryBytes(t: HostTensor): Buffer {
+/** A tensor in the binary form (little-endian elements; BYTES as 4-byte length + bytes each), as REST binary data and gRPC raw contents carry it. */
+export function binaryBytes(t: HostTensor): Buffer {
   if (Array.isArray(t.data)) {
     const parts: Buffer[] = [];
     for (const s of t.data) {

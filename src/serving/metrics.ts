@@ -1,22 +1,27 @@
 // Metrics of `fluxora serve`, scraped from the public port's /metrics. One
 // registry per server, so tests can run several servers in one process.
 // Labels are bounded: `model` is the served model's name (or "_unknown" for
-// requests naming another), `endpoint` a fixed set, `code` an HTTP status.
+// requests naming another), `endpoint` a fixed set, `code` an HTTP status,
+// `protocol` rest or grpc. A gRPC call is counted under the HTTP status of
+// the same outcome (INVALID_ARGUMENT is 400, UNAVAILABLE 503, ...), so the
+// dashboard and the alert rules, which select code=~"5..", cover both.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ErrorReason } from './http-error.js';
 
 export type Endpoint = 'infer' | 'v1_predict' | 'metadata' | 'model_ready' | 'server' | 'samples';
 
+export type Protocol = 'rest' | 'grpc';
+
 export const UNKNOWN_MODEL = '_unknown';
 
 export class ServingMetrics {
   readonly registry: Registry;
-  readonly requests: Counter<'model' | 'endpoint' | 'code'>;
-  readonly duration: Histogram<'model' | 'endpoint'>;
+  readonly requests: Counter<'model' | 'endpoint' | 'code' | 'protocol'>;
+  readonly duration: Histogram<'model' | 'endpoint' | 'protocol'>;
   readonly batchSize: Histogram<'model'>;
   readonly queueWait: Histogram<'model'>;
   readonly modelLoad: Gauge<'model'>;
-  readonly errors: Counter<'model' | 'reason'>;
+  readonly errors: Counter<'model' | 'reason' | 'protocol'>;
   readonly samplesBuffered: Gauge<'model'>;
 
   constructor(
@@ -28,14 +33,14 @@ export class ServingMetrics {
     const registers = [registry];
     this.requests = new Counter({
       name: 'fluxora_inference_requests_total',
-      help: 'Requests to model endpoints, by endpoint and HTTP status code.',
-      labelNames: ['model', 'endpoint', 'code'],
+      help: 'Requests to model endpoints, by endpoint, HTTP status code (of the same outcome for gRPC) and protocol.',
+      labelNames: ['model', 'endpoint', 'code', 'protocol'],
       registers,
     });
     this.duration = new Histogram({
       name: 'fluxora_inference_request_duration_seconds',
-      help: 'Time from receiving a request to sending its response, by endpoint.',
-      labelNames: ['model', 'endpoint'],
+      help: 'Time from receiving a request to sending its response, by endpoint and protocol.',
+      labelNames: ['model', 'endpoint', 'protocol'],
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     });
@@ -61,8 +66,8 @@ export class ServingMetrics {
     });
     this.errors = new Counter({
       name: 'fluxora_inference_errors_total',
-      help: 'Failed requests to model endpoints, by reason.',
-      labelNames: ['model', 'reason'],
+      help: 'Failed requests to model endpoints, by reason and protocol.',
+      labelNames: ['model', 'reason', 'protocol'],
       registers,
     });
     this.samplesBuffered = new Gauge({
@@ -75,21 +80,24 @@ export class ServingMetrics {
 
   // Label children resolved once per label set: prom-client hashes a labels
   // object on every call otherwise, a visible cost per request.
-  private readonly children = new Map<string, { count: Counter.Internal; duration: Histogram.Internal<'model' | 'endpoint'> }>();
+  private readonly children = new Map<string, { count: Counter.Internal; duration: Histogram.Internal<'model' | 'endpoint' | 'protocol'> }>();
   private runs: Histogram.Internal<'model'> | undefined;
   private waits: Histogram.Internal<'model'> | undefined;
 
   /** Records a finished request; `model` is UNKNOWN_MODEL when the request named another model. */
-  observe(endpoint: Endpoint, code: number, seconds: number, reason: ErrorReason | undefined, model = this.model): void {
-    const key = `${model}\u0000${endpoint}\u0000${code}`;
+  observe(endpoint: Endpoint, code: number, seconds: number, reason: ErrorReason | undefined, model = this.model, protocol: Protocol = 'rest'): void {
+    const key = `${model}\u0000${endpoint}\u0000${code}\u0000${protocol}`;
     let c = this.children.get(key);
     if (!c) {
-      c = { count: this.requests.labels({ model, endpoint, code: String(code) }), duration: this.duration.labels({ model, endpoint }) };
+      c = {
+        count: this.requests.labels({ model, endpoint, code: String(code), protocol }),
+        duration: this.duration.labels({ model, endpoint, protocol }),
+      };
       this.children.set(key, c);
     }
     c.count.inc();
     c.duration.observe(seconds);
-    if (reason) this.errors.inc({ model, reason });
+    if (reason) this.errors.inc({ model, reason, protocol });
   }
 
   observeRun(rows: number): void {

@@ -2,21 +2,16 @@
 // metadata, readiness, infer), KServe V1 predict, and Prometheus /metrics.
 // Every failure is a JSON `{"error": "..."}` with a 4xx/5xx status.
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Tensors } from './datatypes.js';
 import { HttpError, notFound, type ErrorReason } from './http-error.js';
 import { readBody, send, sendError, sendJson, splitUrl } from './http-io.js';
-import { parseInferRequest, type InferRequest } from './infer-request.js';
+import { parseInferRequest } from './infer-request.js';
 import { encodeInferResponse } from './infer-response.js';
 import { parseBody } from './json-body.js';
 import { UNKNOWN_MODEL, type Endpoint } from './metrics.js';
-import type { ServedModel, ServerState } from './server-state.js';
+import { checkModel, loadedModel, runInference, serverMetadata } from './model-service.js';
+import type { ServerState } from './server-state.js';
 import { v1Predictions, v1ToV2Body } from './v1-protocol.js';
-
-const SERVER_VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-/** Protocol extensions we implement (Triton's names). */
-const EXTENSIONS = ['binary_tensor_data'];
 
 const V2_MODEL = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(?:\/(ready|infer))?\/?$/;
 const V1_MODEL = /^\/v1\/models\/([^/:]+)(:predict)?\/?$/;
@@ -90,7 +85,7 @@ export class PublicApi {
       case '/v2/':
         out.endpoint = 'server';
         allow(method, 'GET', path);
-        sendJson(res, 200, { name: 'fluxora', version: SERVER_VERSION, extensions: EXTENSIONS }, { close });
+        sendJson(res, 200, serverMetadata(), { close });
         return 200;
       case '/metrics': {
         allow(method, 'GET', path);
@@ -105,14 +100,14 @@ export class PublicApi {
       const action = v2[3];
       out.endpoint = action === 'infer' ? 'infer' : action === 'ready' ? 'model_ready' : 'metadata';
       out.model = UNKNOWN_MODEL;
-      this.checkModel(decode(v2[1] as string), v2[2] === undefined ? undefined : decode(v2[2]));
+      checkModel(this.s, decode(v2[1] as string), v2[2] === undefined ? undefined : decode(v2[2]));
       out.model = this.s.config.modelName;
       if (action === 'infer') {
         allow(method, 'POST', path);
         return this.infer(req, res);
       }
       allow(method, 'GET', path);
-      const model = this.loaded();
+      const model = loadedModel(this.s);
       if (action === 'ready') sendJson(res, 200, { name: this.s.config.modelName, ready: true }, { close });
       else send(res, 200, model.metadataJson, 'application/json', { close });
       return 200;
@@ -121,7 +116,7 @@ export class PublicApi {
     if (v1) {
       out.endpoint = v1[2] ? 'v1_predict' : 'metadata';
       out.model = UNKNOWN_MODEL;
-      this.checkModel(decode(v1[1] as string), undefined);
+      checkModel(this.s, decode(v1[1] as string), undefined);
       out.model = this.s.config.modelName;
       if (v1[2]) {
         allow(method, 'POST', path);
@@ -134,20 +129,6 @@ export class PublicApi {
     throw notFound(`no such endpoint: ${req.method} ${path}`);
   }
 
-  private checkModel(name: string, version: string | undefined): void {
-    const c = this.s.config;
-    if (name !== c.modelName) throw notFound(`unknown model "${name}"; this server serves "${c.modelName}"`);
-    if (version !== undefined && version !== c.modelVersion) {
-      throw notFound(`model "${name}" has no version "${version}"; this server serves version "${c.modelVersion}"`);
-    }
-  }
-
-  private loaded(): ServedModel {
-    const m = this.s.model;
-    if (!m) throw new HttpError(503, `model "${this.s.config.modelName}" is not ready: ${this.s.notReadyReason}`, 'not_ready');
-    return m;
-  }
-
   private async body(req: IncomingMessage) {
     this.s.arriving++;
     try {
@@ -157,24 +138,12 @@ export class PublicApi {
     }
   }
 
-  private async run(model: ServedModel, r: InferRequest): Promise<Tensors> {
-    let outputs: Tensors;
-    try {
-      outputs = await model.batcher.submit(r.inputs, r.rows, r.batchKey);
-    } catch (e) {
-      this.s.logger.warn({ err: e instanceof Error ? e.message : String(e) }, 'inference failed');
-      throw new HttpError(500, `inference failed: ${e instanceof Error ? e.message : String(e)}`, 'inference');
-    }
-    model.capture.capture(r.inputs, outputs);
-    return outputs;
-  }
-
   private async infer(req: IncomingMessage, res: ServerResponse): Promise<number> {
-    const model = this.loaded();
+    const model = loadedModel(this.s);
     const raw = await this.body(req);
     const body = parseBody(raw, req.headers['inference-header-content-length']);
     const r = parseInferRequest(body.json, model.signature, body.binary, { allowNonFinite: this.s.config.allowNonFinite });
-    const outputs = await this.run(model, r);
+    const outputs = await runInference(this.s, model, r);
     const head = { model_name: this.s.config.modelName, model_version: this.s.config.modelVersion, id: r.id ?? randomUUID() };
     const enc = encodeInferResponse(head, outputs, r.outputs);
     send(res, 200, enc.body, enc.contentType, { headers: enc.headers, close: this.s.draining });
@@ -182,11 +151,11 @@ export class PublicApi {
   }
 
   private async predictV1(req: IncomingMessage, res: ServerResponse): Promise<number> {
-    const model = this.loaded();
+    const model = loadedModel(this.s);
     const raw = await this.body(req);
     const v1 = v1ToV2Body(parseBody(raw, undefined).json, model.signature, this.s.config.features);
     const r = parseInferRequest(v1.body, model.signature, undefined, { allowNonFinite: this.s.config.allowNonFinite });
-    const outputs = await this.run(model, r);
+    const outputs = await runInference(this.s, model, r);
     sendJson(res, 200, { predictions: v1Predictions(outputs, v1.rows) }, { close: this.s.draining });
     return 200;
   }

@@ -1,7 +1,7 @@
 // Lifecycle of `fluxora serve`: listen first (liveness answers while a large
 // artifact downloads), load and warm the model, go ready; on shutdown go
-// unready at once, stop accepting connections, finish what is in flight
-// (including queued batches), then close.
+// unready at once, stop accepting connections (gRPC: GOAWAY), finish what is
+// in flight on every port (including queued batches), then close.
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Server as NetServer, type Socket } from 'node:net';
 import type { Logger } from 'pino';
@@ -9,7 +9,9 @@ import { readObject } from '../storage/index.js';
 import { AdminApi } from './admin-api.js';
 import { Batcher } from './batcher.js';
 import type { ServeConfig } from './config.js';
+import { GrpcApi } from './grpc-api.js';
 import { ServingMetrics } from './metrics.js';
+import { modelMetadata } from './model-service.js';
 import { tensorMetadata } from './model-signature.js';
 import { loadOnnxModel, warmupFeeds, type OnnxModel } from './onnx-model.js';
 import { PublicApi } from './public-api.js';
@@ -28,6 +30,7 @@ export interface ServerDeps {
 export interface FluxoraServer {
   readonly port: number;
   readonly adminPort: number;
+  readonly grpcPort: number;
   readonly metrics: ServingMetrics;
   /** Resolves once the model is loaded and the server ready; rejects with the reason loading failed. */
   readonly loaded: Promise<void>;
@@ -114,13 +117,23 @@ export async function startServer(config: ServeConfig, deps: ServerDeps): Promis
   };
   const publicServer = track(new PublicApi(state).listener);
   const adminServer = track(new AdminApi(state).listener);
+  const grpc = new GrpcApi(state);
   const port = await listen(publicServer, config.port, config.host);
   let adminPort: number;
+  let grpcPort: number;
   try {
     adminPort = await listen(adminServer, config.adminPort, config.host);
   } catch (e) {
     publicServer.close();
     throw e;
+  }
+  try {
+    grpcPort = await grpc.listen(config.host, config.grpcPort);
+  } catch (e) {
+    publicServer.close();
+    adminServer.close();
+    grpc.forceClose();
+    throw new Error(`cannot listen for gRPC on port ${config.grpcPort}: ${e instanceof Error ? e.message : String(e)}`);
   }
 
   // Errors after listening (e.g. EMFILE on accept) are logged, not fatal: the open connections keep working.
@@ -160,13 +173,7 @@ export async function startServer(config: ServeConfig, deps: ServerDeps): Promis
         onStackingBroken: (why) => logger.warn({ why }, 'model outputs cannot be split by rows; batching turned off'),
       }),
       capture: new SampleCapture({ rate: config.samplingRate, bufferSize: config.sampleBufferSize, layout }),
-      metadataJson: JSON.stringify({
-        name: config.modelName,
-        versions: [config.modelVersion],
-        platform: 'onnxruntime_onnx',
-        inputs: sig.inputs.map(tensorMetadata),
-        outputs: sig.outputs.map(tensorMetadata),
-      }),
+      metadataJson: JSON.stringify(modelMetadata(config, sig)),
     };
     const seconds = (performance.now() - t0) / 1000;
     metrics.modelLoad.set({ model: config.modelName }, seconds);
@@ -194,6 +201,9 @@ export async function startServer(config: ServeConfig, deps: ServerDeps): Promis
     state.notReadyReason = 'shutting down';
     stopAccepting(publicServer);
     stopAccepting(adminServer);
+    // gRPC needs no grace for requests already on the wire: GOAWAY tells clients which calls were never started.
+    let grpcDrained = false;
+    const grpcClosed = grpc.drain().then(() => (grpcDrained = true));
     const deadline = performance.now() + config.drainTimeoutSeconds * 1000;
     const drainBatches = state.model?.batcher.drain();
     // Drained once nothing has been in flight for a little while: a request
@@ -201,7 +211,7 @@ export async function startServer(config: ServeConfig, deps: ServerDeps): Promis
     let quietSince: number | undefined;
     let drained = false;
     while (performance.now() < deadline) {
-      const busy = active > 0 || (state.model?.batcher.pending ?? 0) > 0;
+      const busy = active > 0 || grpc.active > 0 || (state.model?.batcher.pending ?? 0) > 0;
       const now = performance.now();
       if (busy) quietSince = undefined;
       else quietSince ??= now;
@@ -225,6 +235,16 @@ export async function startServer(config: ServeConfig, deps: ServerDeps): Promis
       s.close();
       s.closeAllConnections();
     }
+    // A gRPC call whose message is still arriving is not in grpc.active yet: its stream holds grpc.drain() open.
+    if (drained && !grpcDrained) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([grpcClosed, new Promise((r) => (timer = setTimeout(r, Math.max(0, deadline - performance.now()))))]);
+      clearTimeout(timer);
+    }
+    if (!grpcDrained) {
+      drained = false;
+      grpc.forceClose();
+    }
     if (!state.model) loading.abort(new Error('shutting down before the model was loaded'));
     await loaded.catch(() => undefined);
     await onnx?.release();
@@ -235,6 +255,7 @@ export async function startServer(config: ServeConfig, deps: ServerDeps): Promis
   return {
     port,
     adminPort,
+    grpcPort,
     metrics,
     loaded,
     get ready() {

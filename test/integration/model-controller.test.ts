@@ -39,6 +39,7 @@ interface Deployment extends KubeObject {
           securityContext: Record<string, unknown>;
           readinessProbe?: unknown;
           livenessProbe?: unknown;
+          ports?: { name: string; containerPort: number }[];
         }[];
       };
     };
@@ -132,8 +133,16 @@ describe('Model controller', () => {
       capabilities: { drop: ['ALL'] },
     });
 
-    const svc = await client.get(ServiceResource, ns, 'churn');
+    expect(c.ports?.map((p) => [p.name, p.containerPort])).toEqual([
+      ['http', 8080],
+      ['admin', 8081],
+      ['grpc', 8085],
+    ]);
+    expect(envOf(dep, 'FLUXORA_GRPC_PORT')).toBe('8085');
+
+    const svc = await client.get<KubeObject & { spec: { ports: { name: string; port: number; targetPort: string; appProtocol?: string }[] } }>(ServiceResource, ns, 'churn');
     expect(svc.metadata.ownerReferences?.[0]?.uid).toBe(model.metadata.uid);
+    expect(svc.spec.ports.find((p) => p.name === 'grpc')).toMatchObject({ port: 8085, targetPort: 'grpc', appProtocol: 'grpc' });
     const secret = await client.get<KubeObject & { data: Record<string, string> }>(SecretResource, ns, 'churn-samples-token');
     expect(Buffer.from(secret.data.token!, 'base64').toString()).toMatch(/^[0-9a-f]{64}$/);
 

@@ -270,7 +270,7 @@ describe('dashboard and alerts against a real Prometheus', () => {
     const secret = await client.get<KubeObject & { data: Record<string, string> }>(SecretResource, ns, 'churn-samples-token');
     const env: Record<string, string> = {};
     for (const e of dep.spec.template.spec.containers[0]!.env) if (e.value !== undefined) env[e.name] = e.value;
-    Object.assign(env, { FLUXORA_HOST: '127.0.0.1', FLUXORA_PORT: '0', FLUXORA_ADMIN_PORT: '0' });
+    Object.assign(env, { FLUXORA_HOST: '127.0.0.1', FLUXORA_PORT: '0', FLUXORA_ADMIN_PORT: '0', FLUXORA_GRPC_PORT: '0' });
     env.FLUXORA_SAMPLES_TOKEN = Buffer.from(secret.data.token!, 'base64').toString();
     serve = await spawnServe([], env);
     loading = await spawnLoadingServe(env);

@@ -294,7 +294,7 @@ describe('security: restricted namespace, secrets never logged', () => {
       // A `fluxora serve` with the serving pod's environment: artifact from S3 with the Secret's keys.
       const env: Record<string, string> = { ...s3Env, FLUXORA_SAMPLES_TOKEN: secrets.samplesToken, FLUXORA_LOG_LEVEL: 'debug' };
       for (const e of container.env ?? []) if (e.value !== undefined) env[e.name] = e.value;
-      Object.assign(env, { FLUXORA_HOST: '127.0.0.1', FLUXORA_PORT: '0', FLUXORA_ADMIN_PORT: '0' });
+      Object.assign(env, { FLUXORA_HOST: '127.0.0.1', FLUXORA_PORT: '0', FLUXORA_ADMIN_PORT: '0', FLUXORA_GRPC_PORT: '0' });
       serve = startFluxora(['serve'], env);
       const listening = await serve.waitForLine((l) => l.msg === 'listening');
       await serve.waitForLine((l) => l.msg === 'model loaded; ready');

@@ -47,7 +47,7 @@ describe('Node runtime', () => {
     });
 
     it('fluxora serve', async () => {
-      const r = await runFluxora(['serve', '--port=0', '--admin-port=0'], {
+      const r = await runFluxora(['serve', '--port=0', '--admin-port=0', '--grpc-port=0'], {
         ...s3Env(),
         FLUXORA_MODEL_NAME: 'churn',
         FLUXORA_MODEL_URI: 's3://models/churn/v1/model.onnx',

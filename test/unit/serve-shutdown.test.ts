@@ -1,14 +1,16 @@
 // Graceful shutdown of the real CLI process: on SIGTERM it stops accepting
-// connections, finishes every request already sent (even one whose body is
-// still arriving), and exits 0.
+// connections (gRPC: and sends GOAWAY), finishes every request and gRPC call
+// already sent (even one whose body is still arriving), and exits 0.
 import { spawn } from 'node:child_process';
 import { Agent, createServer } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
+import { decodeMessage, encodeMessage } from '../../src/serving/grpc-proto.js';
+import { frame, RawGrpcSession, status } from '../fixtures/models/grpc-client.js';
 import { fixtureUri, http, inferBody, REPO_ROOT, spawnServe, type ServeProcess } from '../fixtures/models/serve-harness.js';
 
-const ARGS = ['--model-name', 'churn', '--model-uri', fixtureUri('linear.onnx'), '--host', '127.0.0.1', '--port', '0', '--admin-port', '0'];
+const ARGS = ['--model-name', 'churn', '--model-uri', fixtureUri('linear.onnx'), '--host', '127.0.0.1', '--port', '0', '--admin-port', '0', '--grpc-port', '0'];
 
 let proc: ServeProcess | undefined;
 afterEach(() => {
@@ -76,6 +78,55 @@ describe('fluxora serve shutdown', () => {
     expect(msgs).toContain('drained; stopped');
   });
 
+  it('drains gRPC calls in flight on SIGTERM: GOAWAY, no new connections, every started call answered, exit 0', { timeout: 60_000 }, async () => {
+    proc = await spawnServe(ARGS);
+    const { grpcPort } = proc;
+    const sessions = [new RawGrpcSession(grpcPort), new RawGrpcSession(grpcPort)];
+    let goaways = 0;
+    for (const s of sessions) s.session.once('goaway', () => goaways++);
+    const request = (i: number) =>
+      frame(encodeMessage('ModelInferRequest', { model_name: 'churn', id: `slow-${i}`, inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3], contents: { fp32_contents: [i, i, i] } }] }));
+    // Calls whose message is only half sent when the signal comes.
+    const slow = Array.from({ length: 8 }, (_, i) => {
+      const { stream, result } = (sessions[i % 2] as RawGrpcSession).open('ModelInfer');
+      stream.write(request(i).subarray(0, 12));
+      return { stream, result, rest: request(i).subarray(12) };
+    });
+    // HTTP/2 frames are read in order: once these answer, the server has started every call above.
+    for (const s of sessions) expect((await s.call('ServerLive', Buffer.alloc(0))).code).toBe(status.OK);
+    proc.child.kill('SIGTERM');
+
+    // At once: no new connections, and GOAWAY on the open ones (their clients retry elsewhere what was not started).
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await connectRefused(grpcPort)).toBe('ECONNREFUSED');
+    expect(goaways).toBe(2);
+    expect(proc.child.exitCode).toBeNull();
+
+    for (const c of slow) c.stream.end(c.rest);
+    const results = await Promise.all(slow.map((c) => c.result));
+    expect(results.map((r) => r.code)).toEqual(Array(8).fill(status.OK));
+    expect(results.map((r) => decodeMessage<{ id: string }>('ModelInferResponse', r.message as Buffer).id)).toEqual(slow.map((_, i) => `slow-${i}`));
+    for (const s of sessions) s.close();
+
+    expect(await proc.exited).toBe(0);
+    expect(proc.logs.map((l) => l.msg)).toContain('drained; stopped');
+  });
+
+  it('cancels a gRPC call still unfinished at the drain timeout, and exits 1', { timeout: 60_000 }, async () => {
+    proc = await spawnServe([...ARGS, '--drain-timeout-seconds', '1']);
+    const session = new RawGrpcSession(proc.grpcPort);
+    const { stream, result } = session.open('ModelInfer');
+    stream.write(Buffer.from([0, 0, 0, 0, 100]));
+    expect((await session.call('ServerLive', Buffer.alloc(0))).code).toBe(status.OK);
+    const t0 = Date.now();
+    proc.child.kill('SIGTERM');
+    expect(await proc.exited).toBe(1);
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    expect((await result).code).not.toBe(status.OK);
+    expect(proc.logs.map((l) => l.msg)).toContain('drain timed out; stopped');
+    session.close();
+  });
+
   it('exits 1 with a clear log and termination message when the artifact cannot be loaded', { timeout: 30_000 }, async () => {
     const { spawn } = await import('node:child_process');
     const fs = await import('node:fs');
@@ -85,7 +136,7 @@ describe('fluxora serve shutdown', () => {
     // The kubelet creates the file at terminationMessagePath before the container starts.
     const terminationLog = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'fluxora-termination-')), 'termination-log');
     fs.writeFileSync(terminationLog, '');
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', ...ARGS.slice(0, 2), '--model-uri', 'file:///nonexistent/model.onnx', '--port', '0', '--admin-port', '0'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', ...ARGS.slice(0, 2), '--model-uri', 'file:///nonexistent/model.onnx', '--port', '0', '--admin-port', '0', '--grpc-port', '0'], {
       cwd: REPO_ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, FLUXORA_TERMINATION_LOG: terminationLog },

@@ -9,6 +9,8 @@ import { DRAIN_PATH } from '../../serving/admin-paths.js';
 
 export const HTTP_PORT = 8080;
 export const ADMIN_PORT = 8081;
+/** Open Inference Protocol V2 gRPC (fluxora serve's --grpc-port default). */
+export const GRPC_PORT = 8085;
 export const SAMPLES_TOKEN_KEY = 'token';
 /** How long the preStop hook lets clients move off a terminating serving pod. */
 export const PRESTOP_DRAIN_SECONDS = 5;
@@ -83,6 +85,7 @@ export function buildDeployment(m: Model, version: VersionRecord, ctx: ChildCont
     { name: 'FLUXORA_FEATURES', value: JSON.stringify(m.spec.features ?? []) },
     { name: 'FLUXORA_PORT', value: String(HTTP_PORT) },
     { name: 'FLUXORA_ADMIN_PORT', value: String(ADMIN_PORT) },
+    { name: 'FLUXORA_GRPC_PORT', value: String(GRPC_PORT) },
     { name: 'FLUXORA_MAX_BATCH_SIZE', value: String(serving.batching?.maxBatchSize ?? 32) },
     { name: 'FLUXORA_MAX_BATCH_DELAY_MS', value: String(serving.batching?.maxDelayMs ?? 2) },
     { name: 'FLUXORA_SAMPLING_RATE', value: String(serving.sampling?.rate ?? 1) },
@@ -131,6 +134,7 @@ export function buildDeployment(m: Model, version: VersionRecord, ctx: ChildCont
               ports: [
                 { name: 'http', containerPort: HTTP_PORT, protocol: 'TCP' },
                 { name: 'admin', containerPort: ADMIN_PORT, protocol: 'TCP' },
+                { name: 'grpc', containerPort: GRPC_PORT, protocol: 'TCP' },
               ],
               readinessProbe: {
                 httpGet: { path: '/v2/health/ready', port: 'http' },
@@ -171,6 +175,8 @@ export function buildService(m: Model): KubeObject {
         { name: 'http', port: HTTP_PORT, targetPort: 'http', protocol: 'TCP' },
         // The drift check reaches each pod's admin port through the EndpointSlices.
         { name: 'admin', port: ADMIN_PORT, targetPort: 'admin', protocol: 'TCP' },
+        // appProtocol tells meshes and Gateway API implementations to speak HTTP/2 (gRPC) to it.
+        { name: 'grpc', port: GRPC_PORT, targetPort: 'grpc', protocol: 'TCP', appProtocol: 'grpc' },
       ],
     },
   } as KubeObject;

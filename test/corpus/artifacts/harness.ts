@@ -35,6 +35,7 @@ export function runServeUntilExit(a: ArtifactSetup, o: RunOptions = {}): Promise
     '--host=127.0.0.1',
     '--port=0',
     '--admin-port=0',
+    '--grpc-port=0',
     ...(a.sha256 ? [`--model-sha256=${a.sha256}`] : []),
   ];
   // Only what the case sets: no AWS_* from the developer's shell may leak into an S3 case.
