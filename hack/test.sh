@@ -10,7 +10,8 @@
 #   4. vitest: unit, image and integration tests (real pods on a real Node,
 #      kwok where a test says why), against the local control plane,
 #   5. the fault-injection suite on its own control plane,
-#   6. the scale benchmark at reduced size (a missed target prints MISS).
+#   6. the scale and serving benchmarks at reduced size (a missed target
+#      prints MISS; an error fails).
 #
 #   hack/test.sh                  everything above
 #   hack/test.sh -- <vitest args> setup, then only `vitest run <args>`
@@ -64,5 +65,11 @@ npm run --silent test:faults
 # a missed target prints MISS but does not fail, an error does.
 step "scale benchmark (reduced)"
 npm run --silent bench:scale -- --models 100 --monitors 20
+
+# Reduced size (the full run is `npm run bench:serve`): fluxora serve over
+# REST and gRPC against MLServer and KServe, in-process onnxruntime and the
+# HTTP floor, each briefly; the first run builds the peers' venvs.
+step "serving benchmark (reduced)"
+npm run --silent bench:serve -- --ci
 
 step "all passed in $((SECONDS - started))s"
