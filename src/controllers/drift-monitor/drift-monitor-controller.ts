@@ -157,7 +157,10 @@ export function createDriftMonitorController(o: DriftMonitorControllerOptions): 
       monitors.remember(await patchStatus<DriftMonitor>(client, DriftMonitorType, req.namespace, req.name, next, monitor.metadata.resourceVersion));
       const was = getCondition(status.conditions, 'Ready');
       const is = getCondition(next.conditions, 'Ready');
-      if (is && (was?.status !== is.status || was.reason !== is.reason)) {
+      // A change of state is news; a new monitor that is simply scheduled is not
+      // (one write fewer per monitor: creation shows in `kubectl describe` anyway).
+      const changed = is && (was?.status !== is.status || was.reason !== is.reason);
+      if (is && changed && (was || is.status !== 'True')) {
         events.record(monitor, is.status === 'True' ? 'Normal' : 'Warning', is.reason, is.message);
       }
     }

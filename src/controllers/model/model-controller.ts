@@ -225,10 +225,13 @@ export function createModelController(o: ModelControllerOptions): Controller<Mod
  */
 function recordTransitions(events: EventRecorder, model: Model, prev: ModelStatus, next: ModelStatus, recorded: string | undefined) {
   const versionChanged = prev.servingVersion !== next.servingVersion;
-  if (recorded) {
+  // The first version of a new Model is its creation, not news: the Ready
+  // transition that follows says it is served (one write fewer per Model).
+  const first = !prev.versions?.length;
+  if (recorded && !first) {
     const served = versionChanged && next.servingVersion === recorded;
     events.record(model, 'Normal', 'VersionRecorded', `recorded ${recorded} from spec.artifact${served ? `; rolling out ${recorded}${prev.servingVersion ? ` (was ${prev.servingVersion})` : ''}` : ''}`);
-  } else if (versionChanged) {
+  } else if (versionChanged && !first) {
     events.record(model, 'Normal', 'RollingOut', `serving version ${next.servingVersion ?? ''}${prev.servingVersion ? ` (was ${prev.servingVersion})` : ''}`);
   }
   const was = getCondition(prev.conditions, 'Ready');
