@@ -26,9 +26,13 @@ export function archivePath(p: string): string {
   return parts.join('/');
 }
 
-/** Host files keep one bit of their mode: executable or not. */
+/**
+ * Host files keep one bit of their mode: executable by their owner or not.
+ * Group and other bits follow the umask or a chmod of a cache directory, not
+ * the package, so they must not change the image.
+ */
 export function normalizedFileMode(hostMode: number): number {
-  return hostMode & 0o111 ? 0o755 : 0o644;
+  return hostMode & 0o100 ? 0o755 : 0o644;
 }
 
 export class FileTree {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeLayer } from '../../hack/image/layer.js';
-import { FileTree } from '../../hack/image/tree.js';
+import { FileTree, normalizedFileMode } from '../../hack/image/tree.js';
 import { listLayer, sh, sha256File } from '../support/oci-archive.js';
 
 const long = (n: number, seg = 'segment') => Array.from({ length: Math.ceil(n / (seg.length + 1)) }, (_, i) => `${seg}${i}`).join('/');
@@ -84,5 +84,16 @@ describe('deterministic layer writer', () => {
     expect(a.uncompressedSize % 512).toBe(0);
     const c = await writeLayer(tree(), 1, join(work, 'blobs3'));
     expect(c.diffId).not.toBe(a.diffId); // the mtime is part of the bytes
+  });
+});
+
+describe('file modes from the host', () => {
+  it('keep only whether the owner may execute: group and other bits (umask, a chmod of the cache) do not reach the image', () => {
+    expect(normalizedFileMode(0o644)).toBe(0o644);
+    expect(normalizedFileMode(0o600)).toBe(0o644);
+    expect(normalizedFileMode(0o645)).toBe(0o644);
+    expect(normalizedFileMode(0o655)).toBe(0o644);
+    expect(normalizedFileMode(0o755)).toBe(0o755);
+    expect(normalizedFileMode(0o700)).toBe(0o755);
   });
 });
