@@ -5,9 +5,9 @@
 // 2 on a usage error.
 import { parseArgs } from 'node:util';
 import { computeDrift } from '../drift/compute.js';
-import { DriftInputError, TableError } from '../drift/errors.js';
-import { readTable, type TableFormat } from '../drift/table.js';
+import { DriftInputError } from '../drift/errors.js';
 import { DRIFT_METHODS, type DriftMethodChoice, type DriftReport, type FeatureSpec, type FeatureType } from '../drift/types.js';
+import { readTable, TableError, type TableFormat } from '../table/index.js';
 
 const HELP = `usage: fluxora drift compute --reference PATH --current PATH [flags]
 

@@ -9,12 +9,11 @@ import { samplesSecretName, SAMPLES_TOKEN_KEY } from '../controllers/model/child
 import { EventRecorder } from '../runtime/events.js';
 import { isConflict, resourcePath, type KubeClient } from '../runtime/kube-client.js';
 import { readObject } from '../storage/index.js';
+import { decodeTableText, formatFromName, MAX_TABLE_BYTES, parseTable } from '../table/index.js';
 import type { Logger } from 'pino';
 import { gatherServingSamples, rowsToColumns } from './check-samples.js';
 import { failedCheckStatus, insufficientSamplesStatus, verdictStatus } from './check-status.js';
 import { computeDrift } from './compute.js';
-import { formatFromName, parseTable } from './table.js';
-import { decodeTableText, MAX_TABLE_BYTES } from './table-text.js';
 import type { FeatureSpec, Table } from './types.js';
 
 export interface CheckOptions {
