@@ -3,11 +3,11 @@
 // `fluxora drift-check` instead. Exit 0 with a report, 1 when the data cannot
 // be used (unreadable file, missing column, non-numeric value, empty sample),
 // 2 on a usage error.
-import { parseArgs } from 'node:util';
 import { computeDrift } from '../drift/compute.js';
 import { DriftInputError } from '../drift/errors.js';
 import { DRIFT_METHODS, type DriftMethodChoice, type DriftReport, type FeatureSpec, type FeatureType } from '../drift/types.js';
 import { readTable, TableError, type TableFormat } from '../table/index.js';
+import { parseFlags, UsageError } from './usage.js';
 
 const HELP = `usage: fluxora drift compute --reference PATH --current PATH [flags]
 
@@ -32,8 +32,6 @@ line) or JSON Lines, optionally gzipped (.gz).
 Exit status: 0 report printed, 1 data cannot be used, 2 usage error.
 `;
 
-class UsageError extends Error {}
-
 interface Options {
   reference: string;
   current: string;
@@ -47,58 +45,52 @@ interface Options {
 
 function list(value: string, flag: string): string[] {
   const items = value.split(',').map((s) => s.trim());
-  if (items.some((s) => s === '')) throw new UsageError(`${flag}: empty name in "${value}"`);
+  if (items.some((s) => s === '')) throw new UsageError(`${flag}: empty name in "${value}"`, HELP);
   return items;
 }
 
 function number(value: string, flag: string, max?: number): number {
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n) || n < 0 || (max !== undefined && n > max)) {
-    throw new UsageError(`${flag}: "${value}" is not a number${max !== undefined ? ` between 0 and ${max}` : ' >= 0'}`);
+    throw new UsageError(`${flag}: "${value}" is not a number${max !== undefined ? ` between 0 and ${max}` : ' >= 0'}`, HELP);
   }
   return n;
 }
 
 function parseOptions(argv: string[]): Options | 'help' {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        reference: { type: 'string' },
-        current: { type: 'string' },
-        format: { type: 'string' },
-        features: { type: 'string' },
-        types: { type: 'string' },
-        method: { type: 'string' },
-        threshold: { type: 'string' },
-        'dataset-drift-share': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const values = parseFlags(
+    argv,
+    {
+      reference: { type: 'string' },
+      current: { type: 'string' },
+      format: { type: 'string' },
+      features: { type: 'string' },
+      types: { type: 'string' },
+      method: { type: 'string' },
+      threshold: { type: 'string' },
+      'dataset-drift-share': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    HELP,
+  );
   if (values.help) return 'help';
-  if (!values.reference) throw new UsageError('--reference is required');
-  if (!values.current) throw new UsageError('--current is required');
+  if (!values.reference) throw new UsageError('--reference is required', HELP);
+  if (!values.current) throw new UsageError('--current is required', HELP);
   if (values.format !== undefined && values.format !== 'csv' && values.format !== 'jsonl') {
-    throw new UsageError(`--format: "${values.format}" is not csv or jsonl`);
+    throw new UsageError(`--format: "${values.format}" is not csv or jsonl`, HELP);
   }
   const method = (values.method ?? 'auto') as DriftMethodChoice;
   if (method !== 'auto' && !(DRIFT_METHODS as readonly string[]).includes(method)) {
-    throw new UsageError(`--method: "${method}" is not one of auto, ${DRIFT_METHODS.join(', ')}`);
+    throw new UsageError(`--method: "${method}" is not one of auto, ${DRIFT_METHODS.join(', ')}`, HELP);
   }
   const features = values.features !== undefined ? list(values.features, '--features') : undefined;
   const types = new Map<string, FeatureType>();
   for (const item of values.types !== undefined ? list(values.types, '--types') : []) {
     const [name, type, extra] = item.split('=').map((s) => s.trim());
     if (!name || (type !== 'numeric' && type !== 'categorical') || extra !== undefined) {
-      throw new UsageError(`--types: "${item}" is not NAME=numeric or NAME=categorical`);
+      throw new UsageError(`--types: "${item}" is not NAME=numeric or NAME=categorical`, HELP);
     }
-    if (features && !features.includes(name)) throw new UsageError(`--types: "${name}" is not one of --features`);
+    if (features && !features.includes(name)) throw new UsageError(`--types: "${name}" is not one of --features`, HELP);
     types.set(name, type);
   }
   return {
@@ -153,14 +145,7 @@ function toJson(report: DriftReport): string {
 }
 
 export async function runDriftComputeCommand(argv: string[]): Promise<number> {
-  let options: Options | 'help';
-  try {
-    options = parseOptions(argv);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`fluxora drift compute: ${err.message}\n\n${HELP}`);
-    return 2;
-  }
+  const options = parseOptions(argv);
   if (options === 'help') {
     process.stdout.write(HELP);
     return 0;

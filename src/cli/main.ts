@@ -1,41 +1,14 @@
 #!/usr/bin/env node
-// The single `fluxora` entrypoint. Every pod the operator creates runs this
-// same image with a different subcommand (see DESIGN.md), so each subcommand
-// lives in its own module and is imported lazily: `fluxora serve` never loads
-// the operator's code and vice versa.
+// The single `fluxora` entrypoint: finds the subcommand (src/cli/subcommands.ts)
+// and runs it. A subcommand reports bad flags by throwing UsageError, printed
+// here the same way for all: one line, the subcommand's usage, exit 2.
 
 import { exitOnTerminationSignals } from './exit-on-signal.js';
-
-/** ownShutdown: the subcommand handles SIGTERM itself (drains); the others exit on it. */
-type Subcommand = { summary: string; run: (argv: string[]) => Promise<number>; ownShutdown?: boolean };
-
-const subcommands: Record<string, Subcommand> = {
-  operator: {
-    summary: 'reconcile Model, DriftMonitor and RetrainJob resources',
-    run: async (argv) => (await import('./operator-command.js')).runOperatorCommand(argv),
-    ownShutdown: true,
-  },
-  'drift compute': {
-    summary: 'drift report (JSON) comparing two local CSV / JSON Lines files',
-    run: async (argv) => (await import('./drift-compute.js')).runDriftComputeCommand(argv),
-  },
-  serve: {
-    summary: 'serve a model over the Open Inference Protocol (V2 REST)',
-    run: async (argv) => (await import('./serve-command.js')).runServeCommand(argv),
-    ownShutdown: true,
-  },
-  train: {
-    summary: 'the built-in trainer: fit a tabular model, write model.onnx + metrics.json',
-    run: async (argv) => (await import('./train-command.js')).runTrainCommand(argv),
-  },
-  'drift-check': {
-    summary: "one drift check of a DriftMonitor (its CronJob's entrypoint)",
-    run: async (argv) => (await import('./drift-check-command.js')).runDriftCheckCommand(argv),
-  },
-};
+import { SUBCOMMANDS } from './subcommands.js';
+import { EXIT_USAGE, UsageError } from './usage.js';
 
 function usage(): string {
-  const lines = Object.entries(subcommands).map(([name, s]) => `  ${name.padEnd(16)} ${s.summary}`);
+  const lines = Object.entries(SUBCOMMANDS).map(([name, s]) => `  ${name.padEnd(16)} ${s.summary}`);
   return `usage: fluxora <subcommand> [flags]\n\nsubcommands:\n${lines.join('\n')}\n`;
 }
 
@@ -43,17 +16,24 @@ async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
     process.stdout.write(usage());
-    return name === undefined ? 2 : 0;
+    return name === undefined ? EXIT_USAGE : 0;
   }
   // `fluxora drift compute` is a two-word command; look it up as "drift compute" first.
-  const twoWord = rest[0] !== undefined ? subcommands[`${name} ${rest[0]}`] : undefined;
-  const cmd = twoWord ?? subcommands[name];
+  const twoWord = rest[0] !== undefined ? SUBCOMMANDS[`${name} ${rest[0]}`] : undefined;
+  const cmd = twoWord ?? SUBCOMMANDS[name];
   if (!cmd) {
     process.stderr.write(`fluxora: unknown subcommand "${name}"\n\n${usage()}`);
-    return 2;
+    return EXIT_USAGE;
   }
+  const command = twoWord ? `${name} ${rest[0]}` : name;
   if (!cmd.ownShutdown) exitOnTerminationSignals();
-  return cmd.run(twoWord ? rest.slice(1) : rest);
+  try {
+    return await cmd.run(twoWord ? rest.slice(1) : rest);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    process.stderr.write(`fluxora ${command}: ${e.message}\n\n${e.usage}`);
+    return EXIT_USAGE;
+  }
 }
 
 main(process.argv.slice(2)).then(

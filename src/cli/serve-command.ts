@@ -8,6 +8,7 @@ import { startServer } from '../serving/server.js';
 import { InvalidModelError } from '../serving/onnx-model.js';
 import { isStorageError } from '../storage/index.js';
 import { writeTerminationMessage } from './termination-message.js';
+import { logLevel, UsageError } from './usage.js';
 
 /** A machine-readable cause, as the storage codes (NotFound, AccessDenied, ...) the operator uses for condition reasons. */
 function loadFailureReason(e: unknown): string {
@@ -22,14 +23,14 @@ export async function runServeCommand(argv: string[]): Promise<number> {
     config = parseServeConfig(argv);
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
-    process.stderr.write(`fluxora serve: ${e.message}\n\n${SERVE_HELP}`);
     writeTerminationMessage(`InvalidConfig: ${e.message}`);
-    return 2;
+    throw new UsageError(e.message, SERVE_HELP);
   }
   if (config === 'help') {
     process.stdout.write(SERVE_HELP);
     return 0;
   }
+  logLevel(config.logLevel, '--log-level (or $FLUXORA_LOG_LEVEL)', SERVE_HELP);
   const logger = pino({ level: config.logLevel, base: { component: 'serve', model: config.modelName } });
   // Registered before anything slow, so a SIGTERM during the model download is a clean stop too.
   let signalled: (signal: string) => void = () => undefined;

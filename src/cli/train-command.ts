@@ -13,9 +13,10 @@ import { joinUri, writeObject } from '../storage/index.js';
 import { isStorageError, StorageError } from '../storage/index.js';
 import { parseTrainConfig, TRAIN_HELP } from '../training/config.js';
 import { TrainingError } from '../training/errors.js';
-import { EXIT_BAD_INPUT, EXIT_RETRYABLE, EXIT_USAGE } from '../training/exit-codes.js';
+import { EXIT_BAD_INPUT, EXIT_RETRYABLE } from '../training/exit-codes.js';
 import { train } from '../training/train.js';
 import { writeTerminationMessage } from './termination-message.js';
+import { logLevel, UsageError } from './usage.js';
 
 export async function runTrainCommand(argv: string[]): Promise<number> {
   let config;
@@ -23,15 +24,15 @@ export async function runTrainCommand(argv: string[]): Promise<number> {
     config = parseTrainConfig(argv);
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
-    process.stderr.write(`fluxora train: ${e.message}\n\n${TRAIN_HELP}`);
     writeTerminationMessage(e.message);
-    return EXIT_USAGE;
+    throw new UsageError(e.message, TRAIN_HELP);
   }
   if (config === 'help') {
     process.stdout.write(TRAIN_HELP);
     return 0;
   }
-  const logger = pino({ level: process.env.FLUXORA_LOG_LEVEL ?? 'info', base: { component: 'trainer', model: config.modelName } });
+  const level = logLevel(process.env.FLUXORA_LOG_LEVEL ?? 'info', 'FLUXORA_LOG_LEVEL', TRAIN_HELP);
+  const logger = pino({ level, base: { component: 'trainer', model: config.modelName } });
   const started = Date.now();
   try {
     logger.info({ dataset: config.datasetUri, output: config.outputUri, algorithm: config.builtin.algorithm }, 'training');

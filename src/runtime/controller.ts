@@ -39,6 +39,8 @@ export interface ControllerOptions<P extends KubeObject> {
   logger: Logger;
 }
 
+const DEFAULT_WORKERS = 2;
+
 export const requestKey = (r: Request): string => `${r.namespace}/${r.name}`;
 
 function parseKey(key: string): Request {
@@ -53,6 +55,11 @@ export class Controller<P extends KubeObject> {
   private readonly primaryApiVersion: string;
 
   constructor(private readonly opts: ControllerOptions<P>) {
+    // Zero workers would start, sync its caches and never reconcile anything.
+    const workers = opts.workers ?? DEFAULT_WORKERS;
+    if (!Number.isSafeInteger(workers) || workers < 1) {
+      throw new RangeError(`controller ${opts.name}: workers must be a positive integer, got ${workers}`);
+    }
     this.queue = new WorkQueue({ name: opts.name, rateLimiter: defaultControllerRateLimiter(), metrics: opts.metrics });
     this.primaryKind = opts.primary.type.kind;
     this.primaryApiVersion = opts.primary.type.group
@@ -104,7 +111,7 @@ export class Controller<P extends KubeObject> {
   start(): void {
     // Objects listed before our handlers ran (or before we led) still need a pass.
     for (const o of this.opts.primary.list()) this.queue.add(objectKey(o));
-    const n = this.opts.workers ?? 2;
+    const n = this.opts.workers ?? DEFAULT_WORKERS;
     for (let i = 0; i < n; i++) this.workers.push(this.work());
   }
 
