@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import { KubeClient } from '../runtime/kube-client.js';
 import { parseAddressMap } from '../drift/check-samples.js';
 import { runDriftCheck } from '../drift/check-run.js';
-import { logLevel, parseFlags, UsageError } from './usage.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, exitStatusHelp, logLevel, parseFlags, UsageError } from './usage.js';
 
 const HELP = `usage: fluxora drift-check --monitor <namespace>/<name> [flags]
 
@@ -17,13 +17,18 @@ its Model and the data, and writes the verdict to the monitor's status.
   -h, --help                 this help
 
 Environment: FLUXORA_LOG_LEVEL (default info), FLUXORA_SAMPLES_ADDRESS_MAP.
-`;
+
+${exitStatusHelp({
+  [EXIT_OK]: 'a verdict, or no verdict for too few samples',
+  [EXIT_FAILURE]: "the check failed (the reason is in the monitor's status)",
+  [EXIT_USAGE]: 'usage error',
+}, { signals: true })}`;
 
 export async function runDriftCheckCommand(argv: string[]): Promise<number> {
   const values = parseFlags(argv, { monitor: { type: 'string' }, kubeconfig: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, HELP);
   if (values.help) {
     process.stdout.write(HELP);
-    return 0;
+    return EXIT_OK;
   }
   if (!values.monitor) throw new UsageError('--monitor is required', HELP);
   const [namespace, name, extra] = values.monitor.split('/');
@@ -41,7 +46,7 @@ export async function runDriftCheckCommand(argv: string[]): Promise<number> {
   const client = values.kubeconfig ? KubeClient.fromFile(values.kubeconfig, { userAgent: 'fluxora-drift-check' }) : KubeClient.fromDefault({ userAgent: 'fluxora-drift-check' });
   try {
     const outcome = await runDriftCheck({ client, namespace, name, logger, addressMap });
-    return outcome.result === 'failed' ? 1 : 0;
+    return outcome.result === 'failed' ? EXIT_FAILURE : EXIT_OK;
   } finally {
     client.close();
   }

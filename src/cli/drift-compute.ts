@@ -7,7 +7,7 @@ import { computeDrift } from '../drift/compute.js';
 import { DriftInputError } from '../drift/errors.js';
 import { DRIFT_METHODS, type DriftMethodChoice, type DriftReport, type FeatureSpec, type FeatureType } from '../drift/types.js';
 import { readTable, TableError, type TableFormat } from '../table/index.js';
-import { parseFlags, UsageError } from './usage.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, exitStatusHelp, parseFlags, UsageError } from './usage.js';
 
 const HELP = `usage: fluxora drift compute --reference PATH --current PATH [flags]
 
@@ -29,8 +29,7 @@ line) or JSON Lines, optionally gzipped (.gz).
                                     counts as drifted (default 0.5)
   -h, --help                        this help
 
-Exit status: 0 report printed, 1 data cannot be used, 2 usage error.
-`;
+${exitStatusHelp({ [EXIT_OK]: 'report printed', [EXIT_FAILURE]: 'the data cannot be used', [EXIT_USAGE]: 'usage error' }, { signals: true })}`;
 
 interface Options {
   reference: string;
@@ -148,16 +147,16 @@ export async function runDriftComputeCommand(argv: string[]): Promise<number> {
   const options = parseOptions(argv);
   if (options === 'help') {
     process.stdout.write(HELP);
-    return 0;
+    return EXIT_OK;
   }
   try {
     const report = await compute(options);
     process.stdout.write(`${toJson(report)}\n`);
-    return 0;
+    return EXIT_OK;
   } catch (err) {
     if (err instanceof TableError || err instanceof DriftInputError) {
       process.stderr.write(`fluxora drift compute: ${err.message}\n`);
-      return 1;
+      return EXIT_FAILURE;
     }
     throw err;
   }

@@ -11,7 +11,7 @@ import { parseBindAddress } from '../runtime/http-endpoints.js';
 import { KubeClient } from '../runtime/kube-client.js';
 import { Manager } from '../runtime/manager.js';
 import { createRuntimeMetrics } from '../runtime/metrics.js';
-import { logLevel, numberFlag, parseFlags, UsageError } from './usage.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, exitStatusHelp, logLevel, numberFlag, parseFlags, UsageError } from './usage.js';
 
 const HELP = `usage: fluxora operator [flags]
 
@@ -32,7 +32,12 @@ const HELP = `usage: fluxora operator [flags]
   -h, --help                         this help
 
 Leader election needs lease-duration > renew-deadline > retry-period > 0.
-`;
+
+${exitStatusHelp({
+  [EXIT_OK]: 'stopped by SIGTERM or SIGINT after draining in-flight reconciles',
+  [EXIT_FAILURE]: 'could not start, an unclean shutdown, or leadership lost',
+  [EXIT_USAGE]: 'usage error',
+})}`;
 
 const OPTIONS = {
   kubeconfig: { type: 'string' },
@@ -119,7 +124,7 @@ export async function runOperatorCommand(argv: string[]): Promise<number> {
   const flags = parseOperatorFlags(argv);
   if (flags === 'help') {
     process.stdout.write(HELP);
-    return 0;
+    return EXIT_OK;
   }
   const logger = pino({ level: flags.logLevel, base: { component: 'operator' } });
   const metrics = createRuntimeMetrics();
@@ -159,10 +164,10 @@ export async function runOperatorCommand(argv: string[]): Promise<number> {
     const shutdown = (signal: string) => {
       logger.info({ signal }, 'shutting down: draining in-flight reconciles');
       manager.stop().then(
-        () => resolve(0),
+        () => resolve(EXIT_OK),
         (err: Error) => {
           logger.error({ err: err.message }, 'unclean shutdown');
-          resolve(1);
+          resolve(EXIT_FAILURE);
         },
       );
     };

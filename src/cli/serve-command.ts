@@ -8,7 +8,14 @@ import { startServer } from '../serving/server.js';
 import { InvalidModelError } from '../serving/onnx-model.js';
 import { isStorageError } from '../storage/index.js';
 import { writeTerminationMessage } from './termination-message.js';
-import { logLevel, UsageError } from './usage.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, exitStatusHelp, logLevel, UsageError } from './usage.js';
+
+const HELP = `${SERVE_HELP}
+${exitStatusHelp({
+  [EXIT_OK]: 'stopped by SIGTERM or SIGINT after a clean drain',
+  [EXIT_FAILURE]: 'the model cannot be loaded, or the drain timed out',
+  [EXIT_USAGE]: 'usage error',
+})}`;
 
 /** A machine-readable cause, as the storage codes (NotFound, AccessDenied, ...) the operator uses for condition reasons. */
 function loadFailureReason(e: unknown): string {
@@ -24,13 +31,13 @@ export async function runServeCommand(argv: string[]): Promise<number> {
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     writeTerminationMessage(`InvalidConfig: ${e.message}`);
-    throw new UsageError(e.message, SERVE_HELP);
+    throw new UsageError(e.message, HELP);
   }
   if (config === 'help') {
-    process.stdout.write(SERVE_HELP);
-    return 0;
+    process.stdout.write(HELP);
+    return EXIT_OK;
   }
-  logLevel(config.logLevel, '--log-level (or $FLUXORA_LOG_LEVEL)', SERVE_HELP);
+  logLevel(config.logLevel, '--log-level (or $FLUXORA_LOG_LEVEL)', HELP);
   const logger = pino({ level: config.logLevel, base: { component: 'serve', model: config.modelName } });
   // Registered before anything slow, so a SIGTERM during the model download is a clean stop too.
   let signalled: (signal: string) => void = () => undefined;
@@ -56,10 +63,10 @@ export async function runServeCommand(argv: string[]): Promise<number> {
       // The operator reports this line in the Model's status (ServingFailed).
       writeTerminationMessage(`${reason}: ${message}`);
       await server.shutdown();
-      return 1;
+      return EXIT_FAILURE;
     }
     logger.info({ signal: outcome.signal }, 'shutting down: draining in-flight requests');
-    return (await server.shutdown()) ? 0 : 1;
+    return (await server.shutdown()) ? EXIT_OK : EXIT_FAILURE;
   } finally {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);

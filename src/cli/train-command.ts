@@ -13,10 +13,19 @@ import { joinUri, writeObject } from '../storage/index.js';
 import { isStorageError, StorageError } from '../storage/index.js';
 import { parseTrainConfig, TRAIN_HELP } from '../training/config.js';
 import { TrainingError } from '../training/errors.js';
-import { EXIT_BAD_INPUT, EXIT_RETRYABLE } from '../training/exit-codes.js';
+import { EXIT_BAD_INPUT, EXIT_RETRYABLE, EXIT_USAGE } from '../training/exit-codes.js';
 import { train } from '../training/train.js';
 import { writeTerminationMessage } from './termination-message.js';
-import { logLevel, UsageError } from './usage.js';
+import { EXIT_OK, exitStatusHelp, logLevel, UsageError } from './usage.js';
+
+/** The help's exit statuses, from the constants the command returns (the Job's podFailurePolicy reads them). */
+const HELP = `${TRAIN_HELP}
+${exitStatusHelp({
+  [EXIT_OK]: 'trained and written',
+  [EXIT_RETRYABLE]: 'a retry may help (the store unreachable, anything unexpected)',
+  [EXIT_USAGE]: 'bad flags or trainer configuration',
+  [EXIT_BAD_INPUT]: 'bad input that a retry would read the same way (the data set, the served model, a URI, the credentials)',
+}, { signals: true })}`;
 
 export async function runTrainCommand(argv: string[]): Promise<number> {
   let config;
@@ -25,13 +34,13 @@ export async function runTrainCommand(argv: string[]): Promise<number> {
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     writeTerminationMessage(e.message);
-    throw new UsageError(e.message, TRAIN_HELP);
+    throw new UsageError(e.message, HELP);
   }
   if (config === 'help') {
-    process.stdout.write(TRAIN_HELP);
-    return 0;
+    process.stdout.write(HELP);
+    return EXIT_OK;
   }
-  const level = logLevel(process.env.FLUXORA_LOG_LEVEL ?? 'info', 'FLUXORA_LOG_LEVEL', TRAIN_HELP);
+  const level = logLevel(process.env.FLUXORA_LOG_LEVEL ?? 'info', 'FLUXORA_LOG_LEVEL', HELP);
   const logger = pino({ level, base: { component: 'trainer', model: config.modelName } });
   const started = Date.now();
   try {
@@ -43,7 +52,7 @@ export async function runTrainCommand(argv: string[]): Promise<number> {
     await writeObject(metricsUri, `${JSON.stringify(result.metrics, null, 2)}\n`, { contentType: 'application/json' });
     const { serving, dataset, features, ...summary } = result.metrics;
     logger.info({ artifact: modelUri, metrics: summary, serving, dataset, features, seconds: (Date.now() - started) / 1000 }, 'trained');
-    return 0;
+    return EXIT_OK;
   } catch (e) {
     if (e instanceof TrainingError || e instanceof StorageError) {
       const retryable = isStorageError(e, 'Unreachable');

@@ -2,6 +2,7 @@
 // naming it ("fluxora <subcommand>: --workers must be ..."), then the
 // subcommand's usage, on stderr, and exit status 2; `--help` prints the usage
 // on stdout and exits 0. Subcommands throw UsageError; main.ts prints it.
+import { constants } from 'node:os';
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 
 /** Exit statuses shared by every subcommand; a subcommand may add its own above 2 (see EXIT_STATUS in each). */
@@ -29,10 +30,15 @@ export function parseFlags<O extends ParseArgsOptionsConfig>(argv: string[], opt
   }
 }
 
-/** The "Exit status:" line of a help text, from the codes the subcommand returns. */
-export function exitStatusHelp(codes: Readonly<Record<number, string>>): string {
-  const list = Object.entries(codes).map(([code, meaning]) => `${code} ${meaning}`);
-  return `Exit status: ${list.join(', ')}.\n`;
+/**
+ * The "Exit status" section of a help text, from the constants the
+ * subcommand returns, so the help cannot drift from the code. `signals`: the
+ * subcommand exits on SIGTERM/SIGINT at once (src/cli/exit-on-signal.ts).
+ */
+export function exitStatusHelp(codes: Readonly<Record<number, string>>, o: { signals?: boolean } = {}): string {
+  const rows = Object.entries(codes).map(([code, meaning]) => `  ${code.padEnd(5)}${meaning}`);
+  if (o.signals) rows.push(`  ${`${128 + constants.signals.SIGTERM}`.padEnd(5)}stopped by SIGTERM (${128 + constants.signals.SIGINT}: SIGINT)`);
+  return `Exit status:\n${rows.join('\n')}\n`;
 }
 
 /** pino's level names. */

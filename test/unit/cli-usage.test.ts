@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SUBCOMMANDS } from '../../src/cli/subcommands.js';
+import { documentedExitStatuses } from '../support/cli-help.js';
 
 const root = join(import.meta.dirname, '..', '..');
 
@@ -42,6 +43,12 @@ describe('every subcommand', { timeout: 60_000 }, () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toBe('');
     expect(r.stdout.startsWith(`usage: fluxora ${command}`)).toBe(true);
+  });
+
+  it.each(commands)('fluxora %s --help documents its exit statuses, 2 for usage errors', (command) => {
+    const codes = documentedExitStatuses(fluxora([...command.split(' '), '--help']).stdout);
+    expect(codes.get(0)).toBeDefined();
+    expect(codes.get(2)).toMatch(/usage|flags/);
   });
 
   it.each(commands)('fluxora %s --no-such-flag: one line, the usage, exit 2', (command) => {

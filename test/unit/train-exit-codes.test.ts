@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closedPort } from '../corpus/artifacts/harness.js';
 import { EXIT_BAD_INPUT, EXIT_RETRYABLE, EXIT_USAGE, PERMANENT_EXIT_CODES } from '../../src/training/exit-codes.js';
+import { documentedExitStatuses } from '../support/cli-help.js';
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, '..', '..');
@@ -45,6 +46,15 @@ describe('fluxora train exit codes', () => {
   it('only usage and bad input are permanent', () => {
     expect(PERMANENT_EXIT_CODES).toEqual([EXIT_USAGE, EXIT_BAD_INPUT]);
     expect(PERMANENT_EXIT_CODES).not.toContain(EXIT_RETRYABLE);
+  });
+
+  it('--help documents the codes the trainer returns, as the Job reads them', async () => {
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'train', '--help'], { cwd: root });
+    const codes = documentedExitStatuses(stdout);
+    expect(codes.get(EXIT_BAD_INPUT)).toMatch(/bad input.*data set/);
+    expect(codes.get(EXIT_RETRYABLE)).toMatch(/retry may help.*unreachable/);
+    expect(codes.get(EXIT_USAGE)).toMatch(/flags/);
+    expect(codes.get(0)).toMatch(/trained/);
   });
 
   it('exits 3 on a data set with a missing column', async () => {
