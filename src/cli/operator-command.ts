@@ -11,13 +11,14 @@ import { parseBindAddress } from '../runtime/http-endpoints.js';
 import { KubeClient } from '../runtime/kube-client.js';
 import { Manager } from '../runtime/manager.js';
 import { createRuntimeMetrics } from '../runtime/metrics.js';
+import { VERSION } from '../version.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, exitStatusHelp, logLevel, numberFlag, parseFlags, UsageError } from './usage.js';
 
 const HELP = `usage: fluxora operator [flags]
 
   --kubeconfig PATH                  kubeconfig (default: $KUBECONFIG, ~/.kube/config, or in-cluster)
   --namespace NS                     watch only this namespace (default: all)
-  --serving-image IMAGE              image for serving pods (default: $FLUXORA_IMAGE)
+  --serving-image IMAGE              image for serving pods (default: $FLUXORA_IMAGE, else this version's image)
   --metrics-bind-address ADDR        default :8080 ("0" disables)
   --health-probe-bind-address ADDR   default :8081 ("0" disables)
   --leader-elect                     use a Lease so only one replica reconciles
@@ -132,7 +133,8 @@ export async function runOperatorCommand(argv: string[]): Promise<number> {
   // The identity in the User-Agent lets audit logs tell replicas apart.
   const clientOpts = { userAgent: `fluxora-operator/${identity}`, metrics };
   const client = flags.kubeconfig ? KubeClient.fromFile(flags.kubeconfig, clientOpts) : KubeClient.fromDefault(clientOpts);
-  const servingImage = flags.servingImage ?? process.env.FLUXORA_IMAGE ?? 'ghcr.io/fluxora/fluxora:0.1.0';
+  // The image this version was released as: serving, drift-check and trainer pods run the operator's own code.
+  const servingImage = flags.servingImage ?? process.env.FLUXORA_IMAGE ?? `ghcr.io/fluxora/fluxora:${VERSION}`;
 
   const manager = new Manager({
     client,
@@ -176,7 +178,7 @@ export async function runOperatorCommand(argv: string[]): Promise<number> {
   });
   await manager.start();
   logger.info(
-    { metricsPort: manager.metricsPort, probePort: manager.probePort, identity, leaderElection: flags.leaderElect },
+    { version: VERSION, metricsPort: manager.metricsPort, probePort: manager.probePort, identity, leaderElection: flags.leaderElect },
     'operator started',
   );
   return stopped;

@@ -3,6 +3,7 @@
 // one line naming it, then the usage, on stderr, and exits 2, never a stack
 // trace, and never starts anything. The real CLI in a child process.
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SUBCOMMANDS } from '../../src/cli/subcommands.js';
@@ -90,5 +91,54 @@ describe('bad flag values are usage errors, checked before anything starts', { t
   ];
   it.each(cases)('fluxora %s %j %j', (command, args, env, message) => {
     expectUsageError(fluxora([...command.split(' '), ...args], env), command, message);
+  });
+});
+
+describe('fluxora itself', { timeout: 60_000 }, () => {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+
+  it.each([['--version'], ['version']])('fluxora %s prints the package version', (arg) => {
+    const r = fluxora([arg]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(`${pkg.version}\n`);
+  });
+
+  it('fluxora --help lists every subcommand and --version', () => {
+    const r = fluxora(['--help']);
+    expect(r.code).toBe(0);
+    for (const name of commands) expect(r.stdout).toContain(`  ${name} `);
+    expect(r.stdout).toContain('--version');
+  });
+
+  it('fluxora with no subcommand: the usage on stderr, exit 2', () => {
+    const r = fluxora([]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^usage: fluxora <subcommand>/);
+  });
+
+  it('fluxora help <subcommand> is fluxora <subcommand> --help', () => {
+    const r = fluxora(['help', 'drift', 'compute']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(fluxora(['drift', 'compute', '--help']).stdout);
+  });
+
+  // Groups: the first word of a multi-word subcommand ("drift" of "drift compute").
+  const groups = [...new Set(commands.filter((c) => c.includes(' ')).map((c) => c.split(' ')[0]!))];
+
+  it.each(groups)('fluxora %s --help lists the group\'s subcommands, exit 0', (group) => {
+    const r = fluxora([group, '--help']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.startsWith(`usage: fluxora ${group} <subcommand>`)).toBe(true);
+    for (const c of commands.filter((n) => n.startsWith(`${group} `))) expect(r.stdout).toContain(`  ${c.slice(group.length + 1)} `);
+  });
+
+  it.each(groups)('fluxora %s alone or with an unknown subcommand: usage on stderr, exit 2', (group) => {
+    const alone = fluxora([group]);
+    expect(alone.code).toBe(2);
+    expect(alone.stderr.startsWith(`usage: fluxora ${group} <subcommand>`)).toBe(true);
+    const unknown = fluxora([group, 'bogus']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr.split('\n')[0]).toBe(`fluxora ${group}: unknown subcommand "bogus"`);
   });
 });
