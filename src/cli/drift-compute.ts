@@ -3,6 +3,7 @@
 // `fluxora drift-check` instead. Exit 0 with a report, 1 when the data cannot
 // be used (unreadable file, missing column, non-numeric value, empty sample),
 // 2 on a usage error.
+import { DriftMonitorSpecSchema, FeatureCheckSchema } from '../api/drift-monitor.js';
 import { computeDrift } from '../drift/compute.js';
 import { DriftInputError } from '../drift/errors.js';
 import { DRIFT_METHODS, type DriftMethodChoice, type DriftReport, type FeatureSpec, type FeatureType } from '../drift/types.js';
@@ -24,14 +25,15 @@ line) or JSON Lines, optionally gzipped (.gz).
   --method M                        method for every feature: auto (default), ks, psi,
                                     jensenshannon, wasserstein, chisquare, zscore
   --threshold X                     threshold for every feature (default: the method's:
-                                    p-value 0.05 for ks/chisquare/zscore tests, 0.1 for distances)
+                                    p-value 0.05 for ks/chisquare/zscore tests, 0.1 for distances);
+                                    at most 1 for ks, chisquare and jensenshannon, as in a DriftMonitor
   --dataset-drift-share S           share of drifted features (0 to 1) at which the data set
                                     counts as drifted (default 0.5)
   -h, --help                        this help
 
 ${exitStatusHelp({ [EXIT_OK]: 'report printed', [EXIT_FAILURE]: 'the data cannot be used', [EXIT_USAGE]: 'usage error' }, { signals: true })}`;
 
-interface Options {
+export interface Options {
   reference: string;
   current: string;
   format?: TableFormat;
@@ -48,15 +50,13 @@ function list(value: string, flag: string): string[] {
   return items;
 }
 
-function number(value: string, flag: string, max?: number): number {
+function number(value: string, flag: string): number {
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || (max !== undefined && n > max)) {
-    throw new UsageError(`${flag}: "${value}" is not a number${max !== undefined ? ` between 0 and ${max}` : ' >= 0'}`, HELP);
-  }
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new UsageError(`${flag}: "${value}" is not a number >= 0`, HELP);
   return n;
 }
 
-function parseOptions(argv: string[]): Options | 'help' {
+export function parseDriftComputeOptions(argv: string[]): Options | 'help' {
   const values = parseFlags(
     argv,
     {
@@ -92,6 +92,16 @@ function parseOptions(argv: string[]): Options | 'help' {
     if (features && !features.includes(name)) throw new UsageError(`--types: "${name}" is not one of --features`, HELP);
     types.set(name, type);
   }
+  // The same checks as a DriftMonitor's spec.features[] and spec.datasetDriftShare, from the same schema:
+  // a threshold the API server refuses in a DriftMonitor is refused here too.
+  const threshold = values.threshold !== undefined ? number(values.threshold, '--threshold') : undefined;
+  const check = FeatureCheckSchema.safeParse({ name: 'feature', method, ...(threshold !== undefined ? { threshold } : {}) });
+  if (!check.success) throw new UsageError(`--threshold ${values.threshold}: ${check.error.issues[0]!.message}`, HELP);
+  const share = values['dataset-drift-share'];
+  const datasetDriftShare = share !== undefined ? number(share, '--dataset-drift-share') : undefined;
+  if (datasetDriftShare !== undefined && !DriftMonitorSpecSchema.shape.datasetDriftShare.safeParse(datasetDriftShare).success) {
+    throw new UsageError(`--dataset-drift-share: "${share}" is not a number between 0 and 1`, HELP);
+  }
   return {
     reference: values.reference,
     current: values.current,
@@ -99,10 +109,8 @@ function parseOptions(argv: string[]): Options | 'help' {
     ...(features ? { features } : {}),
     types,
     method,
-    ...(values.threshold !== undefined ? { threshold: number(values.threshold, '--threshold') } : {}),
-    ...(values['dataset-drift-share'] !== undefined
-      ? { datasetDriftShare: number(values['dataset-drift-share'], '--dataset-drift-share', 1) }
-      : {}),
+    ...(threshold !== undefined ? { threshold } : {}),
+    ...(datasetDriftShare !== undefined ? { datasetDriftShare } : {}),
   };
 }
 
@@ -144,7 +152,7 @@ function toJson(report: DriftReport): string {
 }
 
 export async function runDriftComputeCommand(argv: string[]): Promise<number> {
-  const options = parseOptions(argv);
+  const options = parseDriftComputeOptions(argv);
   if (options === 'help') {
     process.stdout.write(HELP);
     return EXIT_OK;
