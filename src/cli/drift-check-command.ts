@@ -1,10 +1,10 @@
 // `fluxora drift-check --monitor <namespace>/<name>`: the DriftMonitor
 // CronJob's entrypoint. Exit 0 after a verdict or a "too few samples" skip;
 // exit 1 when the check failed (the reason is in the monitor's status).
-import { pino } from 'pino';
 import { KubeClient } from '../runtime/kube-client.js';
 import { parseAddressMap } from '../drift/check-samples.js';
 import { runDriftCheck } from '../drift/check-run.js';
+import { createLogger } from './logger.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, exitStatusHelp, logLevel, parseFlags, UsageError } from './usage.js';
 
 const HELP = `usage: fluxora drift-check --monitor <namespace>/<name> [flags]
@@ -42,7 +42,7 @@ export async function runDriftCheckCommand(argv: string[]): Promise<number> {
   } catch (e) {
     throw new UsageError((e as Error).message, HELP);
   }
-  const logger = pino({ level, base: { component: 'drift-check', namespace, monitor: name } });
+  const logger = createLogger(level, { component: 'drift-check', namespace, monitor: name });
   const client = values.kubeconfig ? KubeClient.fromFile(values.kubeconfig, { userAgent: 'fluxora-drift-check' }) : KubeClient.fromDefault({ userAgent: 'fluxora-drift-check' });
   try {
     const outcome = await runDriftCheck({ client, namespace, name, logger, addressMap });

@@ -1,7 +1,6 @@
 // `fluxora operator`: runs the controllers. Flags follow controller-runtime's
 // conventions so the chart and users' muscle memory carry over.
 import { hostname } from 'node:os';
-import { pino } from 'pino';
 import { DomainMetrics } from '../controllers/domain-metrics.js';
 import { createDriftMonitorController } from '../controllers/drift-monitor/drift-monitor-controller.js';
 import { createModelController } from '../controllers/model/model-controller.js';
@@ -12,6 +11,7 @@ import { KubeClient } from '../runtime/kube-client.js';
 import { Manager } from '../runtime/manager.js';
 import { createRuntimeMetrics } from '../runtime/metrics.js';
 import { VERSION } from '../version.js';
+import { createLogger } from './logger.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, exitStatusHelp, logLevel, numberFlag, parseFlags, UsageError } from './usage.js';
 
 const HELP = `usage: fluxora operator [flags]
@@ -127,7 +127,7 @@ export async function runOperatorCommand(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return EXIT_OK;
   }
-  const logger = pino({ level: flags.logLevel, base: { component: 'operator' } });
+  const logger = createLogger(flags.logLevel, { component: 'operator' });
   const metrics = createRuntimeMetrics();
   const identity = `${process.env.POD_NAME ?? hostname()}_${process.pid}`;
   // The identity in the User-Agent lets audit logs tell replicas apart.
@@ -168,7 +168,7 @@ export async function runOperatorCommand(argv: string[]): Promise<number> {
       manager.stop().then(
         () => resolve(EXIT_OK),
         (err: Error) => {
-          logger.error({ err: err.message }, 'unclean shutdown');
+          logger.error({ err }, 'unclean shutdown');
           resolve(EXIT_FAILURE);
         },
       );

@@ -2,11 +2,11 @@
 // come from FLUXORA_* variables the operator sets (flags override them; see
 // src/serving/config.ts). Exits 0 after a clean drain on SIGTERM/SIGINT, 1
 // if the model cannot be loaded or the drain times out, 2 on bad flags.
-import { pino } from 'pino';
 import { ConfigError, parseServeConfig, SERVE_HELP } from '../serving/config.js';
 import { startServer } from '../serving/server.js';
 import { InvalidModelError } from '../serving/onnx-model.js';
 import { isStorageError } from '../storage/index.js';
+import { createLogger } from './logger.js';
 import { writeTerminationMessage } from './termination-message.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, exitStatusHelp, logLevel, UsageError } from './usage.js';
 
@@ -38,7 +38,7 @@ export async function runServeCommand(argv: string[]): Promise<number> {
     return EXIT_OK;
   }
   logLevel(config.logLevel, '--log-level (or $FLUXORA_LOG_LEVEL)', HELP);
-  const logger = pino({ level: config.logLevel, base: { component: 'serve', model: config.modelName } });
+  const logger = createLogger(config.logLevel, { component: 'serve', model: config.modelName });
   // Registered before anything slow, so a SIGTERM during the model download is a clean stop too.
   let signalled: (signal: string) => void = () => undefined;
   const signal = new Promise<string>((resolve) => (signalled = resolve));
@@ -59,7 +59,7 @@ export async function runServeCommand(argv: string[]): Promise<number> {
       const e = outcome.loadError;
       const reason = loadFailureReason(e);
       const message = e instanceof Error ? e.message : String(e);
-      logger.error({ err: message, reason, uri: config.modelUri }, 'cannot load the model');
+      logger.error({ err: e, reason, uri: config.modelUri }, 'cannot load the model');
       // The operator reports this line in the Model's status (ServingFailed).
       writeTerminationMessage(`${reason}: ${message}`);
       await server.shutdown();

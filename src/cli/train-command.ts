@@ -7,7 +7,6 @@
 // them): 0 trained; 1 a retry may fix it (the store unreachable, anything
 // unexpected); 2 bad flags or config; 3 bad input (the data set, the served
 // model, a URI, the credentials), which a retry would read the same way.
-import { pino } from 'pino';
 import { ConfigError } from '../serving/config.js';
 import { joinUri, writeObject } from '../storage/index.js';
 import { isStorageError, StorageError } from '../storage/index.js';
@@ -15,6 +14,7 @@ import { parseTrainConfig, TRAIN_HELP } from '../training/config.js';
 import { TrainingError } from '../training/errors.js';
 import { EXIT_BAD_INPUT, EXIT_RETRYABLE, EXIT_USAGE } from '../training/exit-codes.js';
 import { train } from '../training/train.js';
+import { createLogger } from './logger.js';
 import { writeTerminationMessage } from './termination-message.js';
 import { EXIT_OK, exitStatusHelp, logLevel, UsageError } from './usage.js';
 
@@ -41,7 +41,7 @@ export async function runTrainCommand(argv: string[]): Promise<number> {
     return EXIT_OK;
   }
   const level = logLevel(process.env.FLUXORA_LOG_LEVEL ?? 'info', 'FLUXORA_LOG_LEVEL', HELP);
-  const logger = pino({ level, base: { component: 'trainer', model: config.modelName } });
+  const logger = createLogger(level, { component: 'trainer', model: config.modelName });
   const started = Date.now();
   try {
     logger.info({ dataset: config.datasetUri, output: config.outputUri, algorithm: config.builtin.algorithm }, 'training');
@@ -56,7 +56,7 @@ export async function runTrainCommand(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof TrainingError || e instanceof StorageError) {
       const retryable = isStorageError(e, 'Unreachable');
-      logger.error({ err: { type: e.name, message: e.message }, retryable }, 'training failed');
+      logger.error({ err: e, retryable }, 'training failed');
       process.stderr.write(`fluxora train: ${e.message}\n`);
       writeTerminationMessage(e.message);
       return retryable ? EXIT_RETRYABLE : EXIT_BAD_INPUT;

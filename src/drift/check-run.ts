@@ -33,6 +33,7 @@ export type CheckOutcome =
 class CheckError extends Error {
   constructor(readonly reason: string, message: string) {
     super(message);
+    this.name = 'CheckError';
   }
 }
 
@@ -119,10 +120,10 @@ export async function runDriftCheck(o: CheckOptions): Promise<CheckOutcome> {
   } catch (e) {
     const reason = e instanceof CheckError ? e.reason : 'CheckFailed';
     const message = (e as Error).message;
-    logger.error({ reason, err: message }, 'drift check failed');
+    logger.error({ reason, err: e }, 'drift check failed');
     if (monitor) {
-      await writeStatus(client, namespace, name, (prev) => failedCheckStatus(prev, reason, message, now)).catch((err: Error) =>
-        logger.error({ err: err.message }, 'could not record the failure in status'),
+      await writeStatus(client, namespace, name, (prev) => failedCheckStatus(prev, reason, message, now)).catch((err: unknown) =>
+        logger.error({ err }, 'could not record the failure in status'),
       );
       events.record(monitor, 'Warning', reason, message);
     }

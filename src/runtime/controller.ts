@@ -145,7 +145,7 @@ export class Controller<P extends KubeObject> {
         // A 409 means our cache was behind: routine, retried on fresh data.
         const level = isConflict(err) ? 'debug' : 'error';
         logger[level](
-          { controller: name, namespace: req.namespace, name: req.name, err: (err as Error).message, retries: this.queue.numRequeues(key) },
+          { controller: name, namespace: req.namespace, name: req.name, err, retries: this.queue.numRequeues(key) },
           'reconcile failed',
         );
       } finally {

@@ -125,7 +125,7 @@ export class LeaderElector {
       lease.spec = { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(Date.now()) };
       await this.client.replace(LeaseResource, lease);
     } catch (err) {
-      this.opts.logger.warn({ err: (err as Error).message }, 'could not release the lease');
+      this.opts.logger.warn({ err }, 'could not release the lease');
     }
   }
 
@@ -175,7 +175,7 @@ export class LeaderElector {
       return true;
     } catch (err) {
       if (!isConflict(err) && !isNotFound(err)) {
-        this.opts.logger.warn({ err: (err as Error).message }, 'leader election: lease request failed');
+        this.opts.logger.warn({ err }, 'leader election: lease request failed');
       }
       return false;
     }

@@ -40,7 +40,7 @@ export class AdminApi {
       model = await this.route(req, res);
     } catch (e) {
       const err = e instanceof HttpError ? e : new HttpError(500, `internal error: ${(e as Error).message}`, 'internal');
-      if (!(e instanceof HttpError)) this.s.logger.error({ err: (e as Error).stack }, 'admin request failed');
+      if (!(e instanceof HttpError)) this.s.logger.error({ err: e }, 'admin request failed');
       code = err.status;
       reason = err.reason;
       model = UNKNOWN_MODEL;

@@ -65,7 +65,7 @@ export class PublicApi {
       } else {
         code = 500;
         reason = 'internal';
-        this.s.logger.error({ err: e instanceof Error ? e.stack : String(e), url: req.url }, 'request failed');
+        this.s.logger.error({ err: e, url: req.url }, 'request failed');
         sendError(res, 500, `internal error: ${e instanceof Error ? e.message : String(e)}`, { close });
       }
     }
@@ -162,7 +162,7 @@ export class PublicApi {
     try {
       outputs = await model.batcher.submit(r.inputs, r.rows, r.batchKey);
     } catch (e) {
-      this.s.logger.warn({ err: e instanceof Error ? e.message : String(e) }, 'inference failed');
+      this.s.logger.warn({ err: e }, 'inference failed');
       throw new HttpError(500, `inference failed: ${e instanceof Error ? e.message : String(e)}`, 'inference');
     }
     model.capture.capture(r.inputs, outputs);
