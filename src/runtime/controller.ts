@@ -66,6 +66,20 @@ export class Controller<P extends KubeObject> {
       ? `${opts.primary.type.group}/${opts.primary.type.version}`
       : opts.primary.type.version;
     this.registerHandlers();
+    this.initMetrics(workers);
+  }
+
+  /** Results a reconcile can end with (the `result` label of controller_runtime_reconcile_total). */
+  static readonly RESULTS = ['success', 'error', 'requeue_after'] as const;
+
+  /** Every series of this controller at zero (controller-runtime's initMetrics), and its worker count. */
+  private initMetrics(workers: number): void {
+    const { metrics, name: controller } = this.opts;
+    if (!metrics) return;
+    for (const result of Controller.RESULTS) metrics.reconcileTotal.inc({ controller, result }, 0);
+    metrics.reconcileErrors.inc({ controller }, 0);
+    metrics.activeWorkers.set({ controller }, 0);
+    metrics.maxConcurrentReconciles.set({ controller }, workers);
   }
 
   private enqueue = (r: Request) => this.queue.add(requestKey(r));

@@ -68,6 +68,8 @@ export class LeaderElector {
     this.renewDeadlineMs = opts.renewDeadlineMs ?? 10_000;
     this.retryPeriodMs = opts.retryPeriodMs ?? 2_000;
     if (!(this.renewDeadlineMs < this.leaseDurationMs)) throw new Error('renewDeadline must be shorter than leaseDuration');
+    // A candidate reports 0 from the start: with no series from followers, "nobody leads" (max == 0) could never be seen.
+    this.opts.metrics?.leaderElectionStatus.set({ name: this.opts.name }, 0);
   }
 
   isLeader(): boolean {
