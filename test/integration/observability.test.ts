@@ -74,7 +74,9 @@ describe('alert rules and dashboard files', () => {
     expect(stdout).toContain('SUCCESS');
     // The drift and retrain-failed alerts are among the tested ones.
     const tested = readFileSync(RULE_TESTS, 'utf8');
-    for (const a of ['FluxoraDriftDetected', 'FluxoraRetrainJobFailed', 'FluxoraModelNotReady', 'FluxoraReconcileErrors']) expect(tested).toContain(`alertname: ${a}`);
+    for (const a of ['FluxoraDriftDetected', 'FluxoraRetrainJobFailed', 'FluxoraModelNotReady', 'FluxoraDriftMonitorNotReady', 'FluxoraReconcileErrors', 'FluxoraOperatorNoLeader']) {
+      expect(tested).toContain(`alertname: ${a}`);
+    }
   });
 
   it('every alert has a severity, a summary, a description and a runbook at a README heading', () => {
@@ -481,7 +483,7 @@ describe('dashboard and alerts against a real Prometheus', () => {
     expect(byName.get('FluxoraRetrainJobRejected')).toMatchObject({ result: 'Rejected', severity: 'info', alertstate: 'firing' });
     expect(byName.get('FluxoraInferenceErrors')).toMatchObject({ namespace: ns, model: 'churn' });
     // The Model is Ready, the operator is up and leads, nothing is stuck or backed up.
-    for (const quiet of ['FluxoraModelNotReady', 'FluxoraOperatorDown', 'FluxoraOperatorNoLeader', 'FluxoraReconcileStuck', 'FluxoraWorkqueueBacklog', 'FluxoraInferenceLatencyHigh']) {
+    for (const quiet of ['FluxoraModelNotReady', 'FluxoraDriftMonitorNotReady', 'FluxoraOperatorDown', 'FluxoraOperatorNoLeader', 'FluxoraReconcileStuck', 'FluxoraWorkqueueBacklog', 'FluxoraInferenceLatencyHigh']) {
       expect(byName.has(quiet), quiet).toBe(false);
     }
   });

@@ -119,7 +119,7 @@ export function createDriftMonitorController(o: DriftMonitorControllerOptions): 
         await client.create(RetrainJobType, job as unknown as RetrainJob);
         log.info({ retrainJob: decision.name, driftShare: status.driftShare }, 'drift persisted: retrain started');
         events.record(monitor, 'Normal', 'RetrainStarted', `drift in ${status.consecutiveDriftChecks ?? 0} consecutive checks: created RetrainJob ${decision.name}`);
-        o.metrics?.retrainTriggered(req.namespace);
+        o.metrics?.retrainTriggered(req.namespace, req.name);
       } catch (e) {
         // Created by an earlier attempt (restart, lost status write): same verdict, same job.
         if (!isAlreadyExists(e)) throw e;
