@@ -30,14 +30,24 @@ export type CheckOutcome =
   | { result: 'insufficient_samples'; status: DriftMonitorStatus }
   | { result: 'failed'; reason: string; message: string };
 
-class CheckError extends Error {
+export class CheckError extends Error {
   constructor(readonly reason: string, message: string) {
     super(message);
     this.name = 'CheckError';
   }
 }
 
-async function loadDataSet(uri: string, features: readonly FeatureSpec[]) {
+/**
+ * A data set that could not be read or parsed. Storage and table errors lead
+ * with the URI already ("s3://b/ref.csv does not exist", "s3://b/ref.csv:3:
+ * ..."): it is named once, after the data set's role; other errors get it.
+ */
+export function dataSetError(reason: string, role: 'reference' | 'current', uri: string, e: unknown): CheckError {
+  const message = e instanceof Error ? e.message : String(e);
+  return new CheckError(reason, message.includes(uri) ? `${role}: ${message}` : `${role} ${uri}: ${message}`);
+}
+
+export async function loadDataSet(uri: string, features: readonly FeatureSpec[]) {
   const text = decodeTableText(await readObject(uri, { maxBytes: MAX_TABLE_BYTES }), uri);
   const format = formatFromName(uri.replace(/\?.*$/, '')) ?? 'csv';
   return parseTable(text, uri, format, { columns: features.map((f) => f.name), types: new Map(features.map((f) => [f.name, f.type])) });
@@ -77,8 +87,8 @@ export async function runDriftCheck(o: CheckOptions): Promise<CheckOutcome> {
       ...(overrides.get(f.name)?.threshold !== undefined ? { threshold: overrides.get(f.name)!.threshold } : {}),
     }));
     const reference = (
-      await loadDataSet(m.spec.reference.uri, features).catch((e: Error) => {
-        throw new CheckError('ReferenceUnreadable', `reference ${m.spec.reference.uri}: ${e.message}`);
+      await loadDataSet(m.spec.reference.uri, features).catch((e: unknown) => {
+        throw dataSetError('ReferenceUnreadable', 'reference', m.spec.reference.uri, e);
       })
     ).columns;
 
@@ -86,8 +96,8 @@ export async function runDriftCheck(o: CheckOptions): Promise<CheckOutcome> {
     let sampleCount: number;
     if (m.spec.current.uri) {
       const uri = m.spec.current.uri;
-      const loaded = await loadDataSet(uri, features).catch((e: Error) => {
-        throw new CheckError('CurrentUnreadable', `current ${uri}: ${e.message}`);
+      const loaded = await loadDataSet(uri, features).catch((e: unknown) => {
+        throw dataSetError('CurrentUnreadable', 'current', uri, e);
       });
       current = loaded.columns;
       sampleCount = loaded.rows;
