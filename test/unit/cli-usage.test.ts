@@ -33,8 +33,11 @@ function expectUsageError(r: ReturnType<typeof fluxora>, command: string, messag
   else expect(first).toMatch(message);
   expect(blank).toBe('');
   expect(usage!.startsWith(`usage: fluxora ${command}`), r.stderr).toBe(true);
-  expect(r.stderr).not.toMatch(/^\s+at /m);
+  expect(r.stderr).not.toMatch(STACK_FRAME);
 }
+
+/** A line of a JavaScript stack trace ("    at fn (file.js:1:2)"), not a help line that starts with "at most". */
+const STACK_FRAME = /^\s+at .*:\d+:\d+\)?$/m;
 
 const commands = Object.keys(SUBCOMMANDS);
 
