@@ -40,8 +40,8 @@ const run = promisify(execFile);
 const RULES_DIR = join(root, 'charts', 'fluxora-operator', 'rules');
 const RULES = join(RULES_DIR, 'fluxora-rules.yaml');
 const RULE_TESTS = join(RULES_DIR, 'fluxora-rules.test.yaml');
-/** What a ServiceMonitor on the chart's metrics Service names the job. */
-const OPERATOR_JOB = 'fluxora-operator-metrics';
+/** What the chart's ServiceMonitor names the job (jobLabel: app.kubernetes.io/name), whatever the release is called. */
+const OPERATOR_JOB = 'fluxora-operator';
 
 interface Rule {
   alert?: string;
@@ -285,7 +285,7 @@ describe('dashboard and alerts against a real Prometheus', () => {
         {
           job: OPERATOR_JOB,
           honorLabels: true,
-          targets: [{ address: `127.0.0.1:${op.metricsPort}`, labels: { namespace: 'fluxora-system', service: OPERATOR_JOB, pod: 'fluxora-operator-0' } }],
+          targets: [{ address: `127.0.0.1:${op.metricsPort}`, labels: { namespace: 'fluxora-system', service: 'fluxora-metrics', pod: 'fluxora-0' } }],
         },
         // As a PodMonitor scrapes serving pods: namespace and pod come from the target.
         {
