@@ -63,6 +63,8 @@ k apply -f manifests/examples/storage-secret.yaml -f manifests/examples/model.ya
 say "waiting for the Model to become Ready"
 k wait --for=condition=Ready model/churn --timeout=120s
 echo
+# -o wide: plain `kubectl get models` leaves out the (long) ENDPOINT column.
+say "kubectl get model churn -o wide"
 k get models.fluxora.io churn -o wide
 echo
 k get deployment,service,pods -l fluxora.io/model=churn
