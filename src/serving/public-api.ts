@@ -2,7 +2,6 @@
 // metadata, readiness, infer), KServe V1 predict, and Prometheus /metrics.
 // Every failure is a JSON `{"error": "..."}` with a 4xx/5xx status.
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Tensors } from './datatypes.js';
 import { HttpError, notFound, type ErrorReason } from './http-error.js';
@@ -13,8 +12,8 @@ import { parseBody } from './json-body.js';
 import { UNKNOWN_MODEL, type Endpoint } from './metrics.js';
 import type { ServedModel, ServerState } from './server-state.js';
 import { v1Predictions, v1ToV2Body } from './v1-protocol.js';
+import { VERSION } from '../version.js';
 
-const SERVER_VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 /** Protocol extensions we implement (Triton's names). */
 const EXTENSIONS = ['binary_tensor_data'];
 
@@ -90,7 +89,7 @@ export class PublicApi {
       case '/v2/':
         out.endpoint = 'server';
         allow(method, 'GET', path);
-        sendJson(res, 200, { name: 'fluxora', version: SERVER_VERSION, extensions: EXTENSIONS }, { close });
+        sendJson(res, 200, { name: 'fluxora', version: VERSION, extensions: EXTENSIONS }, { close });
         return 200;
       case '/metrics': {
         allow(method, 'GET', path);
