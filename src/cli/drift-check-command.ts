@@ -1,9 +1,9 @@
 // `fluxora drift-check --monitor <namespace>/<name>`: the DriftMonitor
 // CronJob's entrypoint. Exit 0 after a verdict or a "too few samples" skip;
 // exit 1 when the check failed (the reason is in the monitor's status).
-import { KubeClient } from '../runtime/kube-client.js';
 import { parseAddressMap } from '../drift/check-samples.js';
 import { runDriftCheck } from '../drift/check-run.js';
+import { kubeClient } from './kube.js';
 import { createLogger } from './logger.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, exitStatusHelp, logLevel, parseFlags, UsageError } from './usage.js';
 
@@ -20,7 +20,7 @@ Environment: FLUXORA_LOG_LEVEL (default info), FLUXORA_SAMPLES_ADDRESS_MAP.
 
 ${exitStatusHelp({
   [EXIT_OK]: 'a verdict, or no verdict for too few samples',
-  [EXIT_FAILURE]: "the check failed (the reason is in the monitor's status)",
+  [EXIT_FAILURE]: "the check failed (the reason is in the monitor's status), or no kubeconfig could be loaded",
   [EXIT_USAGE]: 'usage error',
 }, { signals: true })}`;
 
@@ -43,7 +43,7 @@ export async function runDriftCheckCommand(argv: string[]): Promise<number> {
     throw new UsageError((e as Error).message, HELP);
   }
   const logger = createLogger(level, { component: 'drift-check', namespace, monitor: name });
-  const client = values.kubeconfig ? KubeClient.fromFile(values.kubeconfig, { userAgent: 'fluxora-drift-check' }) : KubeClient.fromDefault({ userAgent: 'fluxora-drift-check' });
+  const client = kubeClient(values.kubeconfig, { userAgent: 'fluxora-drift-check' }, HELP);
   try {
     const outcome = await runDriftCheck({ client, namespace, name, logger, addressMap });
     return outcome.result === 'failed' ? EXIT_FAILURE : EXIT_OK;

@@ -7,7 +7,7 @@
 import { VERSION } from '../version.js';
 import { exitOnTerminationSignals } from './exit-on-signal.js';
 import { SUBCOMMANDS, type Subcommand } from './subcommands.js';
-import { EXIT_OK, EXIT_USAGE, UsageError } from './usage.js';
+import { CommandFailure, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './usage.js';
 
 const HELP_ARGS = new Set(['-h', '--help', 'help']);
 
@@ -30,6 +30,10 @@ async function run(command: string, cmd: Subcommand, argv: string[]): Promise<nu
   try {
     return await cmd.run(argv);
   } catch (e) {
+    if (e instanceof CommandFailure) {
+      process.stderr.write(`fluxora ${command}: ${e.message}\n`);
+      return EXIT_FAILURE;
+    }
     if (!(e instanceof UsageError)) throw e;
     process.stderr.write(`fluxora ${command}: ${e.message}\n\n${e.usage}`);
     return EXIT_USAGE;

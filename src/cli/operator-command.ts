@@ -7,10 +7,10 @@ import { createModelController } from '../controllers/model/model-controller.js'
 import { createRetrainJobController } from '../controllers/retrain-job/retrain-job-controller.js';
 import { EventRecorder } from '../runtime/events.js';
 import { parseBindAddress } from '../runtime/http-endpoints.js';
-import { KubeClient } from '../runtime/kube-client.js';
 import { Manager } from '../runtime/manager.js';
 import { createRuntimeMetrics } from '../runtime/metrics.js';
 import { VERSION } from '../version.js';
+import { kubeClient } from './kube.js';
 import { createLogger } from './logger.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, exitStatusHelp, logLevel, numberFlag, parseFlags, UsageError } from './usage.js';
 
@@ -32,7 +32,7 @@ const HELP = `usage: fluxora operator [flags]
   --log-level LEVEL                  trace|debug|info|warn|error (default: $FLUXORA_LOG_LEVEL or info)
   -h, --help                         this help
 
-Leader election needs lease-duration > renew-deadline > retry-period > 0.
+With --leader-elect, lease-duration > renew-deadline > retry-period > 0.
 
 ${exitStatusHelp({
   [EXIT_OK]: 'stopped by SIGTERM or SIGINT after draining in-flight reconciles',
@@ -94,11 +94,12 @@ export function parseOperatorFlags(argv: string[], env: NodeJS.ProcessEnv = proc
   const leaseDurationMs = seconds('lease-duration');
   const renewDeadlineMs = seconds('renew-deadline');
   const retryPeriodMs = seconds('retry-period');
-  // client-go's rules: the leader must be able to renew (every retry period) before its deadline, and give up before the lease expires.
-  if (!(renewDeadlineMs < leaseDurationMs)) {
+  // client-go's rules: the leader must be able to renew (every retry period) before its deadline, and give up before
+  // the lease expires. Only with --leader-elect: otherwise the three are unused (the chart passes them either way).
+  if (values['leader-elect'] && !(renewDeadlineMs < leaseDurationMs)) {
     throw new UsageError(`--renew-deadline (${values['renew-deadline']}) must be less than --lease-duration (${values['lease-duration']})`, HELP);
   }
-  if (!(retryPeriodMs < renewDeadlineMs)) {
+  if (values['leader-elect'] && !(retryPeriodMs < renewDeadlineMs)) {
     throw new UsageError(`--retry-period (${values['retry-period']}) must be less than --renew-deadline (${values['renew-deadline']})`, HELP);
   }
   const levelFromFlag = values['log-level'] !== undefined;
@@ -132,7 +133,7 @@ export async function runOperatorCommand(argv: string[]): Promise<number> {
   const identity = `${process.env.POD_NAME ?? hostname()}_${process.pid}`;
   // The identity in the User-Agent lets audit logs tell replicas apart.
   const clientOpts = { userAgent: `fluxora-operator/${identity}`, metrics };
-  const client = flags.kubeconfig ? KubeClient.fromFile(flags.kubeconfig, clientOpts) : KubeClient.fromDefault(clientOpts);
+  const client = kubeClient(flags.kubeconfig, clientOpts, HELP);
   // The image this version was released as: serving, drift-check and trainer pods run the operator's own code.
   const servingImage = flags.servingImage ?? process.env.FLUXORA_IMAGE ?? `ghcr.io/fluxora/fluxora:${VERSION}`;
 

@@ -21,6 +21,18 @@ export class UsageError extends Error {
   }
 }
 
+/**
+ * A subcommand cannot do its work for a reason the user can act on (no
+ * kubeconfig to load, ...): main.ts prints the message as one line, without
+ * the usage, and exits EXIT_FAILURE.
+ */
+export class CommandFailure extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CommandFailure';
+  }
+}
+
 /** node:util parseArgs in strict mode (unknown flags and positionals refused), its errors as UsageError. */
 export function parseFlags<O extends ParseArgsOptionsConfig>(argv: string[], options: O, usage: string) {
   try {

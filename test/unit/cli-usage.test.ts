@@ -71,13 +71,15 @@ describe('bad flag values are usage errors, checked before anything starts', { t
     ['operator', ['--workers=four'], {}, '--workers must be an integer'],
     ['operator', ['--resync-period=-1'], {}, '--resync-period must be a number of at least 0'],
     ['operator', ['--retry-period=0'], {}, '--retry-period must be a number greater than 0'],
-    ['operator', ['--lease-duration=10', '--renew-deadline=10'], {}, '--renew-deadline (10) must be less than --lease-duration (10)'],
-    ['operator', ['--renew-deadline=2', '--retry-period=2'], {}, '--retry-period (2) must be less than --renew-deadline (2)'],
+    ['operator', ['--leader-elect', '--lease-duration=10', '--renew-deadline=10'], {}, '--renew-deadline (10) must be less than --lease-duration (10)'],
+    ['operator', ['--leader-elect', '--renew-deadline=2', '--retry-period=2'], {}, '--retry-period (2) must be less than --renew-deadline (2)'],
     ['operator', ['--log-level=loud'], {}, '--log-level: "loud" is not one of'],
     ['operator', [], { FLUXORA_LOG_LEVEL: 'loud' }, 'FLUXORA_LOG_LEVEL: "loud" is not one of'],
     ['operator', ['--metrics-bind-address=localhost'], {}, '--metrics-bind-address must be [host]:port or "0", got "localhost"'],
     ['operator', ['--health-probe-bind-address=:99999'], {}, '--health-probe-bind-address must be [host]:port'],
     ['operator', ['--workers'], {}, "Option '--workers <value>' argument missing"],
+    ['operator', ['--kubeconfig=/nonexistent/kubeconfig'], {}, '--kubeconfig: cannot load "/nonexistent/kubeconfig" (ENOENT: no such file or directory)'],
+    ['drift-check', ['--monitor=ns/m', '--kubeconfig=/nonexistent/kubeconfig'], {}, '--kubeconfig: cannot load "/nonexistent/kubeconfig"'],
     ['drift-check', [], {}, '--monitor is required'],
     ['drift-check', ['--monitor=no-slash'], {}, '--monitor must be <namespace>/<name>, got "no-slash"'],
     ['drift-check', ['--monitor=ns/m'], { FLUXORA_LOG_LEVEL: 'loud' }, 'FLUXORA_LOG_LEVEL: "loud" is not one of'],
@@ -94,6 +96,17 @@ describe('bad flag values are usage errors, checked before anything starts', { t
   ];
   it.each(cases)('fluxora %s %j %j', (command, args, env, message) => {
     expectUsageError(fluxora([...command.split(' '), ...args], env), command, message);
+  });
+});
+
+describe('a kubeconfig that cannot be loaded from the defaults', { timeout: 60_000 }, () => {
+  it.each([['operator'], ['drift-check', '--monitor=ns/m']])('fluxora %s: one line naming where it looked, exit 1', (...args) => {
+    // The helper points $KUBECONFIG at a file that does not exist.
+    const r = fluxora(args);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toBe(
+      `fluxora ${args[0]}: cannot load a kubeconfig from $KUBECONFIG, ~/.kube/config or the in-cluster service account (ENOENT: no such file or directory)\n`,
+    );
   });
 });
 
