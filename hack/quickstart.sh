@@ -130,7 +130,9 @@ say "applying the example Model (manifests/examples: minio-service, storage-secr
 k apply -f manifests/examples/minio-service.yaml -f manifests/examples/storage-secret.yaml -f manifests/examples/model.yaml
 k wait --for=condition=Ready model/churn --timeout=180s
 echo
-k get models.fluxora.io churn
+# -o wide: plain `kubectl get models` leaves out the (long) ENDPOINT column.
+say "kubectl get model churn -o wide"
+k get models.fluxora.io churn -o wide
 echo
 k get deployment,service,pods -l fluxora.io/model=churn -o wide
 echo

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { CRON_PATTERN, RANGE_ORDER_RULE, rangesInOrder } from './cron.js';
 import { DURATION_PATTERN } from './duration.js';
-import { listMap, matchesRule, maxProperties, withRules } from './kube-meta.js';
+import { listMap, maxProperties, withRules } from './kube-meta.js';
 
 export const API_GROUP = 'fluxora.io';
 export const API_VERSION = 'v1alpha1';
@@ -51,14 +51,39 @@ const FILE = 'file:///\\S+';
 /** Anchored pattern for storage URIs (RE2 and ECMAScript compatible). */
 export const STORAGE_URI_PATTERN = `^(${S3}|${HTTP}|${PVC}|${FILE})$`;
 
-export const StorageUriSchema = matchesRule(
-  z.string().max(2048),
-  STORAGE_URI_PATTERN,
-  'must be a storage URI: s3://bucket/key, http(s)://host/path, pvc://claim/path or file:///absolute/path',
-).describe(
-    'Location of a file or prefix: s3://bucket/key (any S3-compatible store), http(s)://host/path (read only), ' +
-      'pvc://claim/path (a PersistentVolumeClaim in the same namespace, mounted by the operator) or file:///absolute/path (local runs and tests).',
-  );
+/**
+ * One rule for the scheme, then one per scheme, so a refusal says what is
+ * wrong with this URI (a bucket name too short, a relative file path) rather
+ * than listing every form. A URI of one scheme fails that scheme's rule only.
+ */
+const storageUriRules = (
+  [
+    [
+      '',
+      '^(s3|https?|pvc|file)://',
+      'must be a storage URI: s3://bucket/key, http(s)://host/path, pvc://claim/path or file:///absolute/path',
+    ],
+    [
+      's3://',
+      `^${S3}$`,
+      'must be s3://bucket/key with a bucket name of 3 to 63 characters (lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit) and no spaces',
+    ],
+    ['https?://', `^${HTTP}$`, 'must be http(s)://host/path with a host and no spaces'],
+    ['pvc://', `^${PVC}$`, 'must be pvc://claim/path: a PersistentVolumeClaim name (lowercase letters, digits, "-" and "."), a path after it, and no spaces'],
+    ['file://', `^${FILE}$`, 'must be file:///absolute/path (three slashes) with no spaces'],
+  ] as const
+).map(([scheme, pattern, message]) => {
+  const re = new RegExp(pattern);
+  if (scheme === '') return { rule: `self.matches(r'${pattern}')`, message, check: (s: string) => re.test(s) };
+  const guard = `^${scheme}`;
+  const isScheme = new RegExp(guard);
+  return { rule: `!self.matches(r'${guard}') || self.matches(r'${pattern}')`, message, check: (s: string) => !isScheme.test(s) || re.test(s) };
+});
+
+export const StorageUriSchema = withRules(z.string().max(2048), storageUriRules).describe(
+  'Location of a file or prefix: s3://bucket/key (any S3-compatible store; the bucket name has 3 to 63 lowercase letters, digits, dots and hyphens), ' +
+    'http(s)://host/path (read only), pvc://claim/path (a PersistentVolumeClaim in the same namespace, mounted by the operator) or file:///absolute/path (local runs and tests).',
+);
 
 /** A readable location plus the credentials to read it. */
 export const DataSourceSchema = z.object({
@@ -112,10 +137,19 @@ export const CronScheduleSchema = withRules(
 export const TimestampSchema = z.iso.datetime({ offset: true });
 
 const QUANTITY_PATTERN = /^(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$/;
-/** A resource.Quantity: an integer or a string such as "500m", "2", "1Gi" (never negative). */
-export const QuantitySchema = z
-  .union([z.int().min(0), z.string().max(64).regex(QUANTITY_PATTERN)])
-  .describe('A quantity such as 500m (CPU millicores), 2 (cores) or 512Mi / 1Gi (bytes).');
+/**
+ * A resource.Quantity: an integer or a string such as "500m", "2", "1Gi"
+ * (never negative). Checked by a CEL rule with a message rather than a
+ * `pattern`, whose refusal would quote the regular expression above.
+ */
+export const QuantitySchema = withRules(z.union([z.int().min(0), z.string().max(64)]), [
+  {
+    rule: `type(self) == int || self.matches(r'${QUANTITY_PATTERN.source}')`,
+    message:
+      'must be a quantity: a non-negative number with an optional unit and no spaces, e.g. 500m (millicores), 2 or 0.5 (cores), 512Mi or 1Gi (bytes)',
+    check: (q) => typeof q === 'number' || QUANTITY_PATTERN.test(q),
+  },
+]).describe('A quantity such as 500m (CPU millicores), 2 (cores) or 512Mi / 1Gi (bytes).');
 
 const ResourceName = z
   .string()

@@ -75,7 +75,8 @@ const CurrentSchema = withRules(
   .prefault({ source: 'Serving' })
   .describe('The data checked for drift: exactly one of source: Serving (live traffic, the default) or uri (a data set).');
 
-const FeatureCheckSchema = withRules(
+/** One entry of spec.features; `fluxora drift compute` checks its --method/--threshold with it too. */
+export const FeatureCheckSchema = withRules(
   z.object({
     name: z.string().min(1).max(128).describe("Feature to check, as named in the Model's spec.features."),
     method: z

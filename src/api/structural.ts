@@ -111,7 +111,11 @@ function intOrString(node: Node, branches: Node[], path: string): JSONSchemaProp
   if (typeof str.pattern === 'string') out.pattern = str.pattern;
   if (typeof str.maxLength === 'number') out.maxLength = str.maxLength;
   if (typeof int.minimum === 'number' && !isSafeIntBound(int.minimum)) out.minimum = int.minimum;
-  for (const k of Object.keys(node)) if (k !== 'anyOf' && k !== 'oneOf' && k !== 'description') fail(path, `unsupported keyword "${k}" on an int-or-string value`);
+  // CEL rules on the value as a whole (type(self) tells the two forms apart).
+  const rules = node['x-kubernetes-validations'];
+  if (rules !== undefined) out['x-kubernetes-validations'] = structuredClone(rules) as JSONSchemaProps['x-kubernetes-validations'];
+  const allowed = new Set(['anyOf', 'oneOf', 'description', 'x-kubernetes-validations']);
+  for (const k of Object.keys(node)) if (!allowed.has(k)) fail(path, `unsupported keyword "${k}" on an int-or-string value`);
   return out;
 }
 

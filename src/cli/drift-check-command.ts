@@ -1,32 +1,52 @@
 // `fluxora drift-check --monitor <namespace>/<name>`: the DriftMonitor
 // CronJob's entrypoint. Exit 0 after a verdict or a "too few samples" skip;
 // exit 1 when the check failed (the reason is in the monitor's status).
-import { parseArgs } from 'node:util';
-import { pino } from 'pino';
-import { KubeClient } from '../runtime/kube-client.js';
 import { parseAddressMap } from '../drift/check-samples.js';
 import { runDriftCheck } from '../drift/check-run.js';
+import { kubeClient } from './kube.js';
+import { createLogger } from './logger.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, exitStatusHelp, logLevel, parseFlags, UsageError } from './usage.js';
+
+const HELP = `usage: fluxora drift-check --monitor <namespace>/<name> [flags]
+
+One drift check of a DriftMonitor, as its CronJob runs it: reads the monitor,
+its Model and the data, and writes the verdict to the monitor's status.
+
+  --monitor NAMESPACE/NAME   the DriftMonitor to check (required)
+  --kubeconfig PATH          kubeconfig (default: $KUBECONFIG, ~/.kube/config, or in-cluster)
+  -h, --help                 this help
+
+Environment: FLUXORA_LOG_LEVEL (default info), FLUXORA_SAMPLES_ADDRESS_MAP.
+
+${exitStatusHelp({
+  [EXIT_OK]: 'a verdict, or no verdict for too few samples',
+  [EXIT_FAILURE]: "the check failed (the reason is in the monitor's status), or no kubeconfig could be loaded",
+  [EXIT_USAGE]: 'usage error',
+}, { signals: true })}`;
 
 export async function runDriftCheckCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: { monitor: { type: 'string' }, kubeconfig: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-    strict: true,
-  });
-  if (values.help || !values.monitor) {
-    process.stderr.write('usage: fluxora drift-check --monitor <namespace>/<name> [--kubeconfig PATH]\n');
-    return values.help ? 0 : 2;
+  const values = parseFlags(argv, { monitor: { type: 'string' }, kubeconfig: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, HELP);
+  if (values.help) {
+    process.stdout.write(HELP);
+    return EXIT_OK;
   }
+  if (!values.monitor) throw new UsageError('--monitor is required', HELP);
   const [namespace, name, extra] = values.monitor.split('/');
   if (!namespace || !name || extra !== undefined) {
-    process.stderr.write(`fluxora drift-check: --monitor must be <namespace>/<name>, got "${values.monitor}"\n`);
-    return 2;
+    throw new UsageError(`--monitor must be <namespace>/<name>, got "${values.monitor}"`, HELP);
   }
-  const logger = pino({ level: process.env.FLUXORA_LOG_LEVEL ?? 'info', base: { component: 'drift-check', namespace, monitor: name } });
-  const client = values.kubeconfig ? KubeClient.fromFile(values.kubeconfig, { userAgent: 'fluxora-drift-check' }) : KubeClient.fromDefault({ userAgent: 'fluxora-drift-check' });
+  const level = logLevel(process.env.FLUXORA_LOG_LEVEL ?? 'info', 'FLUXORA_LOG_LEVEL', HELP);
+  let addressMap;
   try {
-    const outcome = await runDriftCheck({ client, namespace, name, logger, addressMap: parseAddressMap(process.env.FLUXORA_SAMPLES_ADDRESS_MAP) });
-    return outcome.result === 'failed' ? 1 : 0;
+    addressMap = parseAddressMap(process.env.FLUXORA_SAMPLES_ADDRESS_MAP);
+  } catch (e) {
+    throw new UsageError((e as Error).message, HELP);
+  }
+  const logger = createLogger(level, { component: 'drift-check', namespace, monitor: name });
+  const client = kubeClient(values.kubeconfig, { userAgent: 'fluxora-drift-check' }, HELP);
+  try {
+    const outcome = await runDriftCheck({ client, namespace, name, logger, addressMap });
+    return outcome.result === 'failed' ? EXIT_FAILURE : EXIT_OK;
   } finally {
     client.close();
   }

@@ -3,11 +3,12 @@
 // `fluxora drift-check` instead. Exit 0 with a report, 1 when the data cannot
 // be used (unreadable file, missing column, non-numeric value, empty sample),
 // 2 on a usage error.
-import { parseArgs } from 'node:util';
+import { DriftMonitorSpecSchema, FeatureCheckSchema } from '../api/drift-monitor.js';
 import { computeDrift } from '../drift/compute.js';
-import { DriftInputError, TableError } from '../drift/errors.js';
-import { readTable, type TableFormat } from '../drift/table.js';
+import { DriftInputError } from '../drift/errors.js';
 import { DRIFT_METHODS, type DriftMethodChoice, type DriftReport, type FeatureSpec, type FeatureType } from '../drift/types.js';
+import { readTable, TableError, type TableFormat } from '../table/index.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, exitStatusHelp, parseFlags, UsageError } from './usage.js';
 
 const HELP = `usage: fluxora drift compute --reference PATH --current PATH [flags]
 
@@ -24,17 +25,15 @@ line) or JSON Lines, optionally gzipped (.gz).
   --method M                        method for every feature: auto (default), ks, psi,
                                     jensenshannon, wasserstein, chisquare, zscore
   --threshold X                     threshold for every feature (default: the method's:
-                                    p-value 0.05 for ks/chisquare/zscore tests, 0.1 for distances)
+                                    p-value 0.05 for ks/chisquare/zscore tests, 0.1 for distances);
+                                    at most 1 for ks, chisquare and jensenshannon, as in a DriftMonitor
   --dataset-drift-share S           share of drifted features (0 to 1) at which the data set
                                     counts as drifted (default 0.5)
   -h, --help                        this help
 
-Exit status: 0 report printed, 1 data cannot be used, 2 usage error.
-`;
+${exitStatusHelp({ [EXIT_OK]: 'report printed', [EXIT_FAILURE]: 'the data cannot be used', [EXIT_USAGE]: 'usage error' }, { signals: true })}`;
 
-class UsageError extends Error {}
-
-interface Options {
+export interface Options {
   reference: string;
   current: string;
   format?: TableFormat;
@@ -47,59 +46,61 @@ interface Options {
 
 function list(value: string, flag: string): string[] {
   const items = value.split(',').map((s) => s.trim());
-  if (items.some((s) => s === '')) throw new UsageError(`${flag}: empty name in "${value}"`);
+  if (items.some((s) => s === '')) throw new UsageError(`${flag}: empty name in "${value}"`, HELP);
   return items;
 }
 
-function number(value: string, flag: string, max?: number): number {
+function number(value: string, flag: string): number {
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || (max !== undefined && n > max)) {
-    throw new UsageError(`${flag}: "${value}" is not a number${max !== undefined ? ` between 0 and ${max}` : ' >= 0'}`);
-  }
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new UsageError(`${flag}: "${value}" is not a number >= 0`, HELP);
   return n;
 }
 
-function parseOptions(argv: string[]): Options | 'help' {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        reference: { type: 'string' },
-        current: { type: 'string' },
-        format: { type: 'string' },
-        features: { type: 'string' },
-        types: { type: 'string' },
-        method: { type: 'string' },
-        threshold: { type: 'string' },
-        'dataset-drift-share': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+export function parseDriftComputeOptions(argv: string[]): Options | 'help' {
+  const values = parseFlags(
+    argv,
+    {
+      reference: { type: 'string' },
+      current: { type: 'string' },
+      format: { type: 'string' },
+      features: { type: 'string' },
+      types: { type: 'string' },
+      method: { type: 'string' },
+      threshold: { type: 'string' },
+      'dataset-drift-share': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    HELP,
+  );
   if (values.help) return 'help';
-  if (!values.reference) throw new UsageError('--reference is required');
-  if (!values.current) throw new UsageError('--current is required');
+  if (!values.reference) throw new UsageError('--reference is required', HELP);
+  if (!values.current) throw new UsageError('--current is required', HELP);
   if (values.format !== undefined && values.format !== 'csv' && values.format !== 'jsonl') {
-    throw new UsageError(`--format: "${values.format}" is not csv or jsonl`);
+    throw new UsageError(`--format: "${values.format}" is not csv or jsonl`, HELP);
   }
   const method = (values.method ?? 'auto') as DriftMethodChoice;
   if (method !== 'auto' && !(DRIFT_METHODS as readonly string[]).includes(method)) {
-    throw new UsageError(`--method: "${method}" is not one of auto, ${DRIFT_METHODS.join(', ')}`);
+    throw new UsageError(`--method: "${method}" is not one of auto, ${DRIFT_METHODS.join(', ')}`, HELP);
   }
   const features = values.features !== undefined ? list(values.features, '--features') : undefined;
   const types = new Map<string, FeatureType>();
   for (const item of values.types !== undefined ? list(values.types, '--types') : []) {
     const [name, type, extra] = item.split('=').map((s) => s.trim());
     if (!name || (type !== 'numeric' && type !== 'categorical') || extra !== undefined) {
-      throw new UsageError(`--types: "${item}" is not NAME=numeric or NAME=categorical`);
+      throw new UsageError(`--types: "${item}" is not NAME=numeric or NAME=categorical`, HELP);
     }
-    if (features && !features.includes(name)) throw new UsageError(`--types: "${name}" is not one of --features`);
+    if (features && !features.includes(name)) throw new UsageError(`--types: "${name}" is not one of --features`, HELP);
     types.set(name, type);
+  }
+  // The same checks as a DriftMonitor's spec.features[] and spec.datasetDriftShare, from the same schema:
+  // a threshold the API server refuses in a DriftMonitor is refused here too.
+  const threshold = values.threshold !== undefined ? number(values.threshold, '--threshold') : undefined;
+  const check = FeatureCheckSchema.safeParse({ name: 'feature', method, ...(threshold !== undefined ? { threshold } : {}) });
+  if (!check.success) throw new UsageError(`--threshold ${values.threshold}: ${check.error.issues[0]!.message}`, HELP);
+  const share = values['dataset-drift-share'];
+  const datasetDriftShare = share !== undefined ? number(share, '--dataset-drift-share') : undefined;
+  if (datasetDriftShare !== undefined && !DriftMonitorSpecSchema.shape.datasetDriftShare.safeParse(datasetDriftShare).success) {
+    throw new UsageError(`--dataset-drift-share: "${share}" is not a number between 0 and 1`, HELP);
   }
   return {
     reference: values.reference,
@@ -108,10 +109,8 @@ function parseOptions(argv: string[]): Options | 'help' {
     ...(features ? { features } : {}),
     types,
     method,
-    ...(values.threshold !== undefined ? { threshold: number(values.threshold, '--threshold') } : {}),
-    ...(values['dataset-drift-share'] !== undefined
-      ? { datasetDriftShare: number(values['dataset-drift-share'], '--dataset-drift-share', 1) }
-      : {}),
+    ...(threshold !== undefined ? { threshold } : {}),
+    ...(datasetDriftShare !== undefined ? { datasetDriftShare } : {}),
   };
 }
 
@@ -153,26 +152,19 @@ function toJson(report: DriftReport): string {
 }
 
 export async function runDriftComputeCommand(argv: string[]): Promise<number> {
-  let options: Options | 'help';
-  try {
-    options = parseOptions(argv);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`fluxora drift compute: ${err.message}\n\n${HELP}`);
-    return 2;
-  }
+  const options = parseDriftComputeOptions(argv);
   if (options === 'help') {
     process.stdout.write(HELP);
-    return 0;
+    return EXIT_OK;
   }
   try {
     const report = await compute(options);
     process.stdout.write(`${toJson(report)}\n`);
-    return 0;
+    return EXIT_OK;
   } catch (err) {
     if (err instanceof TableError || err instanceof DriftInputError) {
       process.stderr.write(`fluxora drift compute: ${err.message}\n`);
-      return 1;
+      return EXIT_FAILURE;
     }
     throw err;
   }

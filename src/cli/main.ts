@@ -1,10 +1,13 @@
 #!/usr/bin/env node
-// The single `fluxora` entrypoint. Every pod the operator creates runs this
-// same image with a different subcommand (see DESIGN.md), so each subcommand
-// lives in its own module and is imported lazily: `fluxora serve` never loads
-// the operator's code and vice versa.
+// The single `fluxora` entrypoint: finds the subcommand (src/cli/subcommands.ts)
+// and runs it. A subcommand reports bad flags by throwing UsageError, printed
+// here the same way for all: one line, the subcommand's usage, exit 2.
+// `fluxora <group>` (e.g. `fluxora drift`) lists the group's subcommands.
 
+import { VERSION } from '../version.js';
 import { exitOnTerminationSignals } from './exit-on-signal.js';
+import { SUBCOMMANDS, type Subcommand } from './subcommands.js';
+import { CommandFailure, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './usage.js';
 
 // onnxruntime persists a telemetry device id under $XDG_CACHE_HOME or
 // $HOME/.cache; on a read-only root filesystem it cannot, and prints a warning
@@ -12,54 +15,69 @@ import { exitOnTerminationSignals } from './exit-on-signal.js';
 // Set before any subcommand (and so onnxruntime) is loaded.
 process.env.ORT_DISABLE_TELEMETRY ??= '1';
 
-/** ownShutdown: the subcommand handles SIGTERM itself (drains); the others exit on it. */
-type Subcommand = { summary: string; run: (argv: string[]) => Promise<number>; ownShutdown?: boolean };
+const HELP_ARGS = new Set(['-h', '--help', 'help']);
 
-const subcommands: Record<string, Subcommand> = {
-  operator: {
-    summary: 'reconcile Model, DriftMonitor and RetrainJob resources',
-    run: async (argv) => (await import('./operator-command.js')).runOperatorCommand(argv),
-    ownShutdown: true,
-  },
-  'drift compute': {
-    summary: 'drift report (JSON) comparing two local CSV / JSON Lines files',
-    run: async (argv) => (await import('./drift-compute.js')).runDriftComputeCommand(argv),
-  },
-  serve: {
-    summary: 'serve a model over the Open Inference Protocol (V2 REST)',
-    run: async (argv) => (await import('./serve-command.js')).runServeCommand(argv),
-    ownShutdown: true,
-  },
-  train: {
-    summary: 'the built-in trainer: fit a tabular model, write model.onnx + metrics.json',
-    run: async (argv) => (await import('./train-command.js')).runTrainCommand(argv),
-  },
-  'drift-check': {
-    summary: "one drift check of a DriftMonitor (its CronJob's entrypoint)",
-    run: async (argv) => (await import('./drift-check-command.js')).runDriftCheckCommand(argv),
-  },
-};
+/** Usage of `fluxora` (prefix '') or of a group (prefix 'drift'): the subcommands under it. */
+function usage(prefix: string): string {
+  const entries = Object.entries(SUBCOMMANDS)
+    .filter(([name]) => prefix === '' || name.startsWith(`${prefix} `))
+    .map(([name, s]) => [prefix === '' ? name : name.slice(prefix.length + 1), s.summary] as const);
+  const lines = entries.map(([name, summary]) => `  ${name.padEnd(16)} ${summary}`);
+  const command = prefix === '' ? 'fluxora' : `fluxora ${prefix}`;
+  const flags = prefix === '' ? '\n  -h, --help       this help\n  --version        print the version\n' : '';
+  return `usage: ${command} <subcommand> [flags]\n\nsubcommands:\n${lines.join('\n')}\n${flags}\nRun '${command} <subcommand> --help' for its flags.\n`;
+}
 
-function usage(): string {
-  const lines = Object.entries(subcommands).map(([name, s]) => `  ${name.padEnd(16)} ${s.summary}`);
-  return `usage: fluxora <subcommand> [flags]\n\nsubcommands:\n${lines.join('\n')}\n`;
+/** The first words of multi-word subcommands ("drift" of "drift compute"). */
+const GROUPS = new Set(Object.keys(SUBCOMMANDS).flatMap((n) => (n.includes(' ') ? [n.split(' ')[0]!] : [])));
+
+async function run(command: string, cmd: Subcommand, argv: string[]): Promise<number> {
+  if (!cmd.ownShutdown) exitOnTerminationSignals();
+  try {
+    return await cmd.run(argv);
+  } catch (e) {
+    if (e instanceof CommandFailure) {
+      process.stderr.write(`fluxora ${command}: ${e.message}\n`);
+      return EXIT_FAILURE;
+    }
+    if (!(e instanceof UsageError)) throw e;
+    process.stderr.write(`fluxora ${command}: ${e.message}\n\n${e.usage}`);
+    return EXIT_USAGE;
+  }
 }
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
-    process.stdout.write(usage());
-    return name === undefined ? 2 : 0;
+  if (name === undefined) {
+    process.stderr.write(usage(''));
+    return EXIT_USAGE;
+  }
+  if (name === '--version' || name === 'version') {
+    process.stdout.write(`${VERSION}\n`);
+    return EXIT_OK;
+  }
+  // `fluxora help train` is `fluxora train --help`.
+  if (name === 'help' && rest.length > 0) return main([...rest, '--help']);
+  if (HELP_ARGS.has(name)) {
+    process.stdout.write(usage(''));
+    return EXIT_OK;
   }
   // `fluxora drift compute` is a two-word command; look it up as "drift compute" first.
-  const twoWord = rest[0] !== undefined ? subcommands[`${name} ${rest[0]}`] : undefined;
-  const cmd = twoWord ?? subcommands[name];
-  if (!cmd) {
-    process.stderr.write(`fluxora: unknown subcommand "${name}"\n\n${usage()}`);
-    return 2;
+  const twoWord = rest[0] !== undefined ? SUBCOMMANDS[`${name} ${rest[0]}`] : undefined;
+  if (twoWord) return run(`${name} ${rest[0]}`, twoWord, rest.slice(1));
+  const cmd = SUBCOMMANDS[name];
+  if (cmd) return run(name, cmd, rest);
+  if (GROUPS.has(name)) {
+    const [sub] = rest;
+    if (sub !== undefined && HELP_ARGS.has(sub)) {
+      process.stdout.write(usage(name));
+      return EXIT_OK;
+    }
+    process.stderr.write(`${sub === undefined ? '' : `fluxora ${name}: unknown subcommand "${sub}"\n\n`}${usage(name)}`);
+    return EXIT_USAGE;
   }
-  if (!cmd.ownShutdown) exitOnTerminationSignals();
-  return cmd.run(twoWord ? rest.slice(1) : rest);
+  process.stderr.write(`fluxora: unknown subcommand "${name}"\n\n${usage('')}`);
+  return EXIT_USAGE;
 }
 
 main(process.argv.slice(2)).then(

@@ -2,12 +2,20 @@
 // come from FLUXORA_* variables the operator sets (flags override them; see
 // src/serving/config.ts). Exits 0 after a clean drain on SIGTERM/SIGINT, 1
 // if the model cannot be loaded or the drain times out, 2 on bad flags.
-import { pino } from 'pino';
 import { ConfigError, parseServeConfig, SERVE_HELP } from '../serving/config.js';
 import { FeatureMismatchError, startServer } from '../serving/server.js';
 import { InvalidModelError } from '../serving/onnx-model.js';
 import { isStorageError } from '../storage/index.js';
+import { createLogger } from './logger.js';
 import { writeTerminationMessage } from './termination-message.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, exitStatusHelp, logLevel, UsageError } from './usage.js';
+
+const HELP = `${SERVE_HELP}
+${exitStatusHelp({
+  [EXIT_OK]: 'stopped by SIGTERM or SIGINT after a clean drain',
+  [EXIT_FAILURE]: 'the model cannot be loaded, or the drain timed out',
+  [EXIT_USAGE]: 'usage error',
+})}`;
 
 /** A machine-readable cause, as the storage codes (NotFound, AccessDenied, ...) the operator uses for condition reasons. */
 function loadFailureReason(e: unknown): string {
@@ -23,15 +31,15 @@ export async function runServeCommand(argv: string[]): Promise<number> {
     config = parseServeConfig(argv);
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
-    process.stderr.write(`fluxora serve: ${e.message}\n\n${SERVE_HELP}`);
     writeTerminationMessage(`InvalidConfig: ${e.message}`);
-    return 2;
+    throw new UsageError(e.message, HELP);
   }
   if (config === 'help') {
-    process.stdout.write(SERVE_HELP);
-    return 0;
+    process.stdout.write(HELP);
+    return EXIT_OK;
   }
-  const logger = pino({ level: config.logLevel, base: { component: 'serve', model: config.modelName } });
+  logLevel(config.logLevel, '--log-level (or $FLUXORA_LOG_LEVEL)', HELP);
+  const logger = createLogger(config.logLevel, { component: 'serve', model: config.modelName });
   // Registered before anything slow, so a SIGTERM during the model download is a clean stop too.
   let signalled: (signal: string) => void = () => undefined;
   const signal = new Promise<string>((resolve) => (signalled = resolve));
@@ -52,14 +60,14 @@ export async function runServeCommand(argv: string[]): Promise<number> {
       const e = outcome.loadError;
       const reason = loadFailureReason(e);
       const message = e instanceof Error ? e.message : String(e);
-      logger.error({ err: message, reason, uri: config.modelUri }, 'cannot load the model');
+      logger.error({ err: e, reason, uri: config.modelUri }, 'cannot load the model');
       // The operator reports this line in the Model's status (ServingFailed).
       writeTerminationMessage(`${reason}: ${message}`);
       await server.shutdown();
-      return 1;
+      return EXIT_FAILURE;
     }
     logger.info({ signal: outcome.signal }, 'shutting down: draining in-flight requests');
-    return (await server.shutdown()) ? 0 : 1;
+    return (await server.shutdown()) ? EXIT_OK : EXIT_FAILURE;
   } finally {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);

@@ -1,21 +1,36 @@
 // fluxora_* metrics exported by the operator, derived from the status the
 // controllers see, so one scrape of the operator covers every monitor and model.
+// Every series is created at zero when its object (or, for the per-namespace
+// RetrainJob series, the first RetrainJob of a namespace) is first seen, as
+// controller-runtime does for its own: a counter whose series first appears at
+// 1 is invisible to rate() and increase(), and alerts miss that first event.
+// Per-object series go when the object does.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { DriftMonitorStatus } from '../api/index.js';
+import { getCondition } from '../runtime/conditions.js';
+
+/** The `result` of fluxora_drift_checks_total. */
+export const DRIFT_CHECK_RESULTS = ['drift', 'no_drift'] as const;
+/** The final phases of a RetrainJob: the `result` of fluxora_retrain_jobs_total and fluxora_retrain_duration_seconds. */
+export const RETRAIN_RESULTS = ['Succeeded', 'Failed', 'Rejected'] as const;
 
 export class DomainMetrics {
   private readonly driftScore: Gauge<'namespace' | 'monitor' | 'feature' | 'method'>;
   private readonly driftThreshold: Gauge<'namespace' | 'monitor' | 'feature' | 'method'>;
   private readonly driftDetected: Gauge<'namespace' | 'monitor'>;
   private readonly driftShare: Gauge<'namespace' | 'monitor'>;
-  private readonly checks: Counter<'namespace' | 'result'>;
-  private readonly retrainsTriggered: Counter<'namespace'>;
+  private readonly checks: Counter<'namespace' | 'monitor' | 'result'>;
+  private readonly retrainsTriggered: Counter<'namespace' | 'monitor'>;
+  private readonly monitorReady: Gauge<'namespace' | 'monitor'>;
   private readonly modelReady: Gauge<'namespace' | 'model'>;
   private readonly servingVersion: Gauge<'namespace' | 'model' | 'version'>;
   private readonly retrainJobs: Counter<'namespace' | 'result'>;
-  private readonly retrainDuration: Histogram<'result'>;
+  private readonly retrainDuration: Histogram<'namespace' | 'result'>;
   private readonly promotions: Counter<'namespace' | 'model'>;
+  /** Namespaces whose RetrainJob series exist. */
+  private readonly retrainNamespaces = new Set<string>();
   private readonly seenVersions = new Map<string, string>();
+  private readonly seenModels = new Set<string>();
   /** Last verdict time seen per monitor, to count each check once. */
   private readonly seenChecks = new Map<string, string>();
   private readonly seenFeatures = new Map<string, { feature: string; method: string }[]>();
@@ -26,17 +41,23 @@ export class DomainMetrics {
     this.driftThreshold = new Gauge({ name: 'fluxora_drift_threshold', help: 'Threshold the feature is judged against', labelNames: ['namespace', 'monitor', 'feature', 'method'], registers });
     this.driftDetected = new Gauge({ name: 'fluxora_drift_detected', help: '1 when the last check of the monitor found data set drift', labelNames: ['namespace', 'monitor'], registers });
     this.driftShare = new Gauge({ name: 'fluxora_drift_share', help: 'Share of checked features that drifted in the last check', labelNames: ['namespace', 'monitor'], registers });
-    this.checks = new Counter({ name: 'fluxora_drift_checks_total', help: 'Drift checks with a verdict observed by the operator, by result', labelNames: ['namespace', 'result'], registers });
-    this.retrainsTriggered = new Counter({ name: 'fluxora_drift_retrains_triggered_total', help: 'RetrainJobs created because drift persisted', labelNames: ['namespace'], registers });
+    this.checks = new Counter({ name: 'fluxora_drift_checks_total', help: 'Drift checks with a verdict observed by the operator, by monitor and result', labelNames: ['namespace', 'monitor', 'result'], registers });
+    this.retrainsTriggered = new Counter({ name: 'fluxora_drift_retrains_triggered_total', help: 'RetrainJobs a monitor created because drift persisted', labelNames: ['namespace', 'monitor'], registers });
+    this.monitorReady = new Gauge({ name: 'fluxora_drift_monitor_ready', help: '1 when the DriftMonitor is Ready', labelNames: ['namespace', 'monitor'], registers });
     this.modelReady = new Gauge({ name: 'fluxora_model_ready', help: '1 when the Model is Ready', labelNames: ['namespace', 'model'], registers });
     this.servingVersion = new Gauge({ name: 'fluxora_model_serving_version_info', help: 'The version a Model serves (value 1)', labelNames: ['namespace', 'model', 'version'], registers });
     this.retrainJobs = new Counter({ name: 'fluxora_retrain_jobs_total', help: 'Finished RetrainJobs by result (Succeeded, Failed, Rejected)', labelNames: ['namespace', 'result'], registers });
-    this.retrainDuration = new Histogram({ name: 'fluxora_retrain_duration_seconds', help: 'Time from start to a final phase of RetrainJobs', labelNames: ['result'], buckets: [10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600], registers });
+    this.retrainDuration = new Histogram({ name: 'fluxora_retrain_duration_seconds', help: 'Time from start to a final phase of RetrainJobs', labelNames: ['namespace', 'result'], buckets: [10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600], registers });
     this.promotions = new Counter({ name: 'fluxora_promotions_total', help: 'Versions promoted to serving automatically after a retrain', labelNames: ['namespace', 'model'], registers });
   }
 
   observeMonitor(namespace: string, monitor: string, s: DriftMonitorStatus): void {
     const key = `${namespace}/${monitor}`;
+    if (!this.seenChecks.has(key)) {
+      for (const result of DRIFT_CHECK_RESULTS) this.checks.inc({ namespace, monitor, result }, 0);
+      this.retrainsTriggered.inc({ namespace, monitor }, 0);
+    }
+    this.monitorReady.set({ namespace, monitor }, getCondition(s.conditions, 'Ready')?.status === 'True' ? 1 : 0);
     if (s.driftDetected !== undefined) this.driftDetected.set({ namespace, monitor }, s.driftDetected ? 1 : 0);
     if (s.driftShare !== undefined) this.driftShare.set({ namespace, monitor }, s.driftShare);
     for (const old of this.seenFeatures.get(key) ?? []) this.driftScore.remove({ namespace, monitor, ...old });
@@ -50,7 +71,7 @@ export class DomainMetrics {
     // a verdict already there when this process first sees the monitor (after
     // a restart) was counted by the previous process and is not counted again.
     const last = this.seenChecks.get(key);
-    if (last !== undefined && s.lastCheckTime && last !== s.lastCheckTime) this.checks.inc({ namespace, result: s.driftDetected ? 'drift' : 'no_drift' });
+    if (last !== undefined && s.lastCheckTime && last !== s.lastCheckTime) this.checks.inc({ namespace, monitor, result: s.driftDetected ? 'drift' : 'no_drift' });
     this.seenChecks.set(key, s.lastCheckTime ?? last ?? '');
   }
 
@@ -62,12 +83,15 @@ export class DomainMetrics {
     }
     this.driftDetected.remove({ namespace, monitor });
     this.driftShare.remove({ namespace, monitor });
+    this.monitorReady.remove({ namespace, monitor });
+    for (const result of DRIFT_CHECK_RESULTS) this.checks.remove({ namespace, monitor, result });
+    this.retrainsTriggered.remove({ namespace, monitor });
     this.seenFeatures.delete(key);
     this.seenChecks.delete(key);
   }
 
-  retrainTriggered(namespace: string): void {
-    this.retrainsTriggered.inc({ namespace });
+  retrainTriggered(namespace: string, monitor: string): void {
+    this.retrainsTriggered.inc({ namespace, monitor });
   }
 
   setModelReady(namespace: string, model: string, ready: boolean | undefined, version?: string): void {
@@ -76,8 +100,14 @@ export class DomainMetrics {
     if (old !== undefined && old !== version) this.servingVersion.remove({ namespace, model, version: old });
     if (ready === undefined) {
       this.modelReady.remove({ namespace, model });
+      this.promotions.remove({ namespace, model });
+      this.seenModels.delete(key);
       this.seenVersions.delete(key);
       return;
+    }
+    if (!this.seenModels.has(key)) {
+      this.seenModels.add(key);
+      this.promotions.inc({ namespace, model }, 0);
     }
     this.modelReady.set({ namespace, model }, ready ? 1 : 0);
     if (version) {
@@ -86,9 +116,20 @@ export class DomainMetrics {
     }
   }
 
+  /** A RetrainJob exists in `namespace`: its namespace's series exist from now on, at zero. */
+  retrainJobSeen(namespace: string): void {
+    if (this.retrainNamespaces.has(namespace)) return;
+    this.retrainNamespaces.add(namespace);
+    for (const result of RETRAIN_RESULTS) {
+      this.retrainJobs.inc({ namespace, result }, 0);
+      this.retrainDuration.zero({ namespace, result });
+    }
+  }
+
   retrainFinished(namespace: string, result: string, seconds: number | undefined): void {
+    this.retrainJobSeen(namespace);
     this.retrainJobs.inc({ namespace, result });
-    if (seconds !== undefined && seconds >= 0) this.retrainDuration.observe({ result }, seconds);
+    if (seconds !== undefined && seconds >= 0) this.retrainDuration.observe({ namespace, result }, seconds);
   }
 
   promoted(namespace: string, model: string): void {

@@ -9,12 +9,11 @@ import { samplesSecretName, SAMPLES_TOKEN_KEY } from '../controllers/model/child
 import { EventRecorder } from '../runtime/events.js';
 import { isConflict, resourcePath, type KubeClient } from '../runtime/kube-client.js';
 import { readObject } from '../storage/index.js';
+import { decodeTableText, formatFromName, MAX_TABLE_BYTES, parseTable } from '../table/index.js';
 import type { Logger } from 'pino';
 import { gatherServingSamples, rowsToColumns } from './check-samples.js';
 import { failedCheckStatus, insufficientSamplesStatus, verdictStatus } from './check-status.js';
 import { computeDrift } from './compute.js';
-import { formatFromName, parseTable } from './table.js';
-import { decodeTableText, MAX_TABLE_BYTES } from './table-text.js';
 import type { FeatureSpec, Table } from './types.js';
 
 export interface CheckOptions {
@@ -31,13 +30,24 @@ export type CheckOutcome =
   | { result: 'insufficient_samples'; status: DriftMonitorStatus }
   | { result: 'failed'; reason: string; message: string };
 
-class CheckError extends Error {
+export class CheckError extends Error {
   constructor(readonly reason: string, message: string) {
     super(message);
+    this.name = 'CheckError';
   }
 }
 
-async function loadDataSet(uri: string, features: readonly FeatureSpec[]) {
+/**
+ * A data set that could not be read or parsed. Storage and table errors lead
+ * with the URI already ("s3://b/ref.csv does not exist", "s3://b/ref.csv:3:
+ * ..."): it is named once, after the data set's role; other errors get it.
+ */
+export function dataSetError(reason: string, role: 'reference' | 'current', uri: string, e: unknown): CheckError {
+  const message = e instanceof Error ? e.message : String(e);
+  return new CheckError(reason, message.includes(uri) ? `${role}: ${message}` : `${role} ${uri}: ${message}`);
+}
+
+export async function loadDataSet(uri: string, features: readonly FeatureSpec[]) {
   const text = decodeTableText(await readObject(uri, { maxBytes: MAX_TABLE_BYTES }), uri);
   const format = formatFromName(uri.replace(/\?.*$/, '')) ?? 'csv';
   return parseTable(text, uri, format, { columns: features.map((f) => f.name), types: new Map(features.map((f) => [f.name, f.type])) });
@@ -78,8 +88,8 @@ export async function runDriftCheck(o: CheckOptions): Promise<CheckOutcome> {
       ...(overrides.get(f.name)?.threshold !== undefined ? { threshold: overrides.get(f.name)!.threshold } : {}),
     }));
     const reference = (
-      await loadDataSet(m.spec.reference.uri, features).catch((e: Error) => {
-        throw new CheckError('ReferenceUnreadable', `reference ${m.spec.reference.uri}: ${e.message}`);
+      await loadDataSet(m.spec.reference.uri, features).catch((e: unknown) => {
+        throw dataSetError('ReferenceUnreadable', 'reference', m.spec.reference.uri, e);
       })
     ).columns;
 
@@ -87,8 +97,8 @@ export async function runDriftCheck(o: CheckOptions): Promise<CheckOutcome> {
     let sampleCount: number;
     if (m.spec.current.uri) {
       const uri = m.spec.current.uri;
-      const loaded = await loadDataSet(uri, features).catch((e: Error) => {
-        throw new CheckError('CurrentUnreadable', `current ${uri}: ${e.message}`);
+      const loaded = await loadDataSet(uri, features).catch((e: unknown) => {
+        throw dataSetError('CurrentUnreadable', 'current', uri, e);
       });
       current = loaded.columns;
       sampleCount = loaded.rows;
@@ -121,11 +131,11 @@ export async function runDriftCheck(o: CheckOptions): Promise<CheckOutcome> {
   } catch (e) {
     const reason = e instanceof CheckError ? e.reason : 'CheckFailed';
     const message = (e as Error).message;
-    logger.error({ reason, err: message }, 'drift check failed');
+    logger.error({ reason, err: e }, 'drift check failed');
     if (monitor) {
       const generation = monitor.metadata.generation ?? 0;
-      await writeStatus(client, namespace, name, (prev) => failedCheckStatus(prev, reason, message, generation, now)).catch((err: Error) =>
-        logger.error({ err: err.message }, 'could not record the failure in status'),
+      await writeStatus(client, namespace, name, (prev) => failedCheckStatus(prev, reason, message, generation, now)).catch((err: unknown) =>
+        logger.error({ err }, 'could not record the failure in status'),
       );
       events.record(monitor, 'Warning', reason, message);
     }

@@ -16,13 +16,13 @@ export function verdictStatus(prev: DriftMonitorStatus, report: DriftReport, sam
   const drifted = report.datasetDrift;
   const names = report.features.filter((f) => f.drifted).map((f) => f.name);
   const message = drifted
-    ? `${report.driftedCount} of ${report.features.length} features drifted (${names.join(', ')}); share ${round(report.driftShare)} >= ${report.datasetDriftShare}`
-    : `${report.driftedCount} of ${report.features.length} features drifted; share ${round(report.driftShare)} < ${report.datasetDriftShare}`;
+    ? `${report.driftedCount} of ${report.features.length} features drifted (${names.join(', ')}); share ${shareOf(report)} >= ${report.datasetDriftShare}`
+    : `${report.driftedCount} of ${report.features.length} features drifted; share ${shareOf(report)} < ${report.datasetDriftShare}`;
   return {
     ...prev,
     lastCheckTime: kubeTime(now),
     driftDetected: drifted,
-    driftShare: report.driftShare,
+    driftShare: shareOf(report),
     consecutiveDriftChecks: drifted ? (prev.consecutiveDriftChecks ?? 0) + 1 : 0,
     sampleCount,
     features: report.features.map((f) => ({
@@ -59,4 +59,14 @@ export function failedCheckStatus(prev: DriftMonitorStatus, reason: string, mess
   };
 }
 
-const round = (x: number) => Math.round(x * 1000) / 1000;
+/**
+ * The drift share as status shows it (kubectl's SHARE column, the condition's
+ * message, fluxora_drift_share): 3 decimals, 0.667 rather than
+ * 0.6666666666666666. The verdict was taken on the exact share; in the rare
+ * case where the rounded share would read as the other verdict (0.667 with a
+ * datasetDriftShare of 0.6667 and no drift), the exact share is kept.
+ */
+export function shareOf(report: Pick<DriftReport, 'driftShare' | 'datasetDriftShare' | 'datasetDrift'>): number {
+  const rounded = Math.round(report.driftShare * 1000) / 1000;
+  return rounded >= report.datasetDriftShare === report.datasetDrift ? rounded : report.driftShare;
+}

@@ -5,6 +5,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FeatureCheckSchema, DRIFT_METHODS } from '../api/drift-monitor.js';
+import { parseDriftComputeOptions } from '../cli/drift-compute.js';
+import { UsageError } from '../cli/usage.js';
 import type { DriftReport } from './types.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -105,5 +108,42 @@ describe('fluxora drift compute', { timeout: 60_000 }, () => {
     expect(badMethod.stderr).toContain('--method: "median" is not one of');
     const unknownFlag = run('--reference', file('ref.csv'), '--current', file('cur.jsonl'), '--bins', '7');
     expect(unknownFlag.code).toBe(2);
+  });
+});
+
+describe('fluxora drift compute thresholds follow the DriftMonitor CRD', () => {
+  const refused = (method: string, threshold: number) =>
+    !FeatureCheckSchema.safeParse({ name: 'f', method, threshold }).success;
+  const accepted = (argv: string[]) => {
+    try {
+      parseDriftComputeOptions(argv);
+      return true;
+    } catch (e) {
+      if (e instanceof UsageError) return false;
+      throw e;
+    }
+  };
+
+  it.each(['auto', ...DRIFT_METHODS])('--method %s: the same thresholds as spec.features[].threshold', (method) => {
+    for (const threshold of [0, 0.05, 0.5, 1, 1.01, 5, 1000, 1000.5]) {
+      const argv = ['--reference', 'r.csv', '--current', 'c.csv', '--method', method, '--threshold', String(threshold)];
+      expect(accepted(argv), `--method ${method} --threshold ${threshold}`).toBe(!refused(method, threshold));
+    }
+  });
+
+  it('exit 2 with the CRD\'s message for a p-value threshold above 1', () => {
+    const r = run('--reference', file('ref.csv'), '--current', file('cur.jsonl'), '--features', 'age', '--method', 'ks', '--threshold', '5');
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.split('\n')[0]).toBe(
+      'fluxora drift compute: --threshold 5: threshold must be between 0 and 1 for methods ks and chisquare (a p-value) and jensenshannon (a distance bounded by 1)',
+    );
+  });
+
+  it('--dataset-drift-share: the range of spec.datasetDriftShare', () => {
+    const argv = (share: string) => ['--reference', 'r.csv', '--current', 'c.csv', '--dataset-drift-share', share];
+    expect(accepted(argv('0'))).toBe(true);
+    expect(accepted(argv('1'))).toBe(true);
+    expect(accepted(argv('1.5'))).toBe(false);
   });
 });

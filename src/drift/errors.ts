@@ -1,5 +1,6 @@
-// Errors a user can act on: what is wrong, with which feature or file, and
-// where. The CLI prints `message` as is and exits 1.
+// Errors a user can act on: what is wrong, with which feature, and where.
+// The CLI prints `message` as is and exits 1. A data file that cannot be read
+// is a TableError (src/table/).
 
 export type DriftInputErrorCode = 'MissingColumn' | 'EmptySample' | 'InvalidSpec' | 'WrongColumnType';
 
@@ -11,18 +12,5 @@ export class DriftInputError extends Error {
   ) {
     super(message);
     this.name = 'DriftInputError';
-  }
-}
-
-/** A data file that cannot be read as a table; line and column point at the culprit when known. */
-export class TableError extends Error {
-  constructor(
-    message: string,
-    readonly file: string,
-    readonly line?: number,
-    readonly column?: string,
-  ) {
-    super(message);
-    this.name = 'TableError';
   }
 }

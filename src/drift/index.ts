@@ -2,8 +2,7 @@
 // process; reading data from object stores is the storage layer's job.
 export { computeDrift, featureDrift, DEFAULT_DATASET_DRIFT_SHARE } from './compute.js';
 export { DEFAULT_THRESHOLDS, NUMERIC_ZSCORE_DEFAULT_THRESHOLD, AUTO_SMALL_REFERENCE, AUTO_FEW_VALUES } from './select.js';
-export { DriftInputError, TableError, type DriftInputErrorCode } from './errors.js';
-export { readTable, parseTable, formatFromName, type TableFormat, type ReadTableOptions, type LoadedTable } from './table.js';
+export { DriftInputError, type DriftInputErrorCode } from './errors.js';
 export { ks2samp, ksStatistic, KS_EXACT_MAX_N, type KsResult } from './ks.js';
 export { kstwoSf } from './kolmogorov.js';
 export { finiteValues, sortedSample, type SortedSample } from './sample.js';

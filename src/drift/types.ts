@@ -2,7 +2,10 @@
 // (src/api/drift-monitor.ts DRIFT_METHODS; a unit test keeps them equal) so a
 // report maps straight onto a DriftMonitor's status.
 
-export type FeatureType = 'numeric' | 'categorical';
+import type { ColumnType } from '../table/index.js';
+
+/** A feature's type is its column's type in a data file (src/table/). */
+export type FeatureType = ColumnType;
 
 export const DRIFT_METHODS = ['ks', 'psi', 'jensenshannon', 'wasserstein', 'chisquare', 'zscore'] as const;
 export type DriftMethod = (typeof DRIFT_METHODS)[number];

@@ -46,6 +46,8 @@ export interface ControllerOptions<P extends KubeObject> {
   logger: Logger;
 }
 
+const DEFAULT_WORKERS = 2;
+
 export const requestKey = (r: Request): string => `${r.namespace}/${r.name}`;
 
 function parseKey(key: string): Request {
@@ -60,12 +62,31 @@ export class Controller<P extends KubeObject> {
   private readonly primaryApiVersion: string;
 
   constructor(private readonly opts: ControllerOptions<P>) {
+    // Zero workers would start, sync its caches and never reconcile anything.
+    const workers = opts.workers ?? DEFAULT_WORKERS;
+    if (!Number.isSafeInteger(workers) || workers < 1) {
+      throw new RangeError(`controller ${opts.name}: workers must be a positive integer, got ${workers}`);
+    }
     this.queue = new WorkQueue({ name: opts.name, rateLimiter: defaultControllerRateLimiter(), metrics: opts.metrics });
     this.primaryKind = opts.primary.type.kind;
     this.primaryApiVersion = opts.primary.type.group
       ? `${opts.primary.type.group}/${opts.primary.type.version}`
       : opts.primary.type.version;
     this.registerHandlers();
+    this.initMetrics(workers);
+  }
+
+  /** Results a reconcile can end with (the `result` label of controller_runtime_reconcile_total). */
+  static readonly RESULTS = ['success', 'error', 'requeue_after'] as const;
+
+  /** Every series of this controller at zero (controller-runtime's initMetrics), and its worker count. */
+  private initMetrics(workers: number): void {
+    const { metrics, name: controller } = this.opts;
+    if (!metrics) return;
+    for (const result of Controller.RESULTS) metrics.reconcileTotal.inc({ controller, result }, 0);
+    metrics.reconcileErrors.inc({ controller }, 0);
+    metrics.activeWorkers.set({ controller }, 0);
+    metrics.maxConcurrentReconciles.set({ controller }, workers);
   }
 
   private enqueue = (r: Request) => this.queue.add(requestKey(r));
@@ -111,7 +132,7 @@ export class Controller<P extends KubeObject> {
   start(): void {
     // Objects listed before our handlers ran (or before we led) still need a pass.
     for (const o of this.opts.primary.list()) this.queue.add(objectKey(o));
-    const n = this.opts.workers ?? 2;
+    const n = this.opts.workers ?? DEFAULT_WORKERS;
     for (let i = 0; i < n; i++) this.workers.push(this.work());
   }
 
@@ -149,14 +170,11 @@ export class Controller<P extends KubeObject> {
           // changed the object since we read it. Routine: retried on fresh data,
           // counted as a requeue as controller-runtime does, never as an error.
           metrics?.reconcileTotal.inc({ controller: name, result: 'requeue' });
-          logger.debug({ controller: name, namespace: req.namespace, name: req.name, err: (err as Error).message }, 'conflict, requeued');
+          logger.debug({ controller: name, namespace: req.namespace, name: req.name, err }, 'conflict, requeued');
         } else {
           metrics?.reconcileTotal.inc({ controller: name, result: 'error' });
           metrics?.reconcileErrors.inc({ controller: name });
-          logger.error(
-            { controller: name, namespace: req.namespace, name: req.name, err: (err as Error).message, retries: this.queue.numRequeues(key) },
-            'reconcile failed',
-          );
+          logger.error({ controller: name, namespace: req.namespace, name: req.name, err, retries: this.queue.numRequeues(key) }, 'reconcile failed');
         }
       } finally {
         metrics?.activeWorkers.dec({ controller: name });

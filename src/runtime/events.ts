@@ -46,7 +46,7 @@ export class EventRecorder {
       .request('POST', resourcePath({ group: '', version: 'v1', kind: 'Event', plural: 'events', namespaced: true }, ns), {
         body: event,
       })
-      .catch((err: Error) => this.logger.warn({ err: err.message, reason }, 'could not record event'))
+      .catch((err: unknown) => this.logger.warn({ err, reason }, 'could not record event'))
       .finally(() => this.pending.delete(p));
     this.pending.add(p);
   }

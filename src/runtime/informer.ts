@@ -190,7 +190,7 @@ export class Informer<T extends KubeObject> {
         failures++;
         const delay = Math.min(30_000, 250 * 2 ** Math.min(failures, 7)) * (0.8 + Math.random() * 0.4);
         this.opts.logger?.warn(
-          { resource: this.type.plural, err: (err as Error).message, retryInMs: Math.round(delay) },
+          { resource: this.type.plural, err, retryInMs: Math.round(delay) },
           'list/watch failed, backing off',
         );
         await sleep(delay, signal);

@@ -68,6 +68,8 @@ export class LeaderElector {
     this.renewDeadlineMs = opts.renewDeadlineMs ?? 10_000;
     this.retryPeriodMs = opts.retryPeriodMs ?? 2_000;
     if (!(this.renewDeadlineMs < this.leaseDurationMs)) throw new Error('renewDeadline must be shorter than leaseDuration');
+    // A candidate reports 0 from the start: with no series from followers, "nobody leads" (max == 0) could never be seen.
+    this.opts.metrics?.leaderElectionStatus.set({ name: this.opts.name }, 0);
   }
 
   isLeader(): boolean {
@@ -125,7 +127,7 @@ export class LeaderElector {
       lease.spec = { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(Date.now()) };
       await this.client.replace(LeaseResource, lease);
     } catch (err) {
-      this.opts.logger.warn({ err: (err as Error).message }, 'could not release the lease');
+      this.opts.logger.warn({ err }, 'could not release the lease');
     }
   }
 
@@ -175,7 +177,7 @@ export class LeaderElector {
       return true;
     } catch (err) {
       if (!isConflict(err) && !isNotFound(err)) {
-        this.opts.logger.warn({ err: (err as Error).message }, 'leader election: lease request failed');
+        this.opts.logger.warn({ err }, 'leader election: lease request failed');
       }
       return false;
     }

@@ -1,6 +1,10 @@
 // Operator metrics under the names Grafana users already know from
 // controller-runtime / client-go, so existing dashboards and alerts work.
 // One registry per process; tests create their own to stay isolated.
+// As there, every series whose label values are known up front (a controller,
+// its results, a queue, a lease) is created at zero when its owner is built:
+// a series that first appears at 1 is invisible to rate() and increase(), and
+// an alert on a gauge's 0 cannot fire on a series that does not exist.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export interface RuntimeMetrics {
@@ -9,6 +13,7 @@ export interface RuntimeMetrics {
   reconcileErrors: Counter<'controller'>;
   reconcileTime: Histogram<'controller'>;
   activeWorkers: Gauge<'controller'>;
+  maxConcurrentReconciles: Gauge<'controller'>;
   workqueueDepth: Gauge<'name'>;
   workqueueAdds: Counter<'name'>;
   workqueueQueueDuration: Histogram<'name'>;
@@ -50,6 +55,12 @@ export function createRuntimeMetrics(registry = new Registry(), withProcessMetri
     activeWorkers: new Gauge({
       name: 'controller_runtime_active_workers',
       help: 'Number of currently used workers per controller',
+      labelNames: ['controller'],
+      registers: r,
+    }),
+    maxConcurrentReconciles: new Gauge({
+      name: 'controller_runtime_max_concurrent_reconciles',
+      help: 'Maximum number of concurrent reconciles per controller',
       labelNames: ['controller'],
       registers: r,
     }),

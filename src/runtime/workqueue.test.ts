@@ -426,7 +426,7 @@ describe('WorkQueue: metrics', () => {
     now = 1000;
     await q.get(); // 'b' from t=1 s
     now = 3000;
-    expect(await read(m.workqueueUnfinishedWork)).toBeUndefined(); // the timer has not ticked yet
+    expect(await read(m.workqueueUnfinishedWork)).toBe(0); // created at zero with the queue; the timer has not ticked yet
     vi.advanceTimersByTime(500);
     expect(await read(m.workqueueUnfinishedWork)).toBe(5); // 3 s + 2 s
     expect(await read(m.workqueueLongestRunning)).toBe(3);

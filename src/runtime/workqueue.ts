@@ -57,6 +57,15 @@ export class WorkQueue {
     this.metrics = opts.metrics;
     this.labels = { name: opts.name };
     if (this.metrics) {
+      // Every series of this queue at zero, as client-go creates them with the queue.
+      const m = this.metrics;
+      m.workqueueDepth.set(this.labels, 0);
+      m.workqueueAdds.inc(this.labels, 0);
+      m.workqueueRetries.inc(this.labels, 0);
+      m.workqueueUnfinishedWork.set(this.labels, 0);
+      m.workqueueLongestRunning.set(this.labels, 0);
+      m.workqueueQueueDuration.zero(this.labels);
+      m.workqueueWorkDuration.zero(this.labels);
       // These gauges measure time passing while nothing else happens: a
       // reconcile stuck for ten minutes must show up as ten minutes, which
       // updating only on get()/done() would miss. Hence a timer, like client-go's.

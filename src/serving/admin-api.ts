@@ -26,6 +26,11 @@ function parseLimit(raw: string | null): number | undefined {
   return Number(raw);
 }
 
+/** What a request reports for metrics: the model label, once the path names a model. */
+interface Outcome {
+  model?: string;
+}
+
 export class AdminApi {
   constructor(private readonly s: ServerState) {}
 
@@ -35,20 +40,20 @@ export class AdminApi {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
+    const outcome: Outcome = {};
     let code = 200;
     let reason: ErrorReason | undefined;
-    let model: string | undefined;
     try {
-      model = await this.route(req, res);
+      await this.route(req, res, outcome);
     } catch (e) {
       const err = e instanceof HttpError ? e : new HttpError(500, `internal error: ${(e as Error).message}`, 'internal');
-      if (!(e instanceof HttpError)) this.s.logger.error({ err: (e as Error).stack }, 'admin request failed');
+      if (!(e instanceof HttpError)) this.s.logger.error({ err: e }, 'admin request failed');
       code = err.status;
       reason = err.reason;
-      model = UNKNOWN_MODEL;
       sendError(res, err.status, err.message, { headers: err.headers, close: this.s.draining });
     }
-    this.s.metrics.observe('samples', code, (performance.now() - started) / 1000, reason, model);
+    // As on the public port, only the model endpoint is counted, not health checks or unknown paths.
+    if (outcome.model !== undefined) this.s.metrics.observe('samples', code, (performance.now() - started) / 1000, reason, outcome.model);
   }
 
   /**
@@ -60,7 +65,7 @@ export class AdminApi {
    * gone or long idle, so closing them races no request. No token: all it can
    * do is make clients reconnect.
    */
-  private async drain(raw: string | null, res: ServerResponse): Promise<string> {
+  private async drain(raw: string | null, res: ServerResponse): Promise<void> {
     const seconds = raw === null ? 5 : Number(raw);
     if (!Number.isInteger(seconds) || seconds < 0 || seconds > MAX_DRAIN_SECONDS) {
       throw badRequest(`seconds must be an integer from 0 to ${MAX_DRAIN_SECONDS}, got "${raw}"`);
@@ -69,26 +74,28 @@ export class AdminApi {
     this.s.draining = true;
     await new Promise((r) => setTimeout(r, seconds * 1000));
     sendJson(res, 200, { draining: true }, { close: true });
-    return this.s.config.modelName;
   }
 
-  private async route(req: IncomingMessage, res: ServerResponse): Promise<string> {
+  private async route(req: IncomingMessage, res: ServerResponse, out: Outcome): Promise<void> {
     const { path, query } = splitUrl(req.url);
     if (path === '/v2/health/live') {
       sendJson(res, 200, { live: true });
-      return this.s.config.modelName;
+      return;
     }
     if (path === DRAIN_PATH) return this.drain(query.get('seconds'), res);
     const m = SAMPLES.exec(path);
     if (!m) throw notFound(`no such endpoint: ${req.method} ${path}`);
-    if (req.method !== 'GET') throw new HttpError(405, `method ${req.method} is not allowed on ${path}; use GET`, 'method_not_allowed', { Allow: 'GET' });
-    this.authorize(req);
+    // The label is the model the request names, whatever the outcome (401, 503, ...): _unknown only for another name.
+    out.model = UNKNOWN_MODEL;
     let name: string;
     try {
       name = decodeURIComponent(m[1] as string);
     } catch {
       throw badRequest('malformed URL escape in the model name');
     }
+    if (name === this.s.config.modelName) out.model = name;
+    if (req.method !== 'GET') throw new HttpError(405, `method ${req.method} is not allowed on ${path}; use GET`, 'method_not_allowed', { Allow: 'GET' });
+    this.authorize(req);
     if (name !== this.s.config.modelName) throw notFound(`unknown model "${name}"; this server serves "${this.s.config.modelName}"`);
     const limit = parseLimit(query.get('limit'));
     const model = this.s.model;
@@ -100,7 +107,6 @@ export class AdminApi {
       if (!res.write(chunk)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
     }
     res.end();
-    return name;
   }
 
   private authorize(req: IncomingMessage): void {

@@ -196,7 +196,7 @@ export class GrpcApi {
           response = await handle(call.request, out);
         } catch (e) {
           const err = e instanceof HttpError ? e : new HttpError(500, `internal error: ${e instanceof Error ? e.message : String(e)}`, 'internal');
-          if (!(e instanceof HttpError)) this.s.logger.error({ err: e instanceof Error ? e.stack : String(e), method: name }, 'gRPC call failed');
+          if (!(e instanceof HttpError)) this.s.logger.error({ err: e, method: name }, 'gRPC call failed');
           code = err.status;
           reason = err.reason;
           error = { code: grpcStatusOf(err.status), details: err.message };

@@ -2,7 +2,7 @@
 // model and version it names, the loaded model (or why there is none), the
 // run through the batcher with sample capture, and the metadata answers. Both
 // protocols call these, so their checks, messages and side effects are one.
-import { readFileSync } from 'node:fs';
+import { VERSION } from '../version.js';
 import type { ServeConfig } from './config.js';
 import type { Tensors } from './datatypes.js';
 import { HttpError, notFound } from './http-error.js';
@@ -10,13 +10,13 @@ import type { InferRequest } from './infer-request.js';
 import { tensorMetadata, type ModelSignature } from './model-signature.js';
 import type { ServedModel, ServerState } from './server-state.js';
 
-const SERVER_VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
 
 /** Protocol extensions we implement (Triton's names). */
 const EXTENSIONS = ['binary_tensor_data'];
 
 /** The server metadata answer (GET /v2, ServerMetadata). */
-export const serverMetadata = () => ({ name: 'fluxora', version: SERVER_VERSION, extensions: [...EXTENSIONS] });
+export const serverMetadata = () => ({ name: 'fluxora', version: VERSION, extensions: [...EXTENSIONS] });
 
 /** The model metadata answer (GET /v2/models/{name}, ModelMetadata). */
 export function modelMetadata(config: ServeConfig, sig: ModelSignature) {
@@ -51,7 +51,7 @@ export async function runInference(s: ServerState, model: ServedModel, r: InferR
   try {
     outputs = await model.batcher.submit(r.inputs, r.rows, r.batchKey);
   } catch (e) {
-    s.logger.warn({ err: e instanceof Error ? e.message : String(e) }, 'inference failed');
+    s.logger.warn({ err: e }, 'inference failed');
     throw new HttpError(500, `inference failed: ${e instanceof Error ? e.message : String(e)}`, 'inference');
   }
   model.capture.capture(r.inputs, outputs);

@@ -60,7 +60,7 @@ export class PublicApi {
       } else {
         code = 500;
         reason = 'internal';
-        this.s.logger.error({ err: e instanceof Error ? e.stack : String(e), url: req.url }, 'request failed');
+        this.s.logger.error({ err: e, url: req.url }, 'request failed');
         sendError(res, 500, `internal error: ${e instanceof Error ? e.message : String(e)}`, { close });
       }
     }

@@ -137,7 +137,7 @@ export async function startServer(config: ServeConfig, deps: ServerDeps): Promis
   }
 
   // Errors after listening (e.g. EMFILE on accept) are logged, not fatal: the open connections keep working.
-  for (const s of [publicServer, adminServer]) s.on('error', (e) => logger.error({ err: e.message }, 'listener error'));
+  for (const s of [publicServer, adminServer]) s.on('error', (err) => logger.error({ err }, 'listener error'));
 
   let onnx: OnnxModel | undefined;
   // Aborted by shutdown: a SIGTERM during a slow or stalled download must not wait for the storage timeout.
@@ -153,7 +153,7 @@ export async function startServer(config: ServeConfig, deps: ServerDeps): Promis
       try {
         await onnx.run(warm);
       } catch (e) {
-        logger.warn({ err: (e as Error).message }, 'warm-up run failed; serving anyway');
+        logger.warn({ err: e }, 'warm-up run failed; serving anyway');
       }
     }
     const layout = resolveFeatureLayout(config.features, sig);

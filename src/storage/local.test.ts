@@ -1,6 +1,6 @@
 // file:// and pvc:// through the public API, on a temporary directory.
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -62,6 +62,17 @@ describe('file://', () => {
     expect(await objectExists(`file://${dir}/a/b/model.onnx`)).toBe(true);
     expect(await objectExists(`file://${dir}/missing.csv`)).toBe(false);
     expect(await objectExists(`file://${dir}/a`)).toBe(false); // a directory is not an object
+  });
+
+  it("names the URI once, without the path again from Node's message", async () => {
+    // A symlink loop: ELOOP, which Node reports as "ELOOP: ..., open '<path>'".
+    await symlink(join(dir, 'loop-b'), join(dir, 'loop-a'));
+    await symlink(join(dir, 'loop-a'), join(dir, 'loop-b'));
+    const uri = `file://${dir}/loop-a`;
+    const err = (await readObject(uri).catch((e: unknown) => e)) as StorageError;
+    expect(err).toBeInstanceOf(StorageError);
+    expect(err.message).toBe(`${uri}: ELOOP: too many symbolic links encountered, open`);
+    expect(err.message.split(dir).length - 1).toBe(1);
   });
 
   it('lists files below a prefix recursively, as round-trippable URIs', async () => {

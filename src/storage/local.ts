@@ -40,10 +40,23 @@ async function assertClaimMounted(uri: string, loc: LocalLocation): Promise<void
   }
 }
 
+/**
+ * Node's fs message without the path it ends with ("EACCES: permission
+ * denied, open '/data/x.csv'" -> "EACCES: permission denied, open"): the
+ * message leads with the URI already.
+ */
+function fsReason(e: unknown): string {
+  const { path, dest } = e as NodeJS.ErrnoException & { dest?: string };
+  let why = messageOf(e);
+  if (dest !== undefined) why = why.replace(` -> '${dest}'`, '');
+  if (path !== undefined) why = why.replace(` '${path}'`, '');
+  return why;
+}
+
 function fsError(uri: string, e: unknown): StorageError {
   if (e instanceof StorageError) return e;
   const code = (e as NodeJS.ErrnoException).code;
-  const why = messageOf(e);
+  const why = fsReason(e);
   switch (code) {
     case 'ENOENT':
       return new StorageError('NotFound', `${uri} does not exist`, { cause: e });

@@ -35,8 +35,6 @@ Every flag falls back to the environment variable a RetrainJob's pod gets:
   --features JSON     FLUXORA_FEATURES        the Model's features [{"name","type"}], in serving order
   --model-name NAME   FLUXORA_MODEL_NAME      recorded in the model's metadata
   -h, --help
-
-Exit status: 0 trained and written, 1 the data or a model cannot be used, 2 usage error.
 `;
 
 const FLAGS = {

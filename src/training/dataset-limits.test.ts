@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { MAX_TABLE_BYTES } from '../drift/table-text.js';
+import { MAX_TABLE_BYTES } from '../table/text.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fluxora-dataset-limits-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -2,12 +2,9 @@
 // module, parsed by the same table reader the drift check uses (so one file
 // reads the same way everywhere), reduced to the numeric columns a run needs.
 import { gunzipSync } from 'node:zlib';
-import { TableError } from '../drift/errors.js';
-import { formatFromName, parseTable } from '../drift/table.js';
-import { decodeTableText, MAX_TABLE_BYTES, tableTooLarge } from '../drift/table-text.js';
-import type { FeatureType } from '../drift/types.js';
 import { isStorageError, readObject, sha256Hex } from '../storage/index.js';
 import type { CommonOptions } from '../storage/index.js';
+import { decodeTableText, formatFromName, MAX_TABLE_BYTES, parseTable, TableError, tableTooLarge, type ColumnType } from '../table/index.js';
 import { TrainingError } from './errors.js';
 
 export interface NumericTable {
@@ -81,7 +78,7 @@ export async function loadNumericTable(uri: string, columns: readonly string[], 
     // Decoded like the drift check's data sets: UTF-16, non-UTF-8 and files too large for one string are named, not misread.
     const text = decodeTableText(bytes, uri);
     if (text.trim() === '') throw new TrainingError(`${uri}: the data set is empty`);
-    table = parseTable(text, uri, format, { columns, types: new Map(columns.map((c): [string, FeatureType] => [c, 'numeric'])) });
+    table = parseTable(text, uri, format, { columns, types: new Map(columns.map((c): [string, ColumnType] => [c, 'numeric'])) });
   } catch (e) {
     if (e instanceof TableError) throw new TrainingError(e.message);
     throw e;

@@ -1,5 +1,6 @@
 // Errors a trainer user can act on (bad data, bad configuration): the CLI
-// prints the message alone and exits 1, with no stack trace to wade through.
+// prints the message alone and exits EXIT_BAD_INPUT (3, see exit-codes.ts),
+// with no stack trace to wade through.
 
 export class TrainingError extends Error {
   constructor(message: string) {

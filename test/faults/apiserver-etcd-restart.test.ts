@@ -157,7 +157,7 @@ describe('kube-apiserver and etcd restarts under load', () => {
       phaseConvergenceMs,
       backoffs: backoffs.length,
       longestBackoffMs: Math.max(0, ...backoffs.map((l) => l.retryInMs as number)),
-      backoffErrors: [...new Set(backoffs.map((l) => `${l.resource as string}: ${String(l.err).slice(0, 80)}`))].slice(0, 12),
+      backoffErrors: [...new Set(backoffs.map((l) => `${l.resource as string}: ${String((l.err as { message?: string } | undefined)?.message).slice(0, 80)}`))].slice(0, 12),
       apiserverOutage,
       etcdOutage,
       afterApiserverRestartWithCompaction: afterRestart,

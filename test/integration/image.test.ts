@@ -184,6 +184,10 @@ describe('npm run image', () => {
     const help = nodeInRootfs(rootfs, ['dist/cli/main.js', '--help'], app);
     expect(help.stdout).toMatch(/^usage: fluxora <subcommand>/);
     expect(help.status).toBe(0);
+    // The version the image is labelled with, read from /app/package.json.
+    const version = nodeInRootfs(rootfs, ['dist/cli/main.js', '--version'], app);
+    expect(version.stdout).toBe(`${pkg.version}\n`);
+    expect(version.status).toBe(0);
 
     const ort = nodeInRootfs(rootfs, ['-e', "const o = require('onnxruntime-node'); console.log(typeof o.InferenceSession.create)"], app);
     expect(ort.stderr).toBe('');

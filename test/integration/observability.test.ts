@@ -40,8 +40,8 @@ const run = promisify(execFile);
 const RULES_DIR = join(root, 'charts', 'fluxora-operator', 'rules');
 const RULES = join(RULES_DIR, 'fluxora-rules.yaml');
 const RULE_TESTS = join(RULES_DIR, 'fluxora-rules.test.yaml');
-/** What a ServiceMonitor on the chart's metrics Service names the job. */
-const OPERATOR_JOB = 'fluxora-operator-metrics';
+/** What the chart's ServiceMonitor names the job (jobLabel: app.kubernetes.io/name), whatever the release is called. */
+const OPERATOR_JOB = 'fluxora-operator';
 
 interface Rule {
   alert?: string;
@@ -74,7 +74,9 @@ describe('alert rules and dashboard files', () => {
     expect(stdout).toContain('SUCCESS');
     // The drift and retrain-failed alerts are among the tested ones.
     const tested = readFileSync(RULE_TESTS, 'utf8');
-    for (const a of ['FluxoraDriftDetected', 'FluxoraRetrainJobFailed', 'FluxoraModelNotReady', 'FluxoraReconcileErrors']) expect(tested).toContain(`alertname: ${a}`);
+    for (const a of ['FluxoraDriftDetected', 'FluxoraRetrainJobFailed', 'FluxoraModelNotReady', 'FluxoraDriftMonitorNotReady', 'FluxoraReconcileErrors', 'FluxoraOperatorNoLeader']) {
+      expect(tested).toContain(`alertname: ${a}`);
+    }
   });
 
   it('every alert has a severity, a summary, a description and a runbook at a heading of docs/metrics-and-alerts.md', () => {
@@ -283,7 +285,7 @@ describe('dashboard and alerts against a real Prometheus', () => {
         {
           job: OPERATOR_JOB,
           honorLabels: true,
-          targets: [{ address: `127.0.0.1:${op.metricsPort}`, labels: { namespace: 'fluxora-system', service: OPERATOR_JOB, pod: 'fluxora-operator-0' } }],
+          targets: [{ address: `127.0.0.1:${op.metricsPort}`, labels: { namespace: 'fluxora-system', service: 'fluxora-metrics', pod: 'fluxora-0' } }],
         },
         // As a PodMonitor scrapes serving pods: namespace and pod come from the target.
         {
@@ -481,7 +483,7 @@ describe('dashboard and alerts against a real Prometheus', () => {
     expect(byName.get('FluxoraRetrainJobRejected')).toMatchObject({ result: 'Rejected', severity: 'info', alertstate: 'firing' });
     expect(byName.get('FluxoraInferenceErrors')).toMatchObject({ namespace: ns, model: 'churn' });
     // The Model is Ready, the operator is up and leads, nothing is stuck or backed up.
-    for (const quiet of ['FluxoraModelNotReady', 'FluxoraOperatorDown', 'FluxoraOperatorNoLeader', 'FluxoraReconcileStuck', 'FluxoraWorkqueueBacklog', 'FluxoraInferenceLatencyHigh']) {
+    for (const quiet of ['FluxoraModelNotReady', 'FluxoraDriftMonitorNotReady', 'FluxoraOperatorDown', 'FluxoraOperatorNoLeader', 'FluxoraReconcileStuck', 'FluxoraWorkqueueBacklog', 'FluxoraInferenceLatencyHigh']) {
       expect(byName.has(quiet), quiet).toBe(false);
     }
   });

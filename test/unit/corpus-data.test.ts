@@ -13,8 +13,8 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { TableError } from '../../src/drift/errors.js';
-import { readTable } from '../../src/drift/table.js';
+import { TableError } from '../../src/table/errors.js';
+import { readTable } from '../../src/table/table.js';
 import type { FeatureType } from '../../src/drift/types.js';
 import { generateBadDataFiles, GENERATED } from '../corpus/data/generate.js';
 

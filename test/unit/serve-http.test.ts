@@ -152,6 +152,22 @@ describe('samples', () => {
     expect(all.text.trim().split('\n').length).toBeGreaterThan(1);
   });
 
+  it('are counted under the model the request names, whatever the answer', async () => {
+    const before = (await get('/metrics')).text;
+    const count = (text: string, labels: string) => metricValue(text, 'fluxora_inference_requests_total', labels) ?? 0;
+    const requests: [string, Record<string, string> | undefined, string][] = [
+      ['/v2/models/churn/samples', TOKEN, 'model="churn",endpoint="samples",code="200"'],
+      ['/v2/models/churn/samples', undefined, 'model="churn",endpoint="samples",code="401"'],
+      ['/v2/models/churn/samples?limit=x', TOKEN, 'model="churn",endpoint="samples",code="400"'],
+      ['/v2/models/other/samples', TOKEN, 'model="_unknown",endpoint="samples",code="404"'],
+    ];
+    for (const [path, headers] of requests) await admin(path, headers);
+    // Health checks on the admin port are not samples requests.
+    expect((await admin('/v2/health/live')).status).toBe(200);
+    const after = (await get('/metrics')).text;
+    for (const [, , labels] of requests) expect(count(after, labels) - count(before, labels), labels).toBe(1);
+  });
+
   it('answer 503 when no token is configured', async () => {
     const s = await startServer(testConfig({ samplesToken: undefined }), { logger: pino({ level: 'silent' }) });
     await s.loaded;

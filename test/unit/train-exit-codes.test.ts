@@ -11,19 +11,23 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closedPort } from '../corpus/artifacts/harness.js';
 import { EXIT_BAD_INPUT, EXIT_RETRYABLE, EXIT_USAGE, PERMANENT_EXIT_CODES } from '../../src/training/exit-codes.js';
+import { documentedExitStatuses } from '../support/cli-help.js';
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, '..', '..');
 
-async function train(args: string[]): Promise<{ code: number; stderr: string }> {
+async function train(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    await run(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'train', ...args], { cwd: root });
-    return { code: 0, stderr: '' };
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'train', ...args], { cwd: root });
+    return { code: 0, stdout, stderr: '' };
   } catch (e) {
-    const err = e as { code?: number; stderr?: string };
-    return { code: typeof err.code === 'number' ? err.code : -1, stderr: err.stderr ?? '' };
+    const err = e as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof err.code === 'number' ? err.code : -1, stdout: err.stdout ?? '', stderr: err.stderr ?? '' };
   }
 }
+
+/** The trainer's JSON log lines (pino, on stdout). */
+const logLines = (stdout: string) => stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
 
 describe('fluxora train exit codes', () => {
   let dir: string;
@@ -47,12 +51,27 @@ describe('fluxora train exit codes', () => {
     expect(PERMANENT_EXIT_CODES).not.toContain(EXIT_RETRYABLE);
   });
 
+  it('--help documents the codes the trainer returns, as the Job reads them', async () => {
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'train', '--help'], { cwd: root });
+    const codes = documentedExitStatuses(stdout);
+    expect(codes.get(EXIT_BAD_INPUT)).toMatch(/bad input.*data set/);
+    expect(codes.get(EXIT_RETRYABLE)).toMatch(/retry may help.*unreachable/);
+    expect(codes.get(EXIT_USAGE)).toMatch(/flags/);
+    expect(codes.get(0)).toMatch(/trained/);
+  });
+
   it('exits 3 on a data set with a missing column', async () => {
     const file = join(dir, 'no-target.csv');
     await writeFile(file, `tenure\n${Array.from({ length: 20 }, (_, i) => i).join('\n')}\n`);
     const r = await train(common(pathToFileURL(file).href));
     expect(r.code).toBe(EXIT_BAD_INPUT);
     expect(r.stderr).toContain('spend');
+    // The log line carries the error as pino serializes an Error: class, message and stack.
+    const failed = logLines(r.stdout).find((l) => l.msg === 'training failed');
+    expect(failed, r.stdout).toMatchObject({ level: 50, retryable: false, err: { type: 'TrainingError' } });
+    const err = failed!.err as { message: string; stack: string };
+    expect(err.message).toContain('spend');
+    expect(err.stack).toMatch(/^TrainingError: .*spend[\s\S]*\n\s+at /);
   });
 
   it('exits 3 when the data set does not exist', async () => {

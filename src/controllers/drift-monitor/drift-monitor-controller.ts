@@ -86,7 +86,7 @@ export function createDriftMonitorController(o: DriftMonitorControllerOptions): 
       } catch (e) {
         if (!isRefused(e)) throw e;
         refused = `the API server refused the ${type.kind} ${name}: ${e.message}`;
-        log.warn({ err: e.message, child: `${type.kind}/${name}` }, 'child refused by the API server');
+        log.warn({ err: e, child: `${type.kind}/${name}` }, 'child refused by the API server');
         break;
       }
     }
@@ -135,7 +135,7 @@ export function createDriftMonitorController(o: DriftMonitorControllerOptions): 
         await client.create(RetrainJobType, job as unknown as RetrainJob);
         log.info({ retrainJob: decision.name, driftShare: status.driftShare }, 'drift persisted: retrain started');
         events.record(monitor, 'Normal', 'RetrainStarted', `drift in ${status.consecutiveDriftChecks ?? 0} consecutive checks: created RetrainJob ${decision.name}`);
-        o.metrics?.retrainTriggered(req.namespace);
+        o.metrics?.retrainTriggered(req.namespace, req.name);
         retrainFields = { lastRetrainJob: decision.name, lastRetrainTime: kubeTime(now) };
       } catch (e) {
         if (isRefused(e)) {

@@ -159,7 +159,7 @@ export function createModelController(o: ModelControllerOptions): Controller<Mod
       log.info('service applied');
     }
     const refused = refusals.length ? { reason: 'ChildRejected', message: refusals.join('; ') } : undefined;
-    if (refused) log.warn({ err: refused.message }, 'child refused by the API server');
+    if (refused) log.warn({ refused: refused.message }, 'child refused by the API server');
 
     // Without an applied Deployment the live one (if any) is what runs.
     const rollout = rolloutState(dep?.object ?? liveDeployment);

@@ -177,6 +177,7 @@ export function createRetrainJobController(o: RetrainJobControllerOptions): Cont
   async function reconcile(req: Request): Promise<ReconcileResult | void> {
     const rj = retrains.get(req.namespace, req.name);
     if (!rj || rj.metadata.deletionTimestamp) return; // the GC removes the Job
+    o.metrics?.retrainJobSeen(req.namespace);
     const status: Status = rj.status ?? {};
     if (status.phase && TERMINAL.has(status.phase)) return; // a finished run is a record
     const now = new Date();

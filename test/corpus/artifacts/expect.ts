@@ -12,7 +12,13 @@ export const AWS_SDK_NODE_WARNING =
 export function expectRefusedArtifact(run: ServeRun, uri: string, c: Pick<ArtifactCase, 'reason' | 'error'>): void {
   const failures = run.logs.filter((l) => l.msg === 'cannot load the model');
   expect(failures, JSON.stringify(run.logs)).toHaveLength(1);
-  expect(failures[0]).toMatchObject({ level: 50, uri, reason: c.reason, err: c.error.replaceAll('{uri}', uri) });
+  // The error as pino serializes an Error: its class, message and stack.
+  expect(failures[0]).toMatchObject({
+    level: 50,
+    uri,
+    reason: c.reason,
+    err: { type: expect.stringMatching(/Error$/) as unknown, message: c.error.replaceAll('{uri}', uri), stack: expect.stringMatching(/^\w*Error: /) as unknown },
+  });
   expect(run.code).toBe(1);
   // No stack trace, no plain-text noise: everything a user reads is the JSON log. The one
   // exception is not ours: the AWS SDK warns once on stderr that it will drop Node 20.

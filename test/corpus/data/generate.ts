@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { createGzip, constants as zlib } from 'node:zlib';
-import { MAX_TABLE_BYTES } from '../../../src/drift/table-text.js';
-import { MAX_ROW_CHARS } from '../../../src/drift/csv.js';
+import { MAX_TABLE_BYTES } from '../../../src/table/text.js';
+import { MAX_ROW_CHARS } from '../../../src/table/csv.js';
 
 const HEADER = 'tenure,spend,plan\n';
 

@@ -1,7 +1,8 @@
-// Data files (CSV or JSON Lines) into columns the engine takes: Float64Array
-// for numeric features, string labels for categorical ones. Missing values
-// follow pandas (empty cell, NA, NaN, null, None, ...), since reference data
-// sets are usually written by pandas and Evidently reads them back that way.
+// Data files (CSV or JSON Lines) into typed columns, as the drift engine and
+// the trainer take them: Float64Array for numeric columns, string labels for
+// categorical ones. Missing values follow pandas (empty cell, NA, NaN, null,
+// None, ...), since reference data sets are usually written by pandas and
+// Evidently reads them back that way.
 // Types are declared or inferred: a column is numeric when every present
 // value is a number.
 import { readFile, stat } from 'node:fs/promises';
@@ -9,8 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { MAX_ROW_CHARS, parseCsv, rowTooLong } from './csv.js';
 import { TableError } from './errors.js';
-import { checkTableSize, decodeTableText, MAX_TABLE_BYTES } from './table-text.js';
-import type { Column, FeatureType } from './types.js';
+import { checkTableSize, decodeTableText, MAX_TABLE_BYTES } from './text.js';
+import type { ColumnType, TableColumn } from './types.js';
 
 export type TableFormat = 'csv' | 'jsonl';
 
@@ -20,15 +21,15 @@ export interface ReadTableOptions {
   /** Read only these columns (all by default); each must exist. */
   readonly columns?: readonly string[];
   /** Declared types; columns not listed are inferred. */
-  readonly types?: ReadonlyMap<string, FeatureType>;
+  readonly types?: ReadonlyMap<string, ColumnType>;
 }
 
 export interface LoadedTable {
   readonly file: string;
   /** Column names in file order (CSV header, or first appearance in JSON Lines). */
   readonly names: readonly string[];
-  readonly columns: ReadonlyMap<string, Column>;
-  readonly types: ReadonlyMap<string, FeatureType>;
+  readonly columns: ReadonlyMap<string, TableColumn>;
+  readonly types: ReadonlyMap<string, ColumnType>;
   readonly rows: number;
 }
 
@@ -199,7 +200,7 @@ function labelOf(v: unknown, fromCsv: boolean): string | null | undefined {
   return undefined;
 }
 
-function inferType(cells: readonly unknown[], fromCsv: boolean): FeatureType {
+function inferType(cells: readonly unknown[], fromCsv: boolean): ColumnType {
   for (const v of cells) {
     if (v === null || v === undefined) continue;
     if (fromCsv ? parseNumberCell(v as string) === undefined : typeof v !== 'number') return 'categorical';
@@ -240,8 +241,8 @@ function toLabels(file: string, name: string, cells: readonly unknown[], lines: 
 export function parseTable(text: string, file: string, format: TableFormat, options: Omit<ReadTableOptions, 'format'> = {}): LoadedTable {
   const fromCsv = format === 'csv';
   const raw = fromCsv ? rawCsv(text, file, options.columns) : rawJsonl(text, file, options.columns);
-  const columns = new Map<string, Column>();
-  const types = new Map<string, FeatureType>();
+  const columns = new Map<string, TableColumn>();
+  const types = new Map<string, ColumnType>();
   for (const [name, cells] of raw.cells) {
     const type = options.types?.get(name) ?? inferType(cells, fromCsv);
     types.set(name, type);
