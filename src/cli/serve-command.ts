@@ -4,18 +4,9 @@
 // if the model cannot be loaded or the drain times out, 2 on bad flags.
 import { pino } from 'pino';
 import { ConfigError, parseServeConfig, SERVE_HELP } from '../serving/config.js';
-import { FeatureMismatchError, startServer } from '../serving/server.js';
-import { InvalidModelError } from '../serving/onnx-model.js';
-import { isStorageError } from '../storage/index.js';
+import { loadFailureReason } from '../serving/load-failure.js';
+import { startServer } from '../serving/server.js';
 import { writeTerminationMessage } from './termination-message.js';
-
-/** A machine-readable cause, as the storage codes (NotFound, AccessDenied, ...) the operator uses for condition reasons. */
-function loadFailureReason(e: unknown): string {
-  if (isStorageError(e)) return e.code;
-  if (e instanceof InvalidModelError) return 'InvalidModel';
-  if (e instanceof FeatureMismatchError) return 'FeatureMismatch';
-  return 'LoadFailed';
-}
 
 export async function runServeCommand(argv: string[]): Promise<number> {
   let config;

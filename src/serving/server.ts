@@ -10,6 +10,7 @@ import { AdminApi } from './admin-api.js';
 import { Batcher } from './batcher.js';
 import type { ServeConfig } from './config.js';
 import { GrpcApi } from './grpc-api.js';
+import { FeatureMismatchError } from './load-failure.js';
 import { ServingMetrics } from './metrics.js';
 import { modelMetadata } from './model-service.js';
 import { tensorMetadata } from './model-signature.js';
@@ -18,8 +19,7 @@ import { PublicApi } from './public-api.js';
 import { resolveFeatureLayout, SampleCapture } from './sample-capture.js';
 import type { ServedModel, ServerState } from './server-state.js';
 
-/** The Model's features fit neither the ONNX model's inputs nor the columns of its one 2-D input. */
-export class FeatureMismatchError extends Error {}
+export { FeatureMismatchError };
 
 export interface ServerDeps {
   logger: Logger;
