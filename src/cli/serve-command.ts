@@ -2,10 +2,15 @@
 // come from FLUXORA_* variables the operator sets (flags override them; see
 // src/serving/config.ts). Exits 0 after a clean drain on SIGTERM/SIGINT, 1
 // if the model cannot be loaded or the drain times out, 2 on bad flags.
+//
+// One worker (a CPU limit under 2, or --workers 1) is one process serving
+// everything itself; more are a pod of worker processes (src/serving/pod.ts)
+// whose primary process runs this same lifecycle for all of them. Each mode
+// imports its own modules: the primary never loads onnxruntime.
+import cluster from 'node:cluster';
 import { ConfigError, parseServeConfig, SERVE_HELP } from '../serving/config.js';
-import { FeatureMismatchError, startServer } from '../serving/server.js';
-import { InvalidModelError } from '../serving/onnx-model.js';
-import { isStorageError } from '../storage/index.js';
+import { loadFailureReason } from '../serving/load-failure.js';
+import { workerCount } from '../serving/workers.js';
 import { createLogger } from './logger.js';
 import { writeTerminationMessage } from './termination-message.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, exitStatusHelp, logLevel, UsageError } from './usage.js';
@@ -13,17 +18,9 @@ import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, exitStatusHelp, logLevel, UsageError
 const HELP = `${SERVE_HELP}
 ${exitStatusHelp({
   [EXIT_OK]: 'stopped by SIGTERM or SIGINT after a clean drain',
-  [EXIT_FAILURE]: 'the model cannot be loaded, or the drain timed out',
+  [EXIT_FAILURE]: 'the model cannot be loaded, a worker stopped, or the drain timed out',
   [EXIT_USAGE]: 'usage error',
 })}`;
-
-/** A machine-readable cause, as the storage codes (NotFound, AccessDenied, ...) the operator uses for condition reasons. */
-function loadFailureReason(e: unknown): string {
-  if (isStorageError(e)) return e.code;
-  if (e instanceof InvalidModelError) return 'InvalidModel';
-  if (e instanceof FeatureMismatchError) return 'FeatureMismatch';
-  return 'LoadFailed';
-}
 
 export async function runServeCommand(argv: string[]): Promise<number> {
   let config;
@@ -40,6 +37,9 @@ export async function runServeCommand(argv: string[]): Promise<number> {
   }
   logLevel(config.logLevel, '--log-level (or $FLUXORA_LOG_LEVEL)', HELP);
   const logger = createLogger(config.logLevel, { component: 'serve', model: config.modelName });
+  if (cluster.isWorker) return (await import('../serving/pod-worker.js')).runPodWorker(config, logger);
+  // FLUXORA_CGROUP_ROOT: tests point it at a fake cgroup directory.
+  const count = workerCount(config.workers, { cgroupRoot: process.env.FLUXORA_CGROUP_ROOT });
   // Registered before anything slow, so a SIGTERM during the model download is a clean stop too.
   let signalled: (signal: string) => void = () => undefined;
   const signal = new Promise<string>((resolve) => (signalled = resolve));
@@ -47,14 +47,21 @@ export async function runServeCommand(argv: string[]): Promise<number> {
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
   try {
-    const server = await startServer(config, { logger });
-    logger.info({ port: server.port, adminPort: server.adminPort, grpcPort: server.grpcPort }, 'listening');
+    const server =
+      count.workers > 1
+        ? await (await import('../serving/pod.js')).startPod(config, { logger, workers: count.workers })
+        : await (await import('../serving/server.js')).startServer(config, { logger });
+    logger.info(
+      { port: server.port, adminPort: server.adminPort, grpcPort: server.grpcPort, workers: count.workers, ...(count.cpuLimit !== undefined ? { cpuLimit: count.cpuLimit } : {}) },
+      'listening',
+    );
     const outcome = await Promise.race([
       signal.then((s) => ({ signal: s })),
       server.loaded.then(
         () => new Promise<never>(() => undefined),
         (e: unknown) => ({ loadError: e }),
       ),
+      ...('broken' in server ? [server.broken.then((why) => ({ broken: why }))] : []),
     ]);
     if ('loadError' in outcome) {
       const e = outcome.loadError;
@@ -63,6 +70,12 @@ export async function runServeCommand(argv: string[]): Promise<number> {
       logger.error({ err: e, reason, uri: config.modelUri }, 'cannot load the model');
       // The operator reports this line in the Model's status (ServingFailed).
       writeTerminationMessage(`${reason}: ${message}`);
+      await server.shutdown();
+      return EXIT_FAILURE;
+    }
+    if ('broken' in outcome) {
+      logger.error({ broken: outcome.broken }, 'a worker stopped; stopping every worker');
+      writeTerminationMessage(`WorkerFailed: ${outcome.broken}`);
       await server.shutdown();
       return EXIT_FAILURE;
     }

@@ -31,6 +31,10 @@ interface Outcome {
   model?: string;
 }
 
+function* podChunks(lines: string[], chunkRows = 1000): Generator<string> {
+  for (let i = 0; i < lines.length; i += chunkRows) yield lines.slice(i, i + chunkRows).join('');
+}
+
 export class AdminApi {
   constructor(private readonly s: ServerState) {}
 
@@ -72,6 +76,7 @@ export class AdminApi {
     }
     if (!this.s.draining) this.s.logger.info({ seconds }, 'draining: answering with Connection: close');
     this.s.draining = true;
+    this.s.pod?.drain();
     await new Promise((r) => setTimeout(r, seconds * 1000));
     sendJson(res, 200, { draining: true }, { close: true });
   }
@@ -100,9 +105,11 @@ export class AdminApi {
     const limit = parseLimit(query.get('limit'));
     const model = this.s.model;
     if (!model) throw new HttpError(503, `model "${name}" is not ready: ${this.s.notReadyReason}`, 'not_ready');
+    // A pod's workers each capture what they serve: the answer is their union.
+    const chunks = this.s.pod ? podChunks(await this.s.pod.samples(limit)) : model.capture.jsonLines(limit);
     res.writeHead(200, { 'Content-Type': 'application/x-ndjson', 'Cache-Control': 'no-store' });
     // Chunks with back-pressure: a large buffer is not built as one string.
-    for (const chunk of model.capture.jsonLines(limit)) {
+    for (const chunk of chunks) {
       if (res.destroyed) break;
       if (!res.write(chunk)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
     }

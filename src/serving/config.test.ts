@@ -47,6 +47,14 @@ describe('parseServeConfig', () => {
     expect(() => parseServeConfig(['--grpc-port', 'x'], env)).toThrow(/--grpc-port must be an integer from 0 to 65535/);
   });
 
+  it('picks the worker count from the CPU limit unless told a number', () => {
+    expect((parseServeConfig([], env) as ServeConfig).workers).toBe(0);
+    expect((parseServeConfig([], { ...env, FLUXORA_WORKERS: '4' }) as ServeConfig).workers).toBe(4);
+    expect((parseServeConfig(['--workers', '1'], { ...env, FLUXORA_WORKERS: '4' }) as ServeConfig).workers).toBe(1);
+    expect(() => parseServeConfig(['--workers=-1'], env)).toThrow(/--workers must be an integer from 0 to 256/);
+    expect(() => parseServeConfig(['--workers', '300'], env)).toThrow(/--workers must be an integer from 0 to 256/);
+  });
+
   it('lets flags override the environment', () => {
     const c = parseServeConfig(['--port', '9000', '--model-name', 'other', '--allow-nan', 'true', '--max-body-bytes', '2048'], env) as ServeConfig;
     expect([c.port, c.modelName, c.allowNonFinite, c.maxBodyBytes, c.samplesToken]).toEqual([9000, 'other', true, 2048, undefined]);

@@ -26,6 +26,8 @@ export interface ServeConfig {
   intraOpThreads: number;
   allowNonFinite: boolean;
   drainTimeoutSeconds: number;
+  /** Worker processes, each with its own model session and batcher; 0: from the CPU limit (see workers.ts). */
+  workers: number;
   logLevel: string;
 }
 
@@ -48,6 +50,7 @@ const SETTINGS = {
   'intra-op-threads': { env: 'FLUXORA_INTRA_OP_THREADS', default: '1', help: "onnxruntime intra-op threads (0: onnxruntime's default)" },
   'allow-nan': { env: 'FLUXORA_ALLOW_NAN', default: 'false', help: 'accept NaN/Infinity in FP32/FP64 inputs' },
   'drain-timeout-seconds': { env: 'FLUXORA_DRAIN_TIMEOUT_SECONDS', default: '25', help: 'on SIGTERM, most time to finish in-flight requests' },
+  workers: { env: 'FLUXORA_WORKERS', default: '0', help: "worker processes; 0: as many as the container's CPU limit allows" },
   'log-level': { env: 'FLUXORA_LOG_LEVEL', default: 'info', help: 'debug|info|warn|error' },
 } as const satisfies Record<string, { env: string; default?: string; help: string }>;
 
@@ -145,6 +148,7 @@ export function parseServeConfig(argv: string[], env: NodeJS.ProcessEnv = proces
     intraOpThreads: int('intra-op-threads', required('intra-op-threads'), 0, 1024),
     allowNonFinite: bool('allow-nan', get('allow-nan') ?? ''),
     drainTimeoutSeconds: int('drain-timeout-seconds', required('drain-timeout-seconds'), 0, 3600),
+    workers: int('workers', required('workers'), 0, 256),
     logLevel: required('log-level'),
   };
 }

@@ -83,6 +83,7 @@ const versionOf = (v: string) => (v === '' ? undefined : v);
 export class GrpcApi {
   private readonly server: Server;
   private inFlight = 0;
+  private received = 0;
   /** Encoded ModelMetadataResponse of the loaded model: it never changes while the process lives. */
   private readonly metadata = new WeakMap<ServedModel, Buffer>();
 
@@ -127,6 +128,11 @@ export class GrpcApi {
     };
     const impl: UntypedServiceImplementation = Object.fromEntries(METHODS.map((m) => [m, this.unary(m, handlers[m])]));
     this.server.addService(GRPC_SERVICE_DEFINITION, impl);
+  }
+
+  /** Calls received so far. */
+  get calls(): number {
+    return this.received;
   }
 
   /** Calls received and not yet answered: shutdown waits for them. */
@@ -186,6 +192,7 @@ export class GrpcApi {
     return (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>): void => {
       const started = performance.now();
       this.inFlight++;
+      this.received++;
       void (async () => {
         const out: Outcome = {};
         let code = 200;

@@ -5,6 +5,8 @@
 // `protocol` rest or grpc. A gRPC call is counted under the HTTP status of
 // the same outcome (INVALID_ARGUMENT is 400, UNAVAILABLE 503, ...), so the
 // dashboard and the alert rules, which select code=~"5..", cover both.
+// In a multi-worker pod every worker has its own registry and the pod's
+// /metrics aggregates them (pod.ts): `aggregator` says how a gauge combines.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ErrorReason } from './http-error.js';
 
@@ -23,6 +25,9 @@ export class ServingMetrics {
   readonly modelLoad: Gauge<'model'>;
   readonly errors: Counter<'model' | 'reason' | 'protocol'>;
   readonly samplesBuffered: Gauge<'model'>;
+
+  /** Rows the sample buffer holds, once a model is loaded: read at each scrape. */
+  bufferedRows: (() => number) | undefined;
 
   constructor(
     private readonly model: string,
@@ -62,6 +67,8 @@ export class ServingMetrics {
       name: 'fluxora_model_load_seconds',
       help: 'Time it took to fetch, verify and load the model artifact.',
       labelNames: ['model'],
+      // Workers load side by side: the pod was ready after the slowest.
+      aggregator: 'max',
       registers,
     });
     this.errors = new Counter({
@@ -75,6 +82,10 @@ export class ServingMetrics {
       help: 'Rows held in the sample buffer for drift checks.',
       labelNames: ['model'],
       registers,
+      collect: () => {
+        const rows = this.bufferedRows?.();
+        if (rows !== undefined) this.samplesBuffered.set({ model }, rows);
+      },
     });
   }
 

@@ -2,17 +2,10 @@
 // function over host tensors (the batcher's unit of work).
 import * as ort from 'onnxruntime-node';
 import { elementCount, infoOf, v2FromOrt, type HostTensor, type Tensors } from './datatypes.js';
+import { InvalidModelError } from './load-failure.js';
 import { signatureFromSession, type ModelSignature } from './model-signature.js';
 
-/**
- * The artifact's bytes are not a model onnxruntime can load (a wrong file, a
- * truncated upload): fixing the artifact is the only remedy, so the message
- * says what the bytes are instead of passing on onnxruntime's "protobuf
- * parsing failed" alone.
- */
-export class InvalidModelError extends Error {
-  override readonly name = 'InvalidModelError';
-}
+export { InvalidModelError };
 
 export interface OnnxModelOptions {
   /** Where the bytes came from (the artifact URI), named in errors. */

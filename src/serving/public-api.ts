@@ -89,9 +89,9 @@ export class PublicApi {
         return 200;
       case '/metrics': {
         allow(method, 'GET', path);
-        const m = this.s.model;
-        if (m) this.s.metrics.samplesBuffered.set({ model: this.s.config.modelName }, m.capture.size);
-        send(res, 200, await this.s.metrics.registry.metrics(), this.s.metrics.registry.contentType, { close });
+        const { registry } = this.s.metrics;
+        const text = this.s.pod ? await this.s.pod.metrics() : await registry.metrics();
+        send(res, 200, text, registry.contentType, { close });
         return 200;
       }
     }

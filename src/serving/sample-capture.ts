@@ -124,6 +124,11 @@ export class SampleCapture {
     return rec;
   }
 
+  /** The newest `limit` rows (all by default), oldest first, each as [capture time (ms), JSON line]: a pod merges its workers' rows by time. */
+  timedLines(limit?: number): [number, string][] {
+    return this.ring.snapshot(limit).map((r) => [r.ts, JSON.stringify(this.record(r)) + '\n']);
+  }
+
   /** The newest `limit` rows (all by default), oldest first, as JSON Lines in chunks of `chunkRows`. */
   *jsonLines(limit?: number, chunkRows = 1000): Generator<string> {
     const rows = this.ring.snapshot(limit);

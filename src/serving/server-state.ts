@@ -15,6 +15,19 @@ export interface ServedModel {
   metadataJson: string;
 }
 
+/**
+ * What a worker of a multi-worker pod (pod.ts) asks of the pod: its answers
+ * cover every worker, as one process would give them.
+ */
+export interface PodLink {
+  /** The /metrics answer: every worker's series aggregated into one set. */
+  metrics(): Promise<string>;
+  /** The newest `limit` rows captured by any worker (at most the buffer size), oldest first, as JSON Lines. */
+  samples(limit: number | undefined): Promise<string[]>;
+  /** The preStop drain reached this worker: every other worker answers with Connection: close too. */
+  drain(): void;
+}
+
 export interface ServerState {
   config: ServeConfig;
   metrics: ServingMetrics;
@@ -28,4 +41,6 @@ export interface ServerState {
   arriving: number;
   /** Why the server is not ready, for the readiness response. */
   notReadyReason: string;
+  /** Set in a worker of a multi-worker pod. */
+  pod?: PodLink;
 }

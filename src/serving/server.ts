@@ -10,21 +10,23 @@ import { AdminApi } from './admin-api.js';
 import { Batcher } from './batcher.js';
 import type { ServeConfig } from './config.js';
 import { GrpcApi } from './grpc-api.js';
+import { FeatureMismatchError } from './load-failure.js';
 import { ServingMetrics } from './metrics.js';
 import { modelMetadata } from './model-service.js';
 import { tensorMetadata } from './model-signature.js';
 import { loadOnnxModel, warmupFeeds, type OnnxModel } from './onnx-model.js';
 import { PublicApi } from './public-api.js';
 import { resolveFeatureLayout, SampleCapture } from './sample-capture.js';
-import type { ServedModel, ServerState } from './server-state.js';
+import type { PodLink, ServedModel, ServerState } from './server-state.js';
 
-/** The Model's features fit neither the ONNX model's inputs nor the columns of its one 2-D input. */
-export class FeatureMismatchError extends Error {}
+export { FeatureMismatchError };
 
 export interface ServerDeps {
   logger: Logger;
   /** Fetches the artifact; defaults to the storage module (file, s3, http(s), pvc). */
   readArtifact?: (uri: string, sha256: string | undefined, signal: AbortSignal) => Promise<Uint8Array>;
+  /** Set in a worker of a multi-worker pod: ready only once podReady() is called, pod-wide /metrics and samples. */
+  pod?: PodLink;
 }
 
 export interface FluxoraServer {
@@ -37,6 +39,12 @@ export interface FluxoraServer {
   readonly ready: boolean;
   /** Drains and closes; resolves true if everything in flight finished within the drain timeout. */
   shutdown(): Promise<boolean>;
+  /** A pod's worker: every worker has loaded its model, so this one may report ready. */
+  podReady(): void;
+  /** A pod's worker: another worker got the preStop drain; answer with Connection: close from now on. */
+  startDraining(): void;
+  /** A pod's worker: the newest `limit` captured rows with their capture times (none before the model is loaded). */
+  capturedRows(limit: number | undefined): [number, string][];
 }
 
 const defaultReadArtifact = async (uri: string, sha256: string | undefined, signal: AbortSignal) => readObject(uri, { signal, ...(sha256 ? { sha256 } : {}) });
@@ -93,8 +101,16 @@ export async function startServer(config: ServeConfig, deps: ServerDeps): Promis
     draining: false,
     arriving: 0,
     notReadyReason: 'loading the model',
+    ...(deps.pod ? { pod: deps.pod } : {}),
+  };
+  // Ready once the model is loaded and, in a pod of several workers, every worker has loaded its own.
+  let podReady = deps.pod === undefined;
+  const becomeReady = () => {
+    if (state.model && podReady && !state.draining) state.ready = true;
   };
   let active = 0;
+  // Requests (REST) and calls (gRPC) answered on the public ports, for the log at shutdown.
+  let answered = 0;
   // When each connection last carried a request: shutdown closes only those
   // idle for a while, since a client may be sending on one idle a moment ago.
   const lastUsed = new Map<Socket, number>();
@@ -115,7 +131,11 @@ export async function startServer(config: ServeConfig, deps: ServerDeps): Promis
     });
     return server;
   };
-  const publicServer = track(new PublicApi(state).listener);
+  const publicApi = new PublicApi(state).listener;
+  const publicServer = track((req, res) => {
+    answered++;
+    publicApi(req, res);
+  });
   const adminServer = track(new AdminApi(state).listener);
   const grpc = new GrpcApi(state);
   const port = await listen(publicServer, config.port, config.host);
@@ -177,8 +197,10 @@ export async function startServer(config: ServeConfig, deps: ServerDeps): Promis
     };
     const seconds = (performance.now() - t0) / 1000;
     metrics.modelLoad.set({ model: config.modelName }, seconds);
+    metrics.bufferedRows = () => model.capture.size;
     state.model = model;
-    if (!state.draining) state.ready = true;
+    if (!podReady) state.notReadyReason = 'waiting for the other workers to load the model';
+    becomeReady();
     logger.info(
       {
         version: config.modelVersion,
@@ -187,7 +209,7 @@ export async function startServer(config: ServeConfig, deps: ServerDeps): Promis
         outputs: sig.outputs.map(tensorMetadata),
         batching: sig.batchable && config.maxBatchDelayMs > 0 && config.maxBatchSize > 1,
       },
-      'model loaded; ready',
+      podReady ? 'model loaded; ready' : 'model loaded; waiting for the other workers',
     );
   })();
   loaded.catch((e: unknown) => {
@@ -248,7 +270,7 @@ export async function startServer(config: ServeConfig, deps: ServerDeps): Promis
     if (!state.model) loading.abort(new Error('shutting down before the model was loaded'));
     await loaded.catch(() => undefined);
     await onnx?.release();
-    logger.info({ drained }, drained ? 'drained; stopped' : 'drain timed out; stopped');
+    logger.info({ drained, answered: answered + grpc.calls }, drained ? 'drained; stopped' : 'drain timed out; stopped');
     return drained;
   };
 
@@ -262,5 +284,13 @@ export async function startServer(config: ServeConfig, deps: ServerDeps): Promis
       return state.ready;
     },
     shutdown: () => (shuttingDown ??= shutdown()),
+    podReady: () => {
+      podReady = true;
+      becomeReady();
+    },
+    startDraining: () => {
+      state.draining = true;
+    },
+    capturedRows: (limit) => state.model?.capture.timedLines(limit) ?? [],
   };
 }

@@ -1,6 +1,8 @@
 // Graceful shutdown of the real CLI process: on SIGTERM it stops accepting
 // connections (gRPC: and sends GOAWAY), finishes every request and gRPC call
-// already sent (even one whose body is still arriving), and exits 0.
+// already sent (even one whose body is still arriving), and exits 0. Each
+// case runs with one process and with a pod of two workers (--workers 2),
+// whose primary drains both.
 import { spawn } from 'node:child_process';
 import { Agent, createServer } from 'node:http';
 import { connect, type Socket } from 'node:net';
@@ -39,9 +41,21 @@ function readResponse(s: Socket): Promise<string> {
   });
 }
 
-describe('fluxora serve shutdown', () => {
+/** What each worker of a pod answered before it stopped (none for one process), from its "drained; stopped" line. */
+const answeredByWorker = (p: ServeProcess) => p.logs.filter((l) => l.worker !== undefined && /stopped$/.test(l.msg as string)).map((l) => l.answered as number);
+
+describe.each([1, 2])('fluxora serve shutdown, --workers %i', (workers) => {
+  const args = [...ARGS, '--workers', String(workers)];
+  /** The pod has this many workers, and each answered some of what the test sent. */
+  const expectEveryWorkerBusy = (p: ServeProcess) => {
+    expect(p.logs.find((l) => l.msg === 'listening')?.workers).toBe(workers);
+    const answered = answeredByWorker(p);
+    expect(answered).toHaveLength(workers === 1 ? 0 : workers);
+    for (const n of answered) expect(n).toBeGreaterThan(0);
+  };
+
   it('drains in-flight requests on SIGTERM, refuses new connections, and exits 0', { timeout: 60_000 }, async () => {
-    proc = await spawnServe([...ARGS, '--max-batch-delay-ms', '50']);
+    proc = await spawnServe([...args, '--max-batch-delay-ms', '50']);
     const { port } = proc;
     const agent = new Agent({ keepAlive: true, maxSockets: 64 });
     // Open 64 kept-alive connections first, so the requests below go over established sockets.
@@ -76,10 +90,11 @@ describe('fluxora serve shutdown', () => {
     const msgs = proc.logs.map((l) => l.msg);
     expect(msgs).toContain('shutting down: draining in-flight requests');
     expect(msgs).toContain('drained; stopped');
+    expectEveryWorkerBusy(proc);
   });
 
   it('drains gRPC calls in flight on SIGTERM: GOAWAY, no new connections, every started call answered, exit 0', { timeout: 60_000 }, async () => {
-    proc = await spawnServe(ARGS);
+    proc = await spawnServe(args);
     const { grpcPort } = proc;
     const sessions = [new RawGrpcSession(grpcPort), new RawGrpcSession(grpcPort)];
     let goaways = 0;
@@ -110,10 +125,11 @@ describe('fluxora serve shutdown', () => {
 
     expect(await proc.exited).toBe(0);
     expect(proc.logs.map((l) => l.msg)).toContain('drained; stopped');
+    expectEveryWorkerBusy(proc);
   });
 
   it('cancels a gRPC call still unfinished at the drain timeout, and exits 1', { timeout: 60_000 }, async () => {
-    proc = await spawnServe([...ARGS, '--drain-timeout-seconds', '1']);
+    proc = await spawnServe([...args, '--drain-timeout-seconds', '1']);
     const session = new RawGrpcSession(proc.grpcPort);
     const { stream, result } = session.open('ModelInfer');
     stream.write(Buffer.from([0, 0, 0, 0, 100]));
@@ -136,7 +152,7 @@ describe('fluxora serve shutdown', () => {
     // The kubelet creates the file at terminationMessagePath before the container starts.
     const terminationLog = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'fluxora-termination-')), 'termination-log');
     fs.writeFileSync(terminationLog, '');
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', ...ARGS.slice(0, 2), '--model-uri', 'file:///nonexistent/model.onnx', '--port', '0', '--admin-port', '0', '--grpc-port', '0'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', ...ARGS.slice(0, 2), '--model-uri', 'file:///nonexistent/model.onnx', '--port', '0', '--admin-port', '0', '--grpc-port', '0', '--workers', String(workers)], {
       cwd: REPO_ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, FLUXORA_TERMINATION_LOG: terminationLog },
@@ -149,25 +165,17 @@ describe('fluxora serve shutdown', () => {
     expect(out).toMatch(/does not exist/);
     // What the operator reports in the Model's status: the storage reason, then the message.
     expect(fs.readFileSync(terminationLog, 'utf8')).toMatch(/^NotFound: file:\/\/\/nonexistent\/model\.onnx.*does not exist/);
+    expect(out.match(/cannot load the model/g)).toHaveLength(1);
+    expect(out).not.toMatch(/"model loaded; ready"/);
   });
 
-  it('exits 2 on bad flags', { timeout: 30_000 }, async () => {
-    const { spawnSync } = await import('node:child_process');
-    const { REPO_ROOT } = await import('../fixtures/models/serve-harness.js');
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', 'x'], { cwd: REPO_ROOT, encoding: 'utf8', env: { ...process.env, FLUXORA_MODEL_NAME: 'm', FLUXORA_MODEL_URI: 'file:///m' } });
-    expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/--port must be an integer/);
-  });
-});
-
-describe('fluxora serve shutdown while the model is still downloading', () => {
   it('aborts a stalled download on SIGTERM and exits at once, not after the storage timeout', { timeout: 60_000 }, async () => {
     // An artifact server that accepts the request and never answers.
     const stalled = createServer(() => undefined);
     await new Promise<void>((r) => stalled.listen(0, '127.0.0.1', r));
     const port = (stalled.address() as { port: number }).port;
     try {
-      const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli/main.ts'), 'serve', ...ARGS.slice(0, 2), '--model-uri', `http://127.0.0.1:${port}/model.onnx`, ...ARGS.slice(4)], {
+      const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli/main.ts'), 'serve', ...ARGS.slice(0, 2), '--model-uri', `http://127.0.0.1:${port}/model.onnx`, ...args.slice(4)], {
         cwd: REPO_ROOT,
         stdio: ['ignore', 'pipe', 'pipe'],
       });
@@ -189,25 +197,8 @@ describe('fluxora serve shutdown while the model is still downloading', () => {
     }
   });
 
-  it('the preStop drain keeps serving but tells every client to reconnect', { timeout: 60_000 }, async () => {
-    proc = await spawnServe(ARGS);
-    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-    const before = await http(proc.port, { path: '/v2/models/churn/infer', body: inferBody([[1, 2, 3]]), agent });
-    expect(before.status).toBe(200);
-    expect(before.headers.connection).toBe('keep-alive');
-    const drain = await http(proc.adminPort, { path: '/drain?seconds=0' });
-    expect(drain.status).toBe(200);
-    const after = await http(proc.port, { path: '/v2/models/churn/infer', body: inferBody([[1, 2, 3]]), agent });
-    expect(after.status).toBe(200);
-    expect(after.headers.connection).toBe('close');
-    // Still ready: the kubelet's endpoint removal, not the server, takes the pod out of rotation.
-    expect((await http(proc.port, { path: '/v2/health/ready' })).status).toBe(200);
-    expect((await http(proc.adminPort, { path: '/drain?seconds=99' })).status).toBe(400);
-    agent.destroy();
-  });
-
   it('at SIGTERM, a kept-alive connection used a moment ago still carries the next request', { timeout: 60_000 }, async () => {
-    proc = await spawnServe(ARGS);
+    proc = await spawnServe(args);
     const body = inferBody([[1, 2, 3]]);
     const req = `POST /v2/models/churn/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
     const s = connect(proc.port, '127.0.0.1');
@@ -227,5 +218,34 @@ describe('fluxora serve shutdown while the model is still downloading', () => {
     expect(answer).toMatch(/^HTTP\/1\.1 200/);
     expect(answer).toMatch(/connection: close/i);
     expect(await proc.exited).toBe(0);
+  });
+});
+
+describe('fluxora serve flags', () => {
+  it('exits 2 on bad flags', { timeout: 30_000 }, async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { REPO_ROOT } = await import('../fixtures/models/serve-harness.js');
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', 'x'], { cwd: REPO_ROOT, encoding: 'utf8', env: { ...process.env, FLUXORA_MODEL_NAME: 'm', FLUXORA_MODEL_URI: 'file:///m' } });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--port must be an integer/);
+  });
+});
+
+describe('fluxora serve preStop drain', () => {
+  it('the preStop drain keeps serving but tells every client to reconnect', { timeout: 60_000 }, async () => {
+    proc = await spawnServe(ARGS);
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const before = await http(proc.port, { path: '/v2/models/churn/infer', body: inferBody([[1, 2, 3]]), agent });
+    expect(before.status).toBe(200);
+    expect(before.headers.connection).toBe('keep-alive');
+    const drain = await http(proc.adminPort, { path: '/drain?seconds=0' });
+    expect(drain.status).toBe(200);
+    const after = await http(proc.port, { path: '/v2/models/churn/infer', body: inferBody([[1, 2, 3]]), agent });
+    expect(after.status).toBe(200);
+    expect(after.headers.connection).toBe('close');
+    // Still ready: the kubelet's endpoint removal, not the server, takes the pod out of rotation.
+    expect((await http(proc.port, { path: '/v2/health/ready' })).status).toBe(200);
+    expect((await http(proc.adminPort, { path: '/drain?seconds=99' })).status).toBe(400);
+    agent.destroy();
   });
 });

@@ -42,7 +42,7 @@ export function runServeUntilExit(a: ArtifactSetup, o: RunOptions = {}): Promise
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_')));
   const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli/main.ts'), 'serve', ...args], {
     cwd: REPO_ROOT,
-    env: { ...env, FLUXORA_LOG_LEVEL: 'info', ...a.env },
+    env: { ...env, FLUXORA_LOG_LEVEL: 'info', FLUXORA_WORKERS: '1', ...a.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const run: ServeRun = { code: null, logs: [], otherStdout: [], stderr: '' };
