@@ -52,7 +52,7 @@ describe('workerCount', () => {
     expect(workerCount(0, { cgroupRoot: v1(1_600_000), parallelism: 4 }).workers).toBe(4);
   });
 
-  it('is one without a limit: a copy of the model per node CPU could outgrow the pod's memory', () => {
+  it('is one without a limit: a copy of the model per node CPU could outgrow the memory of the pod', () => {
     expect(workerCount(0, { cgroupRoot: v2('max 100000'), parallelism: 6 })).toEqual({ workers: 1, availableParallelism: 6 });
     expect(workerCount(0, { cgroupRoot: v1(-1), parallelism: 3 }).workers).toBe(1);
   });

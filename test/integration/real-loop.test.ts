@@ -106,7 +106,8 @@ describe('real pods: the whole loop with the operator in the cluster', () => {
     return JSON.parse(text) as InferAnswer;
   }
 
-  async function applyModel(name: string, artifactKey: string, replicas = 2): Promise<void> {
+  /** cpuLimit 2: each pod runs two worker processes (fluxora serve reads the cgroup's CPU quota). */
+  async function applyModel(name: string, artifactKey: string, replicas = 2, cpuLimit?: string): Promise<void> {
     await client.create(ModelType, {
       apiVersion: 'fluxora.io/v1alpha1',
       kind: 'Model',
@@ -114,7 +115,11 @@ describe('real pods: the whole loop with the operator in the cluster', () => {
       spec: {
         artifact: { uri: uri(artifactKey), credentialsSecretRef: { name: 'storage' } },
         features: FEATURES,
-        serving: { replicas, sampling: { rate: 1, bufferSize: 5000 } },
+        serving: {
+          replicas,
+          sampling: { rate: 1, bufferSize: 5000 },
+          ...(cpuLimit ? { resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: cpuLimit, memory: '1Gi' } } } : {}),
+        },
         promotion: { policy: 'Automatic' },
       },
     } as unknown as Model);
@@ -179,7 +184,7 @@ describe('real pods: the whole loop with the operator in the cluster', () => {
   });
 
   it('serves v1 from real pods through the Service', async () => {
-    await applyModel('churn', 'models/churn/v1/model.onnx');
+    await applyModel('churn', 'models/churn/v1/model.onnx', 2, '2');
     const mo = await waitFor('Model churn Ready', async () => {
       const mo = await model('churn');
       return ready(mo) ? mo : undefined;
@@ -201,7 +206,8 @@ describe('real pods: the whole loop with the operator in the cluster', () => {
     const targets: [PodLike, string][] = [...serving.map((p): [PodLike, string] => [p, 'server']), [operator[0]!, 'operator']];
     for (const [pod, container] of targets) {
       const pids = containerPids(pod, container);
-      expect(pids.length, `${pod.metadata.name}`).toBeGreaterThan(0);
+      // A serving pod with a 2-CPU limit: the primary process and two workers.
+      expect(pids.length, `${pod.metadata.name}`).toBe(container === 'server' ? 3 : 1);
       for (const pid of pids) {
         const sec = processSecurity(pid);
         const who = `${pod.metadata.name}/${container} pid ${pid} (${sec.cmdline.join(' ')})`;
@@ -255,7 +261,8 @@ describe('real pods: the whole loop with the operator in the cluster', () => {
       return (mon.status?.consecutiveDriftChecks ?? 0) >= 1 ? mon : undefined;
     }, 120_000);
     expect(first.status).toMatchObject({ driftDetected: true });
-    expect(first.status?.sampleCount).toBeGreaterThanOrEqual(1200);
+    // Two pods of two workers each: every row once, the routing probe and the first answer included.
+    expect(first.status?.sampleCount).toBe(1202);
     expect(await client.list<RetrainJob>(RetrainJobType, ns)).toHaveLength(0);
     mark('first check (a Job from the CronJob, in a real pod) found drift; no retrain yet');
 
