@@ -156,7 +156,7 @@ export function check(s: Snapshot, e: Expectations = {}): CheckResult {
       if (served && envOf(c, 'FLUXORA_MODEL_URI') !== served.uri) p.push(`Deployment serves ${envOf(c, 'FLUXORA_MODEL_URI')}, not ${served.uri}`);
     }
     const svc = only<Service>(uid, 'Service', p);
-    if (svc && svc.spec.ports.map((x) => `${x.name}:${x.port}`).sort().join(',') !== 'admin:8081,http:8080') {
+    if (svc && svc.spec.ports.map((x) => `${x.name}:${x.port}`).sort().join(',') !== 'admin:8081,grpc:8085,http:8080') {
       p.push(`Service ports ${JSON.stringify(svc.spec.ports)}`);
     }
     if (svc && svc.spec.selector?.['fluxora.io/model'] !== m.metadata.name) p.push(`Service selects ${JSON.stringify(svc.spec.selector)}`);
