@@ -8,8 +8,7 @@
 // would be hundreds), and converges afterwards, then goes quiet.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelType } from '../../src/controllers/fluxora-types.js';
-import { type KubeClient } from '../../src/runtime/kube-client.js';
-import { adminClient, createNamespace, NamespaceResource } from '../support/cluster.js';
+import { operatorNamespace } from '../support/cluster.js';
 import { isWrite, operatorRequests, rate } from '../support/faults-audit.js';
 import { compactEtcd, killEtcd, restartApiserver } from '../support/faults-control-plane.js';
 import { waitForConvergence } from '../support/faults-convergence.js';
@@ -33,8 +32,7 @@ const QUIET_MAX_PER_SECOND = 1;
 
 describe('kube-apiserver and etcd restarts under load', () => {
   const rng = rngFor('apiserver-etcd');
-  let client: KubeClient;
-  let ns: string;
+  const { client, ns } = operatorNamespace('faults-cp', { nodes: 'kwok', why: 'the fault suite runs on its own control plane with kwok Nodes only (one control plane per machine owns the real Node); it checks what the operator writes under faults, not what pods run' }, { operator: false });
   let op: OperatorRun;
   let loadRunning = true;
   let loadOps = 0;
@@ -42,8 +40,6 @@ describe('kube-apiserver and etcd restarts under load', () => {
   let load: Promise<void>;
 
   beforeAll(async () => {
-    client = adminClient();
-    ns = await createNamespace(client, 'faults-cp', { nodes: 'kwok', why: 'the fault suite runs on its own control plane with kwok Nodes only (one control plane per machine owns the real Node); it checks what the operator writes under faults, not what pods run' });
     op = launchOperator([`--namespace=${ns}`]);
     expect(await op.started, op.stderr()).toBe(true);
     for (let i = 0; i < 15; i++) await client.create(ModelType, model(ns, `base${i}`));
@@ -68,8 +64,6 @@ describe('kube-apiserver and etcd restarts under load', () => {
     loadRunning = false;
     await load;
     await op?.kill();
-    await client.delete(NamespaceResource, undefined, ns);
-    client.close();
   });
 
   it('survives kube-apiserver restarts, an etcd outage and expired watches without a restart or a hot loop', async () => {

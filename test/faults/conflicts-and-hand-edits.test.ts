@@ -9,8 +9,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DriftMonitorType, ModelType } from '../../src/controllers/fluxora-types.js';
 import { CronJobResource, DeploymentResource, RoleResource, ServiceResource } from '../../src/controllers/resource-types.js';
-import { resourcePath, type KubeClient, type ResourceType } from '../../src/runtime/kube-client.js';
-import { adminClient, createNamespace, NamespaceResource } from '../support/cluster.js';
+import { resourcePath, type ResourceType } from '../../src/runtime/kube-client.js';
+import { operatorNamespace } from '../support/cluster.js';
 import { operatorRequests } from '../support/faults-audit.js';
 import { snapshot, waitForConvergence } from '../support/faults-convergence.js';
 import { launchOperator, type OperatorRun } from '../support/faults-operator.js';
@@ -22,8 +22,7 @@ const MODELS = 10;
 
 describe('conflicting writes and hand edits of children', () => {
   const rng = rngFor('conflicts');
-  let client: KubeClient;
-  let ns: string;
+  const { client, ns } = operatorNamespace('faults-409', { nodes: 'kwok', why: 'the fault suite runs on its own control plane with kwok Nodes only (one control plane per machine owns the real Node); it checks what the operator writes under faults, not what pods run' }, { operator: false });
   let op: OperatorRun;
 
   const merge = (type: ResourceType, name: string, body: unknown, sub?: string) =>
@@ -33,8 +32,6 @@ describe('conflicting writes and hand edits of children', () => {
     client.request('PATCH', resourcePath(type, ns, name), { body, contentType: 'application/strategic-merge-patch+json' });
 
   beforeAll(async () => {
-    client = adminClient();
-    ns = await createNamespace(client, 'faults-409', { nodes: 'kwok', why: 'the fault suite runs on its own control plane with kwok Nodes only (one control plane per machine owns the real Node); it checks what the operator writes under faults, not what pods run' });
     op = launchOperator([`--namespace=${ns}`]);
     expect(await op.started, op.stderr()).toBe(true);
     for (let i = 0; i < MODELS; i++) await client.create(ModelType, model(ns, `m${i}`));
@@ -43,8 +40,6 @@ describe('conflicting writes and hand edits of children', () => {
   });
   afterAll(async () => {
     await op?.kill();
-    await client.delete(NamespaceResource, undefined, ns);
-    client.close();
   });
 
   it('retries 409s on fresh data and ends with the latest spec and a correct status', async () => {

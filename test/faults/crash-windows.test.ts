@@ -15,9 +15,9 @@ import { retrainJobName } from '../../src/controllers/drift-monitor/retrain-trig
 import { DriftMonitorType, ModelType, RetrainJobType } from '../../src/controllers/fluxora-types.js';
 import { JobResource, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../src/controllers/resource-types.js';
 import { kubeTime } from '../../src/runtime/conditions.js';
-import { resourcePath, type KubeClient, type KubeObject } from '../../src/runtime/kube-client.js';
+import { resourcePath, type KubeObject } from '../../src/runtime/kube-client.js';
 import { sha256Hex } from '../../src/storage/index.js';
-import { adminClient, createNamespace, NamespaceResource, waitFor } from '../support/cluster.js';
+import { operatorNamespace, waitFor } from '../support/cluster.js';
 import { waitForConvergence } from '../support/faults-convergence.js';
 import { launchOperator, type OperatorRun } from '../support/faults-operator.js';
 import { recordSection } from '../support/faults-report.js';
@@ -26,8 +26,7 @@ import { driftMonitor, model, retrainJob, writeTrainerOutput, writeVerdict } fro
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('crash windows between two writes of one reconcile', () => {
-  let client: KubeClient;
-  let ns: string;
+  const { client, ns } = operatorNamespace('faults-window', { nodes: 'kwok', why: 'the fault suite runs on its own control plane with kwok Nodes only (one control plane per machine owns the real Node); it checks what the operator writes under faults, not what pods run' }, { operator: false });
   let out: string;
   const ops: OperatorRun[] = [];
   const start = async () => {
@@ -38,14 +37,10 @@ describe('crash windows between two writes of one reconcile', () => {
   };
 
   beforeAll(async () => {
-    client = adminClient();
-    ns = await createNamespace(client, 'faults-window', { nodes: 'kwok', why: 'the fault suite runs on its own control plane with kwok Nodes only (one control plane per machine owns the real Node); it checks what the operator writes under faults, not what pods run' });
     out = await mkdtemp(join(inject('faultsRunDir'), 'window-'));
   });
   afterAll(async () => {
     await Promise.all(ops.map((o) => o.kill()));
-    await client.delete(NamespaceResource, undefined, ns);
-    client.close();
   });
 
   it('finishes what a crash interrupted, once', async () => {

@@ -18,8 +18,8 @@ import type { DriftMonitor, RetrainJob } from '../../src/api/index.js';
 import { CronJobResource } from '../../src/controllers/resource-types.js';
 import { DriftMonitorType, ModelType, RetrainJobType } from '../../src/controllers/fluxora-types.js';
 import { getCondition } from '../../src/runtime/conditions.js';
-import { resourcePath, type KubeClient, type KubeObject } from '../../src/runtime/kube-client.js';
-import { adminClient, createNamespace, NamespaceResource, root, waitFor } from '../support/cluster.js';
+import { resourcePath, type KubeObject } from '../../src/runtime/kube-client.js';
+import { operatorNamespace, root, waitFor } from '../support/cluster.js';
 import { launchOperator, type OperatorRun } from '../support/faults-operator.js';
 import { mulberry32, rngFor } from '../support/faults-prng.js';
 import { recordSection } from '../support/faults-report.js';
@@ -43,8 +43,7 @@ interface CheckRun {
 
 describe('a failed or timed-out drift check never triggers a retrain', () => {
   const seed = Math.floor(rngFor('drift-check')() * 2 ** 31);
-  let client: KubeClient;
-  let ns: string;
+  const { client, ns } = operatorNamespace('faults-drift', { nodes: 'kwok', why: 'the fault suite runs on its own control plane with kwok Nodes only (one control plane per machine owns the real Node); it checks what the operator writes under faults, not what pods run' }, { operator: false });
   let op: OperatorRun;
   let dataDir: string;
   let hang: Server;
@@ -70,8 +69,6 @@ describe('a failed or timed-out drift check never triggers a retrain', () => {
   }
 
   beforeAll(async () => {
-    client = adminClient();
-    ns = await createNamespace(client, 'faults-drift', { nodes: 'kwok', why: 'the fault suite runs on its own control plane with kwok Nodes only (one control plane per machine owns the real Node); it checks what the operator writes under faults, not what pods run' });
     dataDir = inject('faultsRunDir');
     await writeFile(join(dataDir, 'reference.csv'), csv(600, 30, seed));
     await writeFile(join(dataDir, 'current-shifted.csv'), csv(600, 36, seed + 1));
@@ -123,8 +120,6 @@ describe('a failed or timed-out drift check never triggers a retrain', () => {
     await op?.kill();
     hang?.closeAllConnections();
     hang?.close();
-    await client.delete(NamespaceResource, undefined, ns);
-    client.close();
   });
 
   it('only verdicts count', async () => {

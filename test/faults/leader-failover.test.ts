@@ -9,9 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { leaderElectionRole } from '../../src/controllers/rbac.js';
 import { ModelType } from '../../src/controllers/fluxora-types.js';
 import { DeploymentResource, RoleBindingResource, RoleResource, ServiceResource } from '../../src/controllers/resource-types.js';
-import { resourcePath, type KubeClient, type KubeObject } from '../../src/runtime/kube-client.js';
+import { resourcePath, type KubeObject } from '../../src/runtime/kube-client.js';
 import { LeaseResource, type Lease } from '../../src/runtime/leader-election.js';
-import { adminClient, createNamespace, NamespaceResource, waitFor } from '../support/cluster.js';
+import { operatorNamespace, waitFor } from '../support/cluster.js';
 import { isWrite, operatorRequests, receivedMs } from '../support/faults-audit.js';
 import { waitForConvergence } from '../support/faults-convergence.js';
 import { launchOperator, type OperatorRun } from '../support/faults-operator.js';
@@ -32,13 +32,10 @@ interface ManagedFieldsEntry {
 
 describe('leader election: the leader is killed', () => {
   const rng = rngFor('leader-failover');
-  let client: KubeClient;
-  let ns: string;
+  const { client, ns } = operatorNamespace('faults-leader', { nodes: 'kwok', why: 'the fault suite runs on its own control plane with kwok Nodes only (one control plane per machine owns the real Node); it checks what the operator writes under faults, not what pods run' }, { operator: false });
   const ops: OperatorRun[] = [];
 
   beforeAll(async () => {
-    client = adminClient();
-    ns = await createNamespace(client, 'faults-leader', { nodes: 'kwok', why: 'the fault suite runs on its own control plane with kwok Nodes only (one control plane per machine owns the real Node); it checks what the operator writes under faults, not what pods run' });
     // As the chart does: Lease rights only in the operator's own namespace.
     const role = leaderElectionRole(ns);
     await client.create(RoleResource, role);
@@ -52,8 +49,6 @@ describe('leader election: the leader is killed', () => {
   });
   afterAll(async () => {
     await Promise.all(ops.map((o) => o.kill()));
-    await client.delete(NamespaceResource, undefined, ns);
-    client.close();
   });
 
   it('the follower takes over after the lease expires, and the two never write at once', async () => {

@@ -14,8 +14,8 @@ import { retrainJobName } from '../../src/controllers/drift-monitor/retrain-trig
 import { DriftMonitorType, ModelType, RetrainJobType } from '../../src/controllers/fluxora-types.js';
 import { SecretResource } from '../../src/controllers/resource-types.js';
 import { kubeTime } from '../../src/runtime/conditions.js';
-import { resourcePath, type KubeClient, type KubeObject } from '../../src/runtime/kube-client.js';
-import { adminClient, createNamespace, NamespaceResource } from '../support/cluster.js';
+import { resourcePath, type KubeObject } from '../../src/runtime/kube-client.js';
+import { operatorNamespace } from '../support/cluster.js';
 import { operatorRequests, isWrite } from '../support/faults-audit.js';
 import { check, ConvergenceTracker, snapshot, waitForConvergence, type Expectations, type MonitorExpectation } from '../support/faults-convergence.js';
 import { percentile } from '../support/faults-summary.js';
@@ -40,20 +40,15 @@ interface Op {
 
 describe('operator killed with SIGKILL at random points', () => {
   const rng = rngFor('operator-kill');
-  let client: KubeClient;
-  let ns: string;
+  const { client, ns } = operatorNamespace('faults-kill', { nodes: 'kwok', why: 'the fault suite runs on its own control plane with kwok Nodes only (one control plane per machine owns the real Node); it checks what the operator writes under faults, not what pods run' }, { operator: false });
   let out: string;
   const runs: OperatorRun[] = [];
 
   beforeAll(async () => {
-    client = adminClient();
-    ns = await createNamespace(client, 'faults-kill', { nodes: 'kwok', why: 'the fault suite runs on its own control plane with kwok Nodes only (one control plane per machine owns the real Node); it checks what the operator writes under faults, not what pods run' });
     out = await mkdtemp(join(inject('faultsRunDir'), 'trainer-'));
   });
   afterAll(async () => {
     await Promise.all(runs.map((r) => r.kill()));
-    await client.delete(NamespaceResource, undefined, ns);
-    client.close();
   });
 
   it('converges after every kill, with no duplicates and no lost status', { timeout: 480_000 }, async () => {

@@ -8,14 +8,13 @@ import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse } from 'yaml';
 import type { Model } from '../../src/api/index.js';
 import { DriftMonitorType, ModelType, RetrainJobType } from '../../src/controllers/fluxora-types.js';
 import { DeploymentResource } from '../../src/controllers/resource-types.js';
-import { getCondition } from '../../src/runtime/conditions.js';
-import { ApiError, type KubeClient, type KubeObject, type ResourceType } from '../../src/runtime/kube-client.js';
-import { adminClient, createNamespace, NamespaceResource, root, startOperator, waitFor, type OperatorProcess } from '../support/cluster.js';
+import { ApiError, type KubeObject, type ResourceType } from '../../src/runtime/kube-client.js';
+import { createReadyModel, modelReady, operatorNamespace, root } from '../support/cluster.js';
 
 const CORPUS = join(root, 'test', 'corpus', 'crs');
 const FIELD_MANAGER = 'fluxora-corpus';
@@ -115,34 +114,19 @@ const GOOD_MODEL = (ns: string): Model =>
     },
   }) as unknown as Model;
 
-async function readyGeneration(client: KubeClient, ns: string, name: string): Promise<Model> {
-  return waitFor(`model ${name} Ready at its latest generation`, async () => {
-    const m = await client.get<Model>(ModelType, ns, name);
-    const fresh = m.status?.observedGeneration === m.metadata.generation;
-    return fresh && getCondition(m.status?.conditions, 'Ready')?.status === 'True' ? m : undefined;
-  });
-}
-
 describe('the invalid-CR corpus', () => {
-  let client: KubeClient;
-  let ns: string;
-  let op: OperatorProcess | undefined;
-
-  beforeAll(async () => {
-    client = adminClient();
-    ns = await createNamespace(client, 'corpus-crs', {
+  const suite = operatorNamespace(
+    'corpus-crs',
+    {
       nodes: 'kwok',
       why: 'the API server refuses bad objects; the one good Model only needs to stay Ready, which kwok pods give at once',
-    });
-    op = await startOperator([`--namespace=${ns}`, '--workers=2']);
-    await client.create(ModelType, GOOD_MODEL(ns));
-    await readyGeneration(client, ns, 'good');
-  });
+    },
+    { operatorArgs: ['--workers=2'] },
+  );
+  const { client, ns } = suite;
 
-  afterAll(async () => {
-    await op?.stop();
-    if (ns) await client.delete(NamespaceResource, undefined, ns);
-    client.close();
+  beforeAll(async () => {
+    await createReadyModel(client, GOOD_MODEL(ns));
   });
 
   it('is a catalogue of at least 40 distinct cases', () => {
@@ -219,10 +203,10 @@ describe('the invalid-CR corpus', () => {
       body: { spec: { serving: { replicas: 2 } } },
       contentType: 'application/merge-patch+json',
     });
-    const model = await readyGeneration(client, ns, 'good');
+    const model = await modelReady(client, ns, 'good');
     expect(model.status?.readyReplicas).toBe(2);
     expect((await client.get<KubeObject & { spec: { replicas: number } }>(DeploymentResource, ns, 'good')).spec.replicas).toBe(2);
-    expect(op?.proc.exitCode).toBeNull();
-    expect(op?.logs.filter((l) => l.level >= 50)).toEqual([]);
+    expect(suite.op?.proc.exitCode).toBeNull();
+    expect(suite.op?.logs.filter((l) => l.level >= 50)).toEqual([]);
   });
 });

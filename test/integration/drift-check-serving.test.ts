@@ -4,15 +4,15 @@
 // the DriftMonitor's CronJob (`kubectl create job --from=cronjob/...`), whose
 // pod runs `fluxora drift-check`: it finds the serving pods through the
 // Service's EndpointSlices and pulls their samples with the samples token.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { DriftMonitor, Model, RetrainJob } from '../../src/api/index.js';
-import { DriftMonitorType, ModelType, RetrainJobType } from '../../src/controllers/fluxora-types.js';
+import { DriftMonitorType, RetrainJobType } from '../../src/controllers/fluxora-types.js';
 import { CronJobResource, JobResource, SecretResource } from '../../src/controllers/resource-types.js';
 import { getCondition } from '../../src/runtime/conditions.js';
-import type { KubeClient, KubeObject } from '../../src/runtime/kube-client.js';
+import type { KubeObject } from '../../src/runtime/kube-client.js';
 import { readObject, writeObject } from '../../src/storage/index.js';
 import { FEATURES, fixtureUri, inferBody } from '../fixtures/models/serve-harness.js';
-import { adminClient, createNamespace, NamespaceResource, startOperator, waitFor, type OperatorProcess } from '../support/cluster.js';
+import { createReadyModel, operatorNamespace, waitFor } from '../support/cluster.js';
 import { createBucket, s3Options, startMinio, type MinioEndpoint } from '../support/minio.js';
 import { exposeHostPort, kubectl, requireRealNode } from '../support/real-pods.js';
 
@@ -29,10 +29,10 @@ interface Job extends KubeObject {
 }
 
 describe('drift-check pods on samples captured by real serving pods', () => {
-  let client: KubeClient;
-  let ns: string;
+  beforeAll(() => requireRealNode());
+  const suite = operatorNamespace('drift-serving', { nodes: 'real' }, { operator: false });
+  const { client, ns } = suite;
   let m: MinioEndpoint;
-  let op: OperatorProcess | undefined;
   let checks = 0;
   const uri = (key: string) => `s3://${BUCKET}/${ns}/${key}`;
 
@@ -63,9 +63,6 @@ describe('drift-check pods on samples captured by real serving pods', () => {
   const retrains = async () => (await client.list<RetrainJob>(RetrainJobType, ns)).map((r) => r.metadata.name);
 
   beforeAll(async () => {
-    requireRealNode();
-    client = adminClient();
-    ns = await createNamespace(client, 'drift-serving', { nodes: 'real' });
     m = await startMinio();
     await createBucket(m, BUCKET);
     const store = await exposeHostPort(client, ns, 'minio', 9000, Number(new URL(m.endpoint).port));
@@ -78,18 +75,21 @@ describe('drift-check pods on samples captured by real serving pods', () => {
     const g = gaussian(11);
     await writeObject(uri('reference.csv'), ['tenure,spend,visits', ...Array.from({ length: 1000 }, () => [g(), g(), g()].map((v) => v.toFixed(5)).join(','))].join('\n') + '\n', { s3: s3Options(m) });
     await writeObject(uri('models/v1/model.onnx'), await readObject(fixtureUri('linear.onnx')), { s3: s3Options(m) });
-    op = await startOperator([`--namespace=${ns}`]);
-    await client.create(ModelType, {
-      apiVersion: 'fluxora.io/v1alpha1',
-      kind: 'Model',
-      metadata: { name: 'churn', namespace: ns },
-      spec: {
-        artifact: { uri: uri('models/v1/model.onnx'), credentialsSecretRef: { name: 'storage' } },
-        features: FEATURES,
-        serving: { replicas: 2, sampling: { rate: 1, bufferSize: 5000 } },
-      },
-    } as unknown as Model);
-    await waitFor('Model Ready', async () => getCondition((await client.get<Model>(ModelType, ns, 'churn')).status?.conditions, 'Ready')?.status === 'True', 120_000);
+    await suite.startOperator();
+    await createReadyModel(
+      client,
+      {
+        apiVersion: 'fluxora.io/v1alpha1',
+        kind: 'Model',
+        metadata: { name: 'churn', namespace: ns },
+        spec: {
+          artifact: { uri: uri('models/v1/model.onnx'), credentialsSecretRef: { name: 'storage' } },
+          features: FEATURES,
+          serving: { replicas: 2, sampling: { rate: 1, bufferSize: 5000 } },
+        },
+      } as unknown as Model,
+      { timeoutMs: 120_000 },
+    );
     // Ready pods route a moment later (EndpointSlice, kube-proxy).
     await waitFor('Service routes', async () => (await infer([[0, 0, 0]]).catch(() => 0)) === 200, 30_000, 250);
 
@@ -112,12 +112,6 @@ describe('drift-check pods on samples captured by real serving pods', () => {
     } as unknown as DriftMonitor);
     await waitFor('CronJob', () => client.getOrUndefined(CronJobResource, ns, 'churn-drift-drift-check'));
   }, 300_000);
-
-  afterAll(async () => {
-    await op?.stop();
-    await client?.delete(NamespaceResource, undefined, ns).catch(() => undefined);
-    client?.close();
-  });
 
   it('too few samples: no verdict, no retrain', async () => {
     await sendTraffic(200, 2, 5);

@@ -8,14 +8,14 @@ import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { DriftMonitor, Model, RetrainJob } from '../../src/api/index.js';
 import { CronJobResource } from '../../src/controllers/resource-types.js';
 import { DriftMonitorType, ModelType, RetrainJobType } from '../../src/controllers/fluxora-types.js';
 import { getCondition } from '../../src/runtime/conditions.js';
-import { resourcePath, type KubeClient, type KubeObject } from '../../src/runtime/kube-client.js';
+import { resourcePath, type KubeObject } from '../../src/runtime/kube-client.js';
 import { writeObject, type S3Options } from '../../src/storage/index.js';
-import { adminClient, createNamespace, NamespaceResource, root, startOperator, waitFor, type OperatorProcess } from '../support/cluster.js';
+import { operatorNamespace, root, waitFor } from '../support/cluster.js';
 import { createBucket, minio } from '../support/minio.js';
 
 const run = promisify(execFile);
@@ -34,9 +34,10 @@ function rows(n: number, shift: number, seed: number): string {
 }
 
 describe('fluxora drift-check', () => {
-  let client: KubeClient;
-  let ns: string;
-  let op: OperatorProcess | undefined;
+  const { client, ns } = operatorNamespace('drift-check', {
+    nodes: 'kwok',
+    why: 'each case runs the check as a process with the CronJob pod identity, to control data and timing exactly; real CronJob pods: real-loop.test.ts and drift-check-serving.test.ts',
+  });
   let s3: S3Options;
   const bucket = `drift-${Date.now().toString(36)}`;
 
@@ -98,12 +99,6 @@ describe('fluxora drift-check', () => {
     await writeObject(`s3://${bucket}/reference.csv`, rows(800, 0, 1), { s3 });
     await writeObject(`s3://${bucket}/current-shifted.csv`, rows(800, 6, 2), { s3 });
     await writeObject(`s3://${bucket}/current-same.csv`, rows(800, 0, 3), { s3 });
-    client = adminClient();
-    ns = await createNamespace(client, 'drift-check', {
-      nodes: 'kwok',
-      why: 'each case runs the check as a process with the CronJob pod identity, to control data and timing exactly; real CronJob pods: real-loop.test.ts and drift-check-serving.test.ts',
-    });
-    op = await startOperator([`--namespace=${ns}`]);
     await client.create(ModelType, {
       apiVersion: 'fluxora.io/v1alpha1',
       kind: 'Model',
@@ -111,11 +106,6 @@ describe('fluxora drift-check', () => {
       spec: { artifact: { uri: 'file:///m/churn.onnx' }, features: [{ name: 'tenure', type: 'numeric' }, { name: 'plan', type: 'categorical' }] },
     } as unknown as Model);
   }, 900_000);
-  afterAll(async () => {
-    await op?.stop();
-    await client?.delete(NamespaceResource, undefined, ns);
-    client?.close();
-  });
 
   it('finds no drift in data from the reference distribution', async () => {
     await monitor('same', `s3://${bucket}/reference.csv`, `s3://${bucket}/current-same.csv`);

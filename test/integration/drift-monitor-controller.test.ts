@@ -3,7 +3,7 @@
 // least-privilege RBAC, and the retrain trigger's exactly-once behaviour as
 // verdicts arrive in status (written here with the drift-check pods' own
 // ServiceAccount token, as the drift-check process does).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { DriftMonitor, Model, RetrainJob } from '../../src/api/index.js';
 import { DriftMonitorType, ModelType, RetrainJobType } from '../../src/controllers/fluxora-types.js';
 import { CronJobResource, RoleResource, SecretResource, ServiceAccountResource } from '../../src/controllers/resource-types.js';
@@ -11,7 +11,7 @@ import { denyInNamespace } from '../support/admission-policy.js';
 import { getCondition, kubeTime } from '../../src/runtime/conditions.js';
 import { KubeClient, resourcePath, type KubeObject } from '../../src/runtime/kube-client.js';
 import { KubeConfig } from '@kubernetes/client-node';
-import { adminClient, createNamespace, NamespaceResource, scrape, startOperator, waitFor, type OperatorProcess } from '../support/cluster.js';
+import { operatorNamespace, scrape, waitFor } from '../support/cluster.js';
 
 interface CronJob extends KubeObject {
   spec: {
@@ -42,9 +42,11 @@ const monitorSpec = {
 };
 
 describe('DriftMonitor controller', () => {
-  let client: KubeClient;
-  let ns: string;
-  let op: OperatorProcess | undefined;
+  const suite = operatorNamespace('drift-ctl', {
+    nodes: 'kwok',
+    why: 'verdicts are written here with the drift-check ServiceAccount token, so each one arrives exactly when the trigger logic needs it; real CronJob pods run the check in real-loop.test.ts',
+  });
+  const { client, ns } = suite;
 
   /** Writes a verdict the way drift-check does: as the check's own ServiceAccount, through the status subresource. */
   async function writeVerdict(asCheck: KubeClient, driftDetected: boolean, consecutive: number) {
@@ -69,23 +71,12 @@ describe('DriftMonitor controller', () => {
     (await client.request<{ items: RetrainJob[] }>('GET', resourcePath(RetrainJobType, ns))).items.map((r) => r.metadata.name);
 
   beforeAll(async () => {
-    client = adminClient();
-    ns = await createNamespace(client, 'drift-ctl', {
-      nodes: 'kwok',
-      why: 'verdicts are written here with the drift-check ServiceAccount token, so each one arrives exactly when the trigger logic needs it; real CronJob pods run the check in real-loop.test.ts',
-    });
-    op = await startOperator([`--namespace=${ns}`]);
     await client.create(ModelType, {
       apiVersion: 'fluxora.io/v1alpha1',
       kind: 'Model',
       metadata: { name: 'churn', namespace: ns },
       spec: { artifact: { uri: 'file:///m/churn.onnx' }, features: [{ name: 'tenure', type: 'numeric' }] },
     } as unknown as Model);
-  });
-  afterAll(async () => {
-    await op?.stop();
-    await client.delete(NamespaceResource, undefined, ns);
-    client.close();
   });
 
   it('creates a Forbid-concurrency CronJob with restricted pods and a least-privilege Role, and becomes Ready', async () => {
@@ -166,8 +157,8 @@ describe('DriftMonitor controller', () => {
       expect(after.status?.lastRetrainTime).toBeDefined();
 
       // Operator restart: the same verdict does not start a second run.
-      await op!.stop();
-      op = await startOperator([`--namespace=${ns}`]);
+      await suite.op!.stop();
+      const op = await suite.startOperator();
       await new Promise((r) => setTimeout(r, 3000));
       expect(await retrainJobs()).toEqual([name]);
 
@@ -267,7 +258,7 @@ describe('DriftMonitor controller', () => {
       expect(ready?.message).toContain('the API server refused the CronJob everyminute-drift-check');
       expect(ready?.message).toContain(message);
       await warned('everyminute', 'ChildRejected');
-      expect(op!.logs.filter((l) => l.msg === 'reconcile failed' && l.name === 'everyminute')).toEqual([]);
+      expect(suite.op!.logs.filter((l) => l.msg === 'reconcile failed' && l.name === 'everyminute')).toEqual([]);
       await client.request('PATCH', resourcePath(DriftMonitorType, ns, 'everyminute'), { body: { spec: { schedule: '0 * * * *' } }, contentType: 'application/merge-patch+json' });
       await waitFor('Ready with an hourly schedule', async () => (await readyOf('everyminute'))?.status === 'True', 30_000);
     } finally {

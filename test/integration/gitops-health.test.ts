@@ -1,11 +1,11 @@
 // Flux (kstatus) and Argo CD (our Lua health checks) judge real Model
 // objects, captured from the API server in each state the operator produces.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Model } from '../../src/api/index.js';
 import { ModelType } from '../../src/controllers/fluxora-types.js';
 import { getCondition } from '../../src/runtime/conditions.js';
 import type { KubeClient } from '../../src/runtime/kube-client.js';
-import { adminClient, createNamespace, NamespaceResource, startOperator, waitFor, type OperatorProcess } from '../support/cluster.js';
+import { operatorNamespace, waitFor } from '../support/cluster.js';
 import { argoHealth, kstatus } from '../support/gitops.js';
 
 const patch = (client: KubeClient, ns: string, name: string, body: unknown) =>
@@ -16,22 +16,15 @@ function judge(obj: Model) {
 }
 
 describe('GitOps health of Models', () => {
-  let client: KubeClient;
-  let ns: string;
-  let op: OperatorProcess | undefined;
-
-  beforeAll(async () => {
-    client = adminClient();
-    ns = await createNamespace(client, 'gitops', {
+  const suite = operatorNamespace(
+    'gitops',
+    {
       nodes: 'kwok',
       why: 'Argo CD and Flux judge the status the operator writes; kwok pods become Ready at once, so each state is cheap to reach (real-loop.test.ts judges objects of real pods)',
-    });
-  });
-  afterAll(async () => {
-    await op?.stop();
-    await client.delete(NamespaceResource, undefined, ns);
-    client.close();
-  });
+    },
+    { operator: false },
+  );
+  const { client, ns } = suite;
 
   it('new (no status yet): Argo Progressing; kstatus cannot tell yet', async () => {
     const created = await client.create(ModelType, {
@@ -48,7 +41,7 @@ describe('GitOps health of Models', () => {
   });
 
   it('Ready: Flux Current, Argo Healthy', async () => {
-    op = await startOperator([`--namespace=${ns}`]);
+    await suite.startOperator();
     const ready = await waitFor('Ready', async () => {
       const m = await client.get<Model>(ModelType, ns, 'churn');
       return getCondition(m.status?.conditions, 'Ready')?.status === 'True' ? m : undefined;
@@ -57,8 +50,8 @@ describe('GitOps health of Models', () => {
   });
 
   it('spec changed but not yet observed: Flux InProgress, Argo Progressing', async () => {
-    await op!.stop();
-    op = undefined;
+    await suite.op!.stop();
+    suite.op = undefined;
     await patch(client, ns, 'churn', { spec: { serving: { replicas: 2 } } });
     const stale = await client.get<Model>(ModelType, ns, 'churn');
     expect(stale.status?.observedGeneration).toBeLessThan(stale.metadata.generation!);
@@ -66,7 +59,7 @@ describe('GitOps health of Models', () => {
   });
 
   it('rolling out (pods cannot be scheduled): Reconciling, Flux InProgress, Argo Progressing', async () => {
-    op = await startOperator([`--namespace=${ns}`]);
+    await suite.startOperator();
     // Requests no kwok node can satisfy: the new pod stays Pending, the rollout waits.
     await patch(client, ns, 'churn', { spec: { serving: { resources: { requests: { cpu: '500' } } } } });
     const rolling = await waitFor('Reconciling', async () => {

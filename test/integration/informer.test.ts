@@ -2,13 +2,13 @@
 // resync, and back-off (no hot loop) while the server is unreachable.
 import { Registry } from 'prom-client';
 import { KubeConfig } from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Informer } from '../../src/runtime/informer.js';
 import { KubeClient, type KubeObject, type ResourceType } from '../../src/runtime/kube-client.js';
 import { createRuntimeMetrics } from '../../src/runtime/metrics.js';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { adminClient, createNamespace, NamespaceResource, root, waitFor } from '../support/cluster.js';
+import { operatorNamespace, root, waitFor } from '../support/cluster.js';
 
 const ConfigMapResource: ResourceType = { group: '', version: 'v1', kind: 'ConfigMap', plural: 'configmaps', namespaced: true };
 const cm = (ns: string, name: string, v = '1'): KubeObject & { data: Record<string, string> } => ({
@@ -19,17 +19,7 @@ const cm = (ns: string, name: string, v = '1'): KubeObject & { data: Record<stri
 });
 
 describe('Informer', () => {
-  let client: KubeClient;
-  let ns: string;
-
-  beforeAll(async () => {
-    client = adminClient();
-    ns = await createNamespace(client, 'informer', { nodes: 'none', why: 'the informer watches ConfigMaps' });
-  });
-  afterAll(async () => {
-    await client.delete(NamespaceResource, undefined, ns);
-    client.close();
-  });
+  const { client, ns } = operatorNamespace('informer', { nodes: 'none', why: 'the informer watches ConfigMaps' }, { operator: false });
 
   it('lists, watches, re-lists after 410 Gone without spurious events, and resyncs', async () => {
     await client.create(ConfigMapResource, cm(ns, 'a'));

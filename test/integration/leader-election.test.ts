@@ -9,15 +9,7 @@ import type { KubeClient, KubeObject } from '../../src/runtime/kube-client.js';
 import { LeaseResource, type Lease } from '../../src/runtime/leader-election.js';
 import { leaderElectionRole } from '../../src/controllers/rbac.js';
 import { RoleBindingResource, RoleResource } from '../../src/controllers/resource-types.js';
-import {
-  adminClient,
-  createNamespace,
-  NamespaceResource,
-  operatorWrites,
-  startOperator,
-  waitFor,
-  type OperatorProcess,
-} from '../support/cluster.js';
+import { operatorNamespace, operatorWrites, startOperator, waitFor, type OperatorProcess } from '../support/cluster.js';
 
 const LEASE_SECONDS = 4;
 
@@ -38,13 +30,14 @@ async function ready(client: KubeClient, ns: string, name: string) {
 }
 
 describe('leader election with two replicas', () => {
-  let client: KubeClient;
-  let ns: string;
+  const { client, ns } = operatorNamespace(
+    'leader',
+    { nodes: 'kwok', why: 'two operator replicas and their writes are what is tested, not what the pods run' },
+    { operator: false },
+  );
   const ops: OperatorProcess[] = [];
 
   beforeAll(async () => {
-    client = adminClient();
-    ns = await createNamespace(client, 'leader', { nodes: 'kwok', why: 'two operator replicas and their writes are what is tested, not what the pods run' });
     // As the chart does: Lease rights only in the operator's own namespace.
     const role = leaderElectionRole(ns);
     await client.create(RoleResource, role);
@@ -58,8 +51,6 @@ describe('leader election with two replicas', () => {
   });
   afterAll(async () => {
     await Promise.all(ops.map((o) => o.stop('SIGKILL')));
-    await client.delete(NamespaceResource, undefined, ns);
-    client.close();
   });
 
   it('only the leader reconciles, and the follower takes over when the leader dies', async () => {

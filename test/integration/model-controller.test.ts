@@ -1,7 +1,7 @@
 // The Model controller end to end on the real control plane: the operator
 // runs as a child process with production RBAC; kube-controller-manager and
 // kwok move the Deployments it creates; the audit log counts its writes.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Model } from '../../src/api/index.js';
 import { ModelType } from '../../src/controllers/fluxora-types.js';
 import { DeploymentResource, HpaResource, SecretResource, ServiceResource } from '../../src/controllers/resource-types.js';
@@ -11,17 +11,7 @@ import { PodResource } from '../../src/controllers/resource-types.js';
 import { inject } from 'vitest';
 import { denyInNamespace } from '../support/admission-policy.js';
 import { kubeletTime, kwokControl, writePodStatus, type TestPod } from '../support/kwok.js';
-import {
-  adminClient,
-  createNamespace,
-  NamespaceResource,
-  operatorWrites,
-  scrape,
-  servingImage,
-  startOperator,
-  waitFor,
-  type OperatorProcess,
-} from '../support/cluster.js';
+import { operatorNamespace, operatorWrites, scrape, servingImage, waitFor } from '../support/cluster.js';
 
 interface Deployment extends KubeObject {
   spec: {
@@ -80,24 +70,15 @@ async function readyModel(client: KubeClient, ns: string, name: string, version?
 }
 
 describe('Model controller', () => {
-  let client: KubeClient;
-  let ns: string;
-  let op: OperatorProcess | undefined;
-
-  beforeAll(async () => {
-    client = adminClient();
-    ns = await createNamespace(client, 'model-ctl', {
+  const suite = operatorNamespace(
+    'model-ctl',
+    {
       nodes: 'kwok',
       why: 'the children, status and write counts of many Models; kwok pods become Ready at once and load nothing (real pods: real-loop.test.ts)',
-    });
-    op = await startOperator([`--namespace=${ns}`, `--resync-period=${RESYNC_SECONDS}`, '--workers=2']);
-  });
-
-  afterAll(async () => {
-    await op?.stop();
-    await client.delete(NamespaceResource, undefined, ns);
-    client.close();
-  });
+    },
+    { operatorArgs: [`--resync-period=${RESYNC_SECONDS}`, '--workers=2'] },
+  );
+  const { client, ns } = suite;
 
   it('creates a Deployment, Service and token Secret, and becomes Ready when the rollout completes', async () => {
     await client.create(ModelType, modelManifest(ns, 'churn', 'file:///models/churn/v1/model.onnx'));
@@ -269,21 +250,21 @@ describe('Model controller', () => {
     await readyModel(client, ns, 'churn');
     // Let in-flight work (our own last status write and its watch event) settle.
     await new Promise((r) => setTimeout(r, 2000));
-    const reconcilesBefore = reconcileCount(await scrape(op!.metricsPort));
+    const reconcilesBefore = reconcileCount(await scrape(suite.op!.metricsPort));
     const since = Date.now();
     await new Promise((r) => setTimeout(r, (RESYNC_SECONDS * 3 + 1) * 1000));
     const writes = operatorWrites({ namespace: ns, sinceMs: since });
-    const reconcilesAfter = reconcileCount(await scrape(op!.metricsPort));
+    const reconcilesAfter = reconcileCount(await scrape(suite.op!.metricsPort));
     // Resyncs did run (the controller looked), and found nothing to write.
     expect(reconcilesAfter - reconcilesBefore).toBeGreaterThanOrEqual(3);
     expect(writes.map((w) => `${w.verb} ${w.objectRef?.resource}/${w.objectRef?.name}`)).toEqual([]);
   });
 
   it('converges after a restart without duplicating children or writing again', async () => {
-    expect(await op!.stop('SIGTERM')).toBe(0);
+    expect(await suite.op!.stop('SIGTERM')).toBe(0);
     const since = Date.now();
     await client.create(ModelType, modelManifest(ns, 'fraud', 'file:///models/fraud/v1/model.onnx'));
-    op = await startOperator([`--namespace=${ns}`, `--resync-period=${RESYNC_SECONDS}`]);
+    await suite.startOperator([`--resync-period=${RESYNC_SECONDS}`]);
     await readyModel(client, ns, 'fraud', 'v1');
     await new Promise((r) => setTimeout(r, 2000));
     const deployments = await client.request<{ items: KubeObject[] }>('GET', `/apis/apps/v1/namespaces/${ns}/deployments`);
@@ -342,11 +323,11 @@ describe('Model controller', () => {
       expect(warning.message).toContain(message);
       // Back-off, not a hot loop: after the first seconds, retries are seconds apart.
       await new Promise((r) => setTimeout(r, 5000));
-      const refusedLines = () => op!.logs.filter((l) => l.msg === 'child refused by the API server' && l.name === 'strict').length;
+      const refusedLines = () => suite.op!.logs.filter((l) => l.msg === 'child refused by the API server' && l.name === 'strict').length;
       const before = refusedLines();
       await new Promise((r) => setTimeout(r, 6000));
       expect(refusedLines() - before).toBeLessThanOrEqual(2);
-      expect(op!.logs.filter((l) => l.msg === 'reconcile failed' && l.name === 'strict')).toEqual([]);
+      expect(suite.op!.logs.filter((l) => l.msg === 'reconcile failed' && l.name === 'strict')).toEqual([]);
 
       await patchModel('strict', { serving: { resources: { limits: { cpu: '2' } } } });
       const fixed = await readyModel(client, ns, 'strict', 'v1');

@@ -5,15 +5,15 @@
 // back-off; the operator (run from source here), which reads a Model's pods
 // while its rollout is unfinished, reports ServingFailed. Then the artifact
 // appears in the store, the next restart loads it, and the Model is Ready again.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Model } from '../../src/api/index.js';
 import { ModelType } from '../../src/controllers/fluxora-types.js';
 import { SecretResource } from '../../src/controllers/resource-types.js';
 import { getCondition } from '../../src/runtime/conditions.js';
-import type { KubeClient, KubeObject } from '../../src/runtime/kube-client.js';
+import type { KubeObject } from '../../src/runtime/kube-client.js';
 import { readObject, writeObject } from '../../src/storage/index.js';
 import { FEATURES, fixtureUri } from '../fixtures/models/serve-harness.js';
-import { adminClient, createNamespace, NamespaceResource, startOperator, waitFor, type OperatorProcess } from '../support/cluster.js';
+import { operatorNamespace, waitFor } from '../support/cluster.js';
 import { argoHealth, kstatus } from '../support/gitops.js';
 import { createBucket, s3Options, startMinio, type MinioEndpoint } from '../support/minio.js';
 import { exposeHostPort, podsWhere, requireRealNode } from '../support/real-pods.js';
@@ -21,17 +21,14 @@ import { exposeHostPort, podsWhere, requireRealNode } from '../support/real-pods
 const BUCKET = 'fluxora-serving-failure';
 
 describe('a Model whose server cannot start (real pods)', () => {
-  let client: KubeClient;
-  let ns: string;
+  beforeAll(() => requireRealNode());
+  const suite = operatorNamespace('serving-failure', { nodes: 'real' }, { operator: false });
+  const { client, ns } = suite;
   let m: MinioEndpoint;
-  let op: OperatorProcess | undefined;
   const model = () => client.get<Model>(ModelType, ns, 'churn');
   const artifact = () => `s3://${BUCKET}/${ns}/churn/v1/model.onnx`;
 
   beforeAll(async () => {
-    requireRealNode();
-    client = adminClient();
-    ns = await createNamespace(client, 'serving-failure', { nodes: 'real' });
     m = await startMinio();
     await createBucket(m, BUCKET);
     const store = await exposeHostPort(client, ns, 'minio', 9000, Number(new URL(m.endpoint).port));
@@ -41,13 +38,8 @@ describe('a Model whose server cannot start (real pods)', () => {
       metadata: { name: 'storage', namespace: ns },
       stringData: { AWS_ACCESS_KEY_ID: m.accessKeyId, AWS_SECRET_ACCESS_KEY: m.secretAccessKey, AWS_ENDPOINT_URL: store, AWS_REGION: 'us-east-1' },
     } as KubeObject);
-    op = await startOperator([`--namespace=${ns}`]);
+    await suite.startOperator();
   }, 120_000);
-  afterAll(async () => {
-    await op?.stop();
-    await client?.delete(NamespaceResource, undefined, ns).catch(() => undefined);
-    client?.close();
-  });
 
   it("reports the server's reason as ServingFailed, and is Ready once the artifact is there", async () => {
     await client.create(ModelType, {

@@ -28,10 +28,9 @@ import type { DriftMonitor, Model, RetrainJob } from '../../src/api/index.js';
 import { leaderElectionRole } from '../../src/controllers/rbac.js';
 import { DriftMonitorType, ModelType, RetrainJobType } from '../../src/controllers/fluxora-types.js';
 import { CronJobResource, DeploymentResource, RoleBindingResource, RoleResource, SecretResource } from '../../src/controllers/resource-types.js';
-import { getCondition } from '../../src/runtime/conditions.js';
-import type { KubeClient, KubeObject } from '../../src/runtime/kube-client.js';
+import type { KubeObject } from '../../src/runtime/kube-client.js';
 import { FEATURES, fixtureUri, http, inferBody, REPO_ROOT, spawnServe, type ServeProcess } from '../fixtures/models/serve-harness.js';
-import { adminClient, createNamespace, NamespaceResource, root, scrape, startOperator, waitFor, type OperatorProcess } from '../support/cluster.js';
+import { createReadyModel, operatorNamespace, root, scrape, waitFor } from '../support/cluster.js';
 import { localCommand } from '../../hack/run-local.js';
 import { allPanels, labelValuesQuery, loadDashboard, substitute, vectorSelectors, type BuiltIns } from '../support/grafana-dashboard.js';
 import { freePort, PROMTOOL, requirePrometheusBinaries, startPrometheus, type Prometheus, type Sample } from '../support/prometheus.js';
@@ -153,10 +152,17 @@ async function spawnLoadingServe(env: Record<string, string>): Promise<{ child: 
 }
 
 describe('dashboard and alerts against a real Prometheus', () => {
-  let client: KubeClient;
-  let ns: string;
+  beforeAll(() => requirePrometheusBinaries());
+  const suite = operatorNamespace(
+    'observability',
+    {
+      nodes: 'kwok',
+      why: 'Prometheus scrapes serving processes the test starts with the pods environment, so each state the dashboard shows (a replica still loading, a store outage) happens exactly when needed',
+    },
+    { operator: false },
+  );
+  const { client, ns } = suite;
   let dir: string;
-  let op: OperatorProcess | undefined;
   let serve: ServeProcess | undefined;
   let loading: Awaited<ReturnType<typeof spawnLoadingServe>> | undefined;
   let prom: Prometheus | undefined;
@@ -227,12 +233,6 @@ describe('dashboard and alerts against a real Prometheus', () => {
     waitFor(`${expr} in Prometheus`, async () => (await prom!.queryRange(expr, new Date(Date.now() - 60_000), new Date(), 1)).length > 0, 60_000, 500);
 
   beforeAll(async () => {
-    requirePrometheusBinaries();
-    client = adminClient();
-    ns = await createNamespace(client, 'observability', {
-      nodes: 'kwok',
-      why: 'Prometheus scrapes serving processes the test starts with the pods environment, so each state the dashboard shows (a replica still loading, a store outage) happens exactly when needed',
-    });
     dir = await mkdtemp(join(tmpdir(), 'fluxora-obs-'));
 
     // Lease rights in the test namespace, as the chart grants them in the operator's.
@@ -247,25 +247,24 @@ describe('dashboard and alerts against a real Prometheus', () => {
     } as KubeObject);
     // An S3 endpoint nobody listens on: RetrainJobs writing to s3:// cannot be evaluated (reconcile errors, retries).
     const deadS3 = `http://127.0.0.1:${await freePort()}`;
-    op = await startOperator([`--namespace=${ns}`, '--leader-elect', `--leader-election-namespace=${ns}`, '--retry-period=1'], {
+    const op = await suite.startOperator(['--leader-elect', `--leader-election-namespace=${ns}`, '--retry-period=1'], {
       AWS_ENDPOINT_URL: deadS3,
       AWS_ACCESS_KEY_ID: 'fluxora-test',
       AWS_SECRET_ACCESS_KEY: 'fluxora-test',
       AWS_REGION: 'us-east-1',
     });
-    await waitFor('operator leads', () => op!.logs.some((l) => l.msg === 'controllers started'), 60_000);
+    await waitFor('operator leads', () => op.logs.some((l) => l.msg === 'controllers started'), 60_000);
 
     const g = gaussian(11);
     const rows = Array.from({ length: 1000 }, () => FEATURES.map(() => g().toFixed(5)).join(','));
     await writeFile(join(dir, 'reference.csv'), [FEATURES.map((f) => f.name).join(','), ...rows].join('\n') + '\n');
 
-    await client.create(ModelType, {
+    await createReadyModel(client, {
       apiVersion: 'fluxora.io/v1alpha1',
       kind: 'Model',
       metadata: { name: 'churn', namespace: ns },
       spec: { artifact: { uri: fixtureUri('linear.onnx') }, features: FEATURES, serving: { replicas: 1, sampling: { rate: 1, bufferSize: 5000 } } },
     } as unknown as Model);
-    await waitFor('Model Ready', async () => getCondition((await client.get<Model>(ModelType, ns, 'churn')).status?.conditions, 'Ready')?.status === 'True');
 
     // The serving pod's environment, run as a real process; a second replica is still loading its artifact.
     const dep = await client.get<KubeObject & { spec: { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } } }>(DeploymentResource, ns, 'churn');
@@ -340,7 +339,7 @@ describe('dashboard and alerts against a real Prometheus', () => {
     await runDriftCheck(addressMap);
     const first = await client.get<DriftMonitor>(DriftMonitorType, ns, 'churn-drift');
     expect(first.status?.driftDetected).toBe(true);
-    await waitFor('operator saw the first verdict', async () => /fluxora_drift_detected\{[^}]*\} 1/.test(await scrape(op!.metricsPort)));
+    await waitFor('operator saw the first verdict', async () => /fluxora_drift_detected\{[^}]*\} 1/.test(await scrape(op.metricsPort)));
     await new Promise((r) => setTimeout(r, 1100)); // verdict times have second resolution
     await runDriftCheck(addressMap);
     const triggered = await waitFor('RetrainJob from drift', async () => (await client.get<DriftMonitor>(DriftMonitorType, ns, 'churn-drift')).status?.lastRetrainJob);
@@ -363,7 +362,7 @@ describe('dashboard and alerts against a real Prometheus', () => {
 
     // A RetrainJob whose output store is unreachable: evaluated, failed with a transient error, retried.
     await client.create(RetrainJobType, retrainJob('rj-unreachable', 's3://fluxora-runs/'));
-    await waitFor('reconcile errors', async () => /controller_runtime_reconcile_errors_total\{controller="retrainjob"\} [1-9]/.test(await scrape(op!.metricsPort)), 90_000, 500);
+    await waitFor('reconcile errors', async () => /controller_runtime_reconcile_errors_total\{controller="retrainjob"\} [1-9]/.test(await scrape(op.metricsPort)), 90_000, 500);
 
     for (const expr of [
       'fluxora_drift_checks_total',
@@ -390,10 +389,7 @@ describe('dashboard and alerts against a real Prometheus', () => {
     }
     loading?.store.closeAllConnections();
     loading?.store.close();
-    await op?.stop();
-    await client.delete(NamespaceResource, undefined, ns);
-    client.close();
-    await rm(dir, { recursive: true, force: true });
+    if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   const variables = () => ({ datasource: 'prometheus', job: OPERATOR_JOB, namespace: ns, model: 'churn', monitor: 'churn-drift' });

@@ -15,14 +15,14 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseAllDocuments, stringify } from 'yaml';
 import { CHART_DIR, helmTemplate, MIN_KUBE_VERSION } from '../../hack/helm.js';
 import { serverSideApply } from '../../src/runtime/apply.js';
-import type { KubeClient, KubeObject, ResourceType } from '../../src/runtime/kube-client.js';
+import type { KubeObject, ResourceType } from '../../src/runtime/kube-client.js';
 import type { Model } from '../../src/api/index.js';
 import { ModelType } from '../../src/controllers/fluxora-types.js';
 import { SecretResource } from '../../src/controllers/resource-types.js';
 import { getCondition } from '../../src/runtime/conditions.js';
 import { readObject, writeObject } from '../../src/storage/index.js';
 import { FEATURES, fixtureUri, inferBody } from '../fixtures/models/serve-harness.js';
-import { adminClient, createNamespace, NamespaceResource, root, waitFor } from '../support/cluster.js';
+import { operatorNamespace, root, waitFor } from '../support/cluster.js';
 import { createBucket, s3Options, startMinio } from '../support/minio.js';
 import { exposeHostPort, requireRealNode } from '../support/real-pods.js';
 import { schemasFromCrd, schemasFromOpenApiV2, writeSchemas, type Crd } from '../support/kubeconform-schemas.js';
@@ -38,8 +38,7 @@ const kindsIn = (text: string) => objectsIn(text).map((o) => o.kind).sort();
 type MonitoringCrd = Crd & { metadata: { name: string } };
 
 describe('packaging', () => {
-  let client: KubeClient;
-  let ns: string;
+  const { client, ns } = operatorNamespace('packaging', { nodes: 'real' }, { operator: false });
   let work: string;
   let schemaDir: string;
   let everyFeature: string;
@@ -49,8 +48,6 @@ describe('packaging', () => {
 
   beforeAll(async () => {
     kubeconfig = inject('kubeconfig');
-    client = adminClient();
-    ns = await createNamespace(client, 'packaging', { nodes: 'real' });
     work = mkdtempSync(join(tmpdir(), 'fluxora-packaging-'));
     schemaDir = join(work, 'schemas');
 
@@ -82,9 +79,7 @@ describe('packaging', () => {
     });
   });
 
-  afterAll(async () => {
-    await client?.delete(NamespaceResource, undefined, ns);
-    client?.close();
+  afterAll(() => {
     if (work) rmSync(work, { recursive: true, force: true });
   });
 

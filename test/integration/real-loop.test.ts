@@ -20,12 +20,12 @@ import type { DriftMonitor, Model, RetrainJob } from '../../src/api/index.js';
 import { DriftMonitorType, ModelType, RetrainJobType } from '../../src/controllers/fluxora-types.js';
 import { CronJobResource, DeploymentResource, SecretResource } from '../../src/controllers/resource-types.js';
 import { getCondition } from '../../src/runtime/conditions.js';
-import type { KubeClient, KubeObject } from '../../src/runtime/kube-client.js';
+import type { KubeObject } from '../../src/runtime/kube-client.js';
 import { writeObject } from '../../src/storage/index.js';
 import { normal, seededRandom } from '../../src/training/random.js';
 import { FEATURES, inferBody } from '../fixtures/models/serve-harness.js';
 import { runFluxora } from '../support/captured-process.js';
-import { adminClient, createNamespace, NamespaceResource, retrainJobFinished, waitFor } from '../support/cluster.js';
+import { operatorNamespace, retrainJobFinished, waitFor } from '../support/cluster.js';
 import { argoHealth, kstatus } from '../support/gitops.js';
 import { createBucket, s3Options, startMinio, type MinioEndpoint } from '../support/minio.js';
 import {
@@ -76,8 +76,9 @@ const ALL_CAPS = 0n;
 const RESTRICTED_UID = 65532;
 
 describe('real pods: the whole loop with the operator in the cluster', () => {
-  let client: KubeClient;
-  let ns: string;
+  beforeAll(() => requireRealNode());
+  // The operator is installed in the cluster below, not started as a process.
+  const { client, ns } = operatorNamespace('real-loop', { nodes: 'real' }, { operator: false });
   let dir: string;
   let m: MinioEndpoint;
   let storeUrl: string;
@@ -136,9 +137,6 @@ describe('real pods: the whole loop with the operator in the cluster', () => {
     waitFor(`Service ${name} routes to a serving pod`, async () => (await infer(name, [[0, 0, 0]])).model_version, 30_000, 250);
 
   beforeAll(async () => {
-    requireRealNode();
-    client = adminClient();
-    ns = await createNamespace(client, 'real-loop', { nodes: 'real' });
     dir = await mkdtemp(join(tmpdir(), 'fluxora-real-loop-'));
     m = await startMinio();
     await createBucket(m, BUCKET);
@@ -177,8 +175,6 @@ describe('real pods: the whole loop with the operator in the cluster', () => {
   afterAll(async () => {
     // The operator watches every namespace: remove it so later test files run theirs alone.
     await kubectl(['delete', '--ignore-not-found', '--wait=true', '-n', OPERATOR_NS, 'deployment/fluxora-operator']).catch(() => undefined);
-    await client?.delete(NamespaceResource, undefined, ns).catch(() => undefined);
-    client?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
     console.log(`real-pod loop, step timings:\n${timings.map(([s, ms]) => `  ${(ms / SECOND).toFixed(2).padStart(6)} s  ${s}`).join('\n')}`);
   });

@@ -6,16 +6,16 @@
 import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Model, RetrainJob } from '../../src/api/index.js';
 import { ModelType, RetrainJobType } from '../../src/controllers/fluxora-types.js';
 import { DeploymentResource, JobResource } from '../../src/controllers/resource-types.js';
 import { getCondition } from '../../src/runtime/conditions.js';
-import type { KubeClient, KubeObject } from '../../src/runtime/kube-client.js';
+import type { KubeObject } from '../../src/runtime/kube-client.js';
 import { sha256Hex } from '../../src/storage/index.js';
 import { SecretResource } from '../../src/controllers/resource-types.js';
 import { closedPort } from '../corpus/artifacts/harness.js';
-import { adminClient, createNamespace, NamespaceResource, retrainJobFinished, scrape, startOperator, waitFor, type OperatorProcess } from '../support/cluster.js';
+import { createReadyModel, operatorNamespace, retrainJobFinished, scrape, waitFor } from '../support/cluster.js';
 
 interface EventList {
   items: { type: string; reason: string; message: string; involvedObject: { kind?: string; name: string } }[];
@@ -29,10 +29,12 @@ interface Deployment extends KubeObject {
 }
 
 describe('RetrainJob controller', () => {
-  let client: KubeClient;
-  let ns: string;
+  const suite = operatorNamespace('retrain', {
+    nodes: 'kwok',
+    why: 'the test writes the trainer output itself (the trainer contract) to reach each gate outcome; the real trainer pod runs in real-loop.test.ts',
+  });
+  const { client, ns } = suite;
   let out: string;
-  let op: OperatorProcess | undefined;
 
   const retrainJob = (name: string, acceptance?: Record<string, unknown>, spec: Record<string, unknown> = {}): RetrainJob =>
     ({
@@ -73,28 +75,17 @@ describe('RetrainJob controller', () => {
   };
 
   beforeAll(async () => {
-    client = adminClient();
-    ns = await createNamespace(client, 'retrain', {
-      nodes: 'kwok',
-      why: 'the test writes the trainer output itself (the trainer contract) to reach each gate outcome; the real trainer pod runs in real-loop.test.ts',
-    });
     out = await mkdtemp(join(tmpdir(), 'fluxora-runs-'));
-    op = await startOperator([`--namespace=${ns}`]);
-    await client.create(ModelType, {
-      apiVersion: 'fluxora.io/v1alpha1',
-      kind: 'Model',
-      metadata: { name: 'churn', namespace: ns },
-      spec: { artifact: { uri: 'file:///models/churn/v1.onnx' }, features: [{ name: 'tenure', type: 'numeric' }] },
-    } as unknown as Model);
-    await waitFor('model v1 Ready', async () => {
-      const m = await served();
-      return getCondition(m.status?.conditions, 'Ready')?.status === 'True' && m.status?.servingVersion === 'v1';
-    });
-  });
-  afterAll(async () => {
-    await op?.stop();
-    await client.delete(NamespaceResource, undefined, ns);
-    client.close();
+    await createReadyModel(
+      client,
+      {
+        apiVersion: 'fluxora.io/v1alpha1',
+        kind: 'Model',
+        metadata: { name: 'churn', namespace: ns },
+        spec: { artifact: { uri: 'file:///models/churn/v1.onnx' }, features: [{ name: 'tenure', type: 'numeric' }] },
+      } as unknown as Model,
+      { version: 'v1' },
+    );
   });
 
   it('runs the trainer Job under the contract, accepts a better model and rolls the Model to it', async () => {
@@ -256,7 +247,7 @@ describe('RetrainJob controller', () => {
     await client.delete(RetrainJobType, ns, 'rj-good');
     await waitFor('Job collected', async () => !(await client.getOrUndefined(JobResource, ns, 'rj-good')), 60_000);
 
-    const metrics = await scrape(op!.metricsPort);
+    const metrics = await scrape(suite.op!.metricsPort);
     expect(metrics).toContain(`fluxora_retrain_jobs_total{namespace="${ns}",result="Succeeded"} 1`);
     expect(metrics).toContain(`fluxora_retrain_jobs_total{namespace="${ns}",result="Rejected"} 1`);
     expect(metrics).toContain(`fluxora_retrain_jobs_total{namespace="${ns}",result="Failed"} 5`);

@@ -32,7 +32,7 @@ import { ApiError, type KubeClient, type KubeObject, type ResourceType } from '.
 import { sha256Hex, writeObject } from '../../src/storage/index.js';
 import { FEATURES, http, inferBody } from '../fixtures/models/serve-harness.js';
 import { startFluxora, runFluxora, type CapturedProcess } from '../support/captured-process.js';
-import { adminClient, createNamespace, NamespaceResource, retrainJobFinished, waitFor } from '../support/cluster.js';
+import { operatorNamespace, retrainJobFinished, waitFor } from '../support/cluster.js';
 import { createBucket, s3Options, startMinio, type MinioEndpoint } from '../support/minio.js';
 
 const run = promisify(execFile);
@@ -92,8 +92,14 @@ async function admissionFailures(client: KubeClient, ns: string): Promise<string
 }
 
 describe('security: restricted namespace, secrets never logged', () => {
-  let client: KubeClient;
-  let ns: string;
+  const { client, ns } = operatorNamespace(
+    'restricted',
+    {
+      nodes: 'kwok',
+      why: 'part 1 tests admission under the restricted profile; part 2 runs the processes itself to search all they print; real-loop.test.ts checks running pods in /proc',
+    },
+    { operator: false, labels: RESTRICTED },
+  );
   let dir: string;
   let bucket: string;
   let minio: MinioEndpoint;
@@ -106,16 +112,6 @@ describe('security: restricted namespace, secrets never logged', () => {
   let s3Env: Record<string, string>;
 
   beforeAll(async () => {
-    client = adminClient();
-    ns = await createNamespace(
-      client,
-      'restricted',
-      {
-        nodes: 'kwok',
-        why: 'part 1 tests admission under the restricted profile; part 2 runs the processes itself to search all they print; real-loop.test.ts checks running pods in /proc',
-      },
-      RESTRICTED,
-    );
     dir = await mkdtemp(join(tmpdir(), 'fluxora-security-'));
     minio = await startMinio();
     bucket = `security-${randomBytes(4).toString('hex')}`;
@@ -201,8 +197,6 @@ describe('security: restricted namespace, secrets never logged', () => {
   afterAll(async () => {
     await serve?.stop();
     await operator?.stop();
-    await client.delete(NamespaceResource, undefined, ns);
-    client.close();
   });
 
   describe('pod security "restricted"', () => {

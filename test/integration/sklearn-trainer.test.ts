@@ -28,7 +28,7 @@ import { resolveFeatureLayout } from '../../src/serving/sample-capture.js';
 import { objectExists, readObject, writeObject, type S3Options } from '../../src/storage/index.js';
 import { seededRandom } from '../../src/training/random.js';
 import { ensurePythonVenv } from '../fixtures/models/python-venv.js';
-import { adminClient, createNamespace, NamespaceResource, root } from '../support/cluster.js';
+import { operatorNamespace, root } from '../support/cluster.js';
 import { createBucket, s3Options, startMinio, type MinioEndpoint } from '../support/minio.js';
 
 const EXAMPLE = join(root, 'manifests', 'examples', 'sklearn-trainer');
@@ -141,8 +141,14 @@ describe('example scikit-learn container trainer', () => {
   let python: string;
   let minio: MinioEndpoint;
   let s3: S3Options;
-  let client: KubeClient;
-  let ns: string;
+  const { client, ns } = operatorNamespace(
+    'sklearn-trainer',
+    {
+      nodes: 'none',
+      why: 'the Python trainer runs as a process with its Job pod environment: the project builds no Python image',
+    },
+    { operator: false },
+  );
   let home: string;
   let model: Model;
   let retrainJob: RetrainJob;
@@ -199,11 +205,6 @@ describe('example scikit-learn container trainer', () => {
     await writeObject(servedV1, backwardsModel(FEATURES), { s3 });
     home = await mkdtemp(join(tmpdir(), 'fluxora-sklearn-trainer-'));
 
-    client = adminClient();
-    ns = await createNamespace(client, 'sklearn-trainer', {
-      nodes: 'none',
-      why: 'the Python trainer runs as a process with its Job pod environment: the project builds no Python image',
-    });
     // The Secret the example refers to, holding this test's MinIO settings, as envFrom will pass them.
     const secretName = RETRAIN_JOB_YAML.spec.dataset.credentialsSecretRef!.name;
     await client.create<Secret>(SecretResource, {
@@ -231,8 +232,6 @@ describe('example scikit-learn container trainer', () => {
   }, VENV_TIMEOUT_MS);
 
   afterAll(async () => {
-    await client?.delete(NamespaceResource, undefined, ns).catch(() => undefined);
-    client?.close();
     if (home) await rm(home, { recursive: true, force: true });
   });
 

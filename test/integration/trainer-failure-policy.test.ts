@@ -13,15 +13,15 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Model, RetrainJob } from '../../src/api/index.js';
-import { ModelType, RetrainJobType } from '../../src/controllers/fluxora-types.js';
+import { RetrainJobType } from '../../src/controllers/fluxora-types.js';
 import { JobResource, PodResource } from '../../src/controllers/resource-types.js';
 import { getCondition } from '../../src/runtime/conditions.js';
-import type { KubeClient, KubeObject } from '../../src/runtime/kube-client.js';
+import type { KubeObject } from '../../src/runtime/kube-client.js';
 import { EXIT_BAD_INPUT, EXIT_RETRYABLE } from '../../src/training/exit-codes.js';
 import { readObject } from '../../src/storage/index.js';
 import { FEATURES, fixtureUri } from '../fixtures/models/serve-harness.js';
 import { closedPort } from '../corpus/artifacts/harness.js';
-import { adminClient, createNamespace, NamespaceResource, retrainJobFinished, startOperator, waitFor, type OperatorProcess } from '../support/cluster.js';
+import { createReadyModel, operatorNamespace, retrainJobFinished, waitFor } from '../support/cluster.js';
 import { NODE_IP, requireRealNode, type PodLike } from '../support/real-pods.js';
 
 interface Job extends KubeObject {
@@ -30,9 +30,9 @@ interface Job extends KubeObject {
 type TrainerPod = PodLike & { status?: PodLike['status'] & { conditions?: { type: string; status: string }[] } };
 
 describe('trainer Job podFailurePolicy (real pods)', () => {
-  let client: KubeClient;
-  let ns: string;
-  let op: OperatorProcess | undefined;
+  beforeAll(() => requireRealNode());
+  const suite = operatorNamespace('trainer-policy', { nodes: 'real' }, { operator: false });
+  const { client, ns } = suite;
   let server: http.Server;
   let base: string;
   let datasetRequests = 0;
@@ -63,9 +63,6 @@ describe('trainer Job podFailurePolicy (real pods)', () => {
     }, 120_000, 500);
 
   beforeAll(async () => {
-    requireRealNode();
-    client = adminClient();
-    ns = await createNamespace(client, 'trainer-policy', { nodes: 'real' });
     const model = await readObject(fixtureUri('linear.onnx'));
     // Reached by pods at the node's address, as a store outside the cluster would be.
     server = http.createServer((req, res) => {
@@ -81,24 +78,21 @@ describe('trainer Job podFailurePolicy (real pods)', () => {
     server.listen(0, '0.0.0.0');
     await once(server, 'listening');
     base = `http://${NODE_IP}:${(server.address() as AddressInfo).port}`;
-    op = await startOperator([`--namespace=${ns}`]);
-    await client.create(ModelType, {
-      apiVersion: 'fluxora.io/v1alpha1',
-      kind: 'Model',
-      metadata: { name: 'churn', namespace: ns },
-      spec: { artifact: { uri: `${base}/v1/model.onnx` }, features: FEATURES },
-    } as unknown as Model);
-    await waitFor('model v1 Ready', async () => {
-      const m = await client.get<Model>(ModelType, ns, 'churn');
-      return getCondition(m.status?.conditions, 'Ready')?.status === 'True';
-    }, 120_000);
+    await suite.startOperator();
+    await createReadyModel(
+      client,
+      {
+        apiVersion: 'fluxora.io/v1alpha1',
+        kind: 'Model',
+        metadata: { name: 'churn', namespace: ns },
+        spec: { artifact: { uri: `${base}/v1/model.onnx` }, features: FEATURES },
+      } as unknown as Model,
+      { timeoutMs: 120_000 },
+    );
   }, 180_000);
-  afterAll(async () => {
+  afterAll(() => {
     for (const res of hanging) res.destroy();
     server?.close();
-    await op?.stop();
-    await client?.delete(NamespaceResource, undefined, ns).catch(() => undefined);
-    client?.close();
   });
 
   it('fails the run at once when the trainer exits 3 (bad input); an evicted pod is retried without counting', async () => {

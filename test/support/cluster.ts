@@ -6,9 +6,10 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { inject } from 'vitest';
-import type { RetrainJob } from '../../src/api/index.js';
-import { RetrainJobType } from '../../src/controllers/fluxora-types.js';
+import { afterAll, beforeAll, inject } from 'vitest';
+import type { Model, RetrainJob } from '../../src/api/index.js';
+import { ModelType, RetrainJobType } from '../../src/controllers/fluxora-types.js';
+import { getCondition } from '../../src/runtime/conditions.js';
 import { KubeClient, type KubeObject, type ResourceType } from '../../src/runtime/kube-client.js';
 
 export const root = join(import.meta.dirname, '..', '..');
@@ -33,15 +34,22 @@ export type PodPlacement = { nodes: 'real' } | { nodes: 'kwok'; why: string } | 
 export const NODE_SELECTOR_ANNOTATION = 'scheduler.alpha.kubernetes.io/node-selector';
 export const NODE_KIND_LABEL = 'fluxora.io/node-kind';
 
+const namespaceName = (prefix: string) => `${prefix}-${randomBytes(3).toString('hex')}`;
+
+async function createNamedNamespace(client: KubeClient, name: string, placement: PodPlacement, labels: Record<string, string>): Promise<void> {
+  const annotations = { [NODE_SELECTOR_ANNOTATION]: `${NODE_KIND_LABEL}=${placement.nodes}` };
+  await client.create(NamespaceResource, { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels, annotations } });
+}
+
+/** Creates a namespace named <prefix>-<6 hex digits> whose pods land on the placement's Nodes, and returns its name. */
 export async function createNamespace(
   client: KubeClient,
   prefix: string,
   placement: PodPlacement,
   labels: Record<string, string> = {},
 ): Promise<string> {
-  const name = `${prefix}-${randomBytes(3).toString('hex')}`;
-  const annotations = { [NODE_SELECTOR_ANNOTATION]: `${NODE_KIND_LABEL}=${placement.nodes}` };
-  await client.create(NamespaceResource, { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels, annotations } });
+  const name = namespaceName(prefix);
+  await createNamedNamespace(client, name, placement, labels);
   return name;
 }
 
@@ -192,6 +200,90 @@ export async function startOperator(args: string[] = [], env: Record<string, str
       return exited;
     },
   };
+}
+
+export interface OperatorNamespaceOptions {
+  /** Start the operator in beforeAll (default); false: the suite starts it when it needs one (startOperator), or never. */
+  operator?: boolean;
+  /** The operator's arguments after --namespace=<ns>. */
+  operatorArgs?: string[];
+  /** The operator's environment, on top of the test process's. */
+  operatorEnv?: Record<string, string>;
+  /** Labels of the namespace. */
+  labels?: Record<string, string>;
+}
+
+/** What operatorNamespace sets up for a describe block. */
+export interface OperatorNamespace {
+  /** The admin client; closed after the block. */
+  readonly client: KubeClient;
+  /** The namespace's name (<prefix>-<6 hex digits>); the namespace exists from beforeAll on. */
+  readonly ns: string;
+  /** The operator watching ns, once started (beforeAll or startOperator); whichever is here at the end is stopped. */
+  op: OperatorProcess | undefined;
+  /**
+   * Starts `fluxora operator --namespace=<ns>` with these arguments and
+   * environment (default: the options'), waits until it has started and makes
+   * it op. The previous operator must have been stopped.
+   */
+  startOperator(args?: string[], env?: Record<string, string>): Promise<OperatorProcess>;
+}
+
+/**
+ * The setup most integration suites share, registered as hooks of the calling
+ * describe block: beforeAll creates a throw-away namespace (createNamespace)
+ * and, unless `operator: false`, starts an operator watching only it; afterAll
+ * stops the operator, deletes the namespace (errors ignored) and closes the
+ * client, also after a failed beforeAll.
+ *
+ * The client and the namespace's name are fixed at once, so a suite can
+ * destructure them (`const { client, ns } = operatorNamespace(...)`); `op`
+ * changes, read it from the object. Hooks the suite registers after this call
+ * run after its beforeAll and before its afterAll (vitest runs afterAll hooks
+ * in reverse order): a suite's own teardown (processes, servers) runs while
+ * the namespace still exists.
+ */
+export function operatorNamespace(prefix: string, placement: PodPlacement, opts: OperatorNamespaceOptions = {}): OperatorNamespace {
+  const client = adminClient();
+  const ns = namespaceName(prefix);
+  const suite: OperatorNamespace = {
+    client,
+    ns,
+    op: undefined,
+    async startOperator(args = opts.operatorArgs ?? [], env = opts.operatorEnv ?? {}) {
+      const previous = suite.op?.proc;
+      if (previous && previous.exitCode === null && previous.signalCode === null) {
+        throw new Error(`an operator (pid ${previous.pid}) still watches ${ns}: stop it before starting another`);
+      }
+      suite.op = await startOperator([`--namespace=${ns}`, ...args], env);
+      return suite.op;
+    },
+  };
+  beforeAll(async () => {
+    await createNamedNamespace(client, ns, placement, opts.labels ?? {});
+    if (opts.operator !== false) await suite.startOperator();
+  });
+  afterAll(async () => {
+    await suite.op?.stop();
+    await client.delete(NamespaceResource, undefined, ns).catch(() => undefined);
+    client.close();
+  });
+  return suite;
+}
+
+/** Waits until the Model is Ready at its latest generation (and serves `version`, when given), and returns it. */
+export const modelReady = (client: KubeClient, namespace: string, name: string, o: { version?: string; timeoutMs?: number } = {}) =>
+  waitFor(`Model ${name} Ready${o.version ? ` on ${o.version}` : ''}`, async () => {
+    const m = await client.get<Model>(ModelType, namespace, name);
+    const fresh = m.status?.observedGeneration === m.metadata.generation;
+    const ready = getCondition(m.status?.conditions, 'Ready')?.status === 'True';
+    return fresh && ready && (!o.version || m.status?.servingVersion === o.version) ? m : undefined;
+  }, o.timeoutMs);
+
+/** Creates the Model and waits until it is Ready (modelReady); returns it as it is then. */
+export async function createReadyModel(client: KubeClient, model: Model, o: { version?: string; timeoutMs?: number } = {}): Promise<Model> {
+  await client.create(ModelType, model);
+  return modelReady(client, model.metadata.namespace!, model.metadata.name, o);
 }
 
 export interface AuditEvent {
