@@ -38,6 +38,14 @@ bash hack/dockerfile-lint.sh >/dev/null
 bash hack/prometheus-operator-crds.sh >/dev/null
 echo "tools ready after $((SECONDS - started))s"
 
+# The tests start MinIO on demand and leave it up for the next run in the
+# same checkout; a run that found none running stops the one it started, so
+# CI ends with no daemon left behind.
+minio_port="${FLUXORA_MINIO_PORT:-19000}"
+if ! (exec 3<>"/dev/tcp/127.0.0.1/$minio_port") 2>/dev/null; then
+  trap 'bash hack/minio.sh down >/dev/null 2>&1 || true' EXIT
+fi
+
 if [[ "${1:-}" == "--" ]]; then
   shift
   step "vitest run $*"
