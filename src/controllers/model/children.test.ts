@@ -6,12 +6,13 @@ import { parseServeConfig, type ServeConfig } from '../../serving/config.js';
 import { buildDeployment } from './children.js';
 
 function model(spec: Partial<ModelSpecInput>): Model {
-  return {
+  const m: Model = {
     apiVersion: 'fluxora.io/v1alpha1',
     kind: 'Model',
     metadata: { name: 'churn', namespace: 'ml', uid: 'u-1' },
     spec: assertSpec('Model', { artifact: { uri: 's3://models/churn.onnx', credentialsSecretRef: { name: 'artifact-s3' } }, features: [{ name: 'x', type: 'numeric' }], ...spec }),
-  } as Model;
+  };
+  return m;
 }
 
 interface Container {
