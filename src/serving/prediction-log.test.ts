@@ -140,6 +140,7 @@ describe('PredictionLog', () => {
     expect(performance.now() - started).toBeLessThan(50); // record() never waits for the store
     await until(() => store.held.length === 1);
     expect(log.buffered).toBe(5);
+    expect(log.status()).toMatchObject({ buffered: 5, writing: 2 });
     expect(counted).toEqual({ written: 0, dropped: 3, failed: 0 });
     expect(log.status()).toMatchObject({ dropped: 3, losing: true });
     expect(log.status().lastLossTime).toBeDefined();
@@ -234,11 +235,12 @@ describe('PredictionLog', () => {
 
 describe('mergeLogStatus', () => {
   it('sums the workers and keeps the latest times', () => {
-    const a = { uri: 's3://l/p', buffered: 1, written: 10, dropped: 0, failed: 0, lastWriteTime: '2026-01-01T00:00:02.000Z', losing: false };
-    const b = { uri: 's3://l/p', buffered: 2, written: 5, dropped: 3, failed: 1, lastWriteTime: '2026-01-01T00:00:01.000Z', lastLossTime: '2026-01-01T00:00:03.000Z', lastError: 'x', losing: true };
+    const a = { uri: 's3://l/p', buffered: 1, writing: 0, written: 10, dropped: 0, failed: 0, lastWriteTime: '2026-01-01T00:00:02.000Z', losing: false };
+    const b = { uri: 's3://l/p', buffered: 2, writing: 4, written: 5, dropped: 3, failed: 1, lastWriteTime: '2026-01-01T00:00:01.000Z', lastLossTime: '2026-01-01T00:00:03.000Z', lastError: 'x', losing: true };
     expect(mergeLogStatus([a, b])).toEqual({
       uri: 's3://l/p',
       buffered: 3,
+      writing: 4,
       written: 15,
       dropped: 3,
       failed: 1,

@@ -86,6 +86,8 @@ export interface PredictionLogStatus {
   uri: string;
   /** Records waiting in memory, not counting a batch being written. */
   buffered: number;
+  /** Records of the batch being written (or retried) now. */
+  writing: number;
   written: number;
   dropped: number;
   failed: number;
@@ -173,6 +175,7 @@ export class PredictionLog {
   private lastWrite: number | undefined;
   private lastLoss: number | undefined;
   private lastError: string | undefined;
+  private writing = 0;
 
   constructor(private readonly o: PredictionLogOptions) {
     this.retry = o.retry ?? DEFAULT_WRITE_RETRY;
@@ -212,6 +215,7 @@ export class PredictionLog {
     return {
       uri: this.o.config.uri,
       buffered: this.buffer.length,
+      writing: this.writing,
       ...this.counts,
       ...(this.lastWrite !== undefined ? { lastWriteTime: iso(this.lastWrite) } : {}),
       ...(this.lastLoss !== undefined ? { lastLossTime: iso(this.lastLoss) } : {}),
@@ -281,7 +285,12 @@ export class PredictionLog {
       if (this.closing && performance.now() >= this.closeDeadline) return;
       const batch = this.takeBatch();
       this.due = Math.max(0, this.due - batch.length);
-      await this.writeBatch(batch);
+      this.writing = batch.length;
+      try {
+        await this.writeBatch(batch);
+      } finally {
+        this.writing = 0;
+      }
     }
   }
 
@@ -359,6 +368,7 @@ export function mergeLogStatus(parts: readonly PredictionLogStatus[]): Predictio
   return {
     uri: first.uri,
     buffered: parts.reduce((s, p) => s + p.buffered, 0),
+    writing: parts.reduce((s, p) => s + p.writing, 0),
     written: parts.reduce((s, p) => s + p.written, 0),
     dropped: parts.reduce((s, p) => s + p.dropped, 0),
     failed: parts.reduce((s, p) => s + p.failed, 0),
