@@ -26,12 +26,17 @@ function fakeStore() {
     held: [] as (() => void)[],
     hold: false,
     calls: 0,
+    /** Writes given up by their signal while pending. */
+    aborted: 0,
     write: async (uri: string, body: Uint8Array, signal: AbortSignal) => {
       const call = ++store.calls;
       if (store.hold) {
         await new Promise<void>((resolve, reject) => {
           store.held.push(resolve);
-          signal.addEventListener('abort', () => reject(new StorageError('Unreachable', `${uri}: timed out`)));
+          signal.addEventListener('abort', () => {
+            store.aborted++;
+            reject(new StorageError('Unreachable', `${uri}: timed out`));
+          });
         });
       }
       const err = store.fail?.(call);
@@ -225,11 +230,14 @@ describe('PredictionLog', () => {
     store.hold = true;
     const { log, counted } = makeLog({ maxBatchRecords: 4, maxBufferedRecords: 100 }, store, { retry: { attempts: 100, baseDelayMs: 1, maxDelayMs: 1, timeoutMs: 60_000 } });
     for (let i = 0; i < 10; i++) log.record(`r${i}`, tensors('x', [i]), tensors('y', [i]), T0 + i);
+    await until(() => store.held.length === 1); // the first batch's write is under way (and hangs)
     const started = performance.now();
     await log.close(started + 300);
     expect(performance.now() - started).toBeLessThan(300 + 1000 + 200);
     expect(counted.written).toBe(0);
     expect(counted.failed).toBe(10);
+    // The write under way was cut off, not left to its own (60 s) limit: it would keep the process up.
+    expect(store.aborted).toBe(1);
   });
 });
 

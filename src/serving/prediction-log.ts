@@ -168,6 +168,8 @@ export class PredictionLog {
   /** Cuts a retry's back-off short when shutdown starts. */
   private wake: (() => void) | undefined;
   private closeDeadline = Infinity;
+  /** Aborted at close()'s deadline: a write started before shutdown must not outlive it (nor keep the process up). */
+  private readonly closeAbort = new AbortController();
   private readonly retry: WriteRetry;
   private readonly random: () => number;
   private readonly now: () => number;
@@ -245,7 +247,8 @@ export class PredictionLog {
       await Promise.race([this.pumping, new Promise((r) => (t = setTimeout(r, left)))]);
       clearTimeout(t);
     }
-    // A batch being written when the deadline came: its attempt's time limit ends with the deadline; let it settle.
+    // A batch being written when the deadline came is cut off; let it settle (count itself failed).
+    this.closeAbort.abort(new Error('shutdown deadline reached'));
     if (this.pumping) {
       let t: NodeJS.Timeout | undefined;
       await Promise.race([this.pumping, new Promise((r) => (t = setTimeout(r, CLOSE_SETTLE_MS)))]);
@@ -321,7 +324,8 @@ export class PredictionLog {
       const left = this.closing ? this.closeDeadline - performance.now() : Infinity;
       try {
         if (left <= 0) throw new Error('shutdown deadline reached');
-        await this.o.write(uri, body, AbortSignal.timeout(Math.max(1, Math.min(this.retry.timeoutMs, left))));
+        const limit = AbortSignal.timeout(Math.max(1, Math.min(this.retry.timeoutMs, left)));
+        await this.o.write(uri, body, AbortSignal.any([limit, this.closeAbort.signal]));
         this.counts.written += n;
         this.o.count?.('written', n);
         this.lastWrite = this.now();
