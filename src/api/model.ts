@@ -163,7 +163,8 @@ const PredictionLogSchema = withRules(
   }),
   [
     {
-      rule: "self.uri.startsWith('s3://')",
+      // has(): a missing uri is reported as Required by the schema, not as a CEL evaluation error.
+      rule: "!has(self.uri) || self.uri.startsWith('s3://')",
       message: 'predictionLog.uri must be an s3:// prefix (s3://bucket/prefix): the log is written to object storage',
       fieldPath: '.uri',
       path: ['uri'],
