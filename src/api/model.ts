@@ -115,6 +115,74 @@ const SamplingSchema = z
   .prefault({})
   .describe('Capture of live inputs that DriftMonitors with current.source Serving compare with their reference.');
 
+const PredictionLogSchema = withRules(
+  z.object({
+    uri: StorageUriSchema.describe(
+      'Prefix the log is written under: s3://bucket/prefix (any S3-compatible store). Objects go to ' +
+        '<prefix>/model=<name>/version=<version>/date=YYYY-MM-DD/hour=HH/ as gzip-compressed JSON Lines.',
+    ),
+    credentialsSecretRef: SecretReferenceSchema.optional().describe(
+      "A Secret with the AWS SDK variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, optionally AWS_REGION and AWS_ENDPOINT_URL) for the log's bucket. " +
+        "Unset: the serving pod's own credentials, those of spec.artifact.credentialsSecretRef.",
+    ),
+    sampleRate: z
+      .number()
+      .gt(0)
+      .max(1)
+      .default(1)
+      .describe('Fraction of inference requests logged, greater than 0 and at most 1. Default 1 (every request).'),
+    flushIntervalSeconds: z
+      .int()
+      .min(1)
+      .max(3600)
+      .default(10)
+      .describe('Most seconds a logged request waits in memory before it is written. Default 10.'),
+    maxBatchRecords: z
+      .int()
+      .min(1)
+      .max(100_000)
+      .default(1000)
+      .describe('Most requests per object written; a full batch is written at once. Default 1000.'),
+    maxBufferedRecords: z
+      .int()
+      .min(1)
+      .max(1_000_000)
+      .default(10000)
+      .describe(
+        'Most requests each serving process holds in memory while the store is slow or unreachable; beyond it requests are not logged ' +
+          '(counted as dropped), and inference goes on unslowed. Default 10000.',
+      ),
+    retentionDays: z
+      .int()
+      .min(1)
+      .max(36500)
+      .optional()
+      .describe(
+        'How long you mean to keep the log, in days: a hint for the lifecycle rule you set on the bucket. Fluxora deletes nothing.',
+      ),
+  }),
+  [
+    {
+      // has(): a missing uri is reported as Required by the schema, not as a CEL evaluation error.
+      rule: "!has(self.uri) || self.uri.startsWith('s3://')",
+      message: 'predictionLog.uri must be an s3:// prefix (s3://bucket/prefix): the log is written to object storage',
+      fieldPath: '.uri',
+      path: ['uri'],
+      check: (p) => p.uri.startsWith('s3://'),
+    },
+    {
+      rule: '!has(self.maxBufferedRecords) || !has(self.maxBatchRecords) || self.maxBufferedRecords >= self.maxBatchRecords',
+      message: 'predictionLog.maxBufferedRecords must be greater than or equal to predictionLog.maxBatchRecords',
+      fieldPath: '.maxBufferedRecords',
+      path: ['maxBufferedRecords'],
+      check: (p) => p.maxBufferedRecords >= p.maxBatchRecords,
+    },
+  ],
+).describe(
+  'A durable log of inference requests (request id, inputs, outputs, version, time) written by every serving pod to object storage, ' +
+    'for pandas, DuckDB or Spark. Unset: no log.',
+);
+
 const ServingSchema = withRules(
   z.object({
     replicas: z
@@ -130,6 +198,7 @@ const ServingSchema = withRules(
     resources: ResourceRequirementsSchema.optional().describe('CPU and memory of each serving pod, as in a Pod container (requests and limits).'),
     batching: BatchingSchema,
     sampling: SamplingSchema,
+    predictionLog: PredictionLogSchema.optional(),
     image: ContainerImageSchema.optional().describe("Image of the serving pods. Unset uses the operator's own image, which runs `fluxora serve`."),
   }),
   [
@@ -144,7 +213,7 @@ const ServingSchema = withRules(
   ],
 )
   .prefault({})
-  .describe('How the model is served: replica count or autoscaling, resources, batching and sampling.');
+  .describe('How the model is served: replica count or autoscaling, resources, batching, sampling and the prediction log.');
 
 const PromotionSchema = z
   .object({

@@ -1,4 +1,5 @@
-// The admin port: the captured samples the drift check reads. It is a
+// The admin port: the captured samples the drift check reads, and the
+// prediction log's state (counts, last write, losses). It is a
 // separate listener so the public Service port (and whatever ingress fronts
 // it) never exposes live inputs; the bearer token guards it on top.
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -11,6 +12,7 @@ import { UNKNOWN_MODEL } from './metrics.js';
 import type { ServerState } from './server-state.js';
 
 const SAMPLES = /^\/v2\/models\/([^/]+)\/samples\/?$/;
+const PREDICTION_LOG = /^\/v2\/models\/([^/]+)\/prediction-log\/?$/;
 const MAX_DRAIN_SECONDS = 60;
 
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
@@ -88,6 +90,8 @@ export class AdminApi {
       return;
     }
     if (path === DRAIN_PATH) return this.drain(query.get('seconds'), res);
+    const log = PREDICTION_LOG.exec(path);
+    if (log) return this.predictionLog(log[1] as string, req, res);
     const m = SAMPLES.exec(path);
     if (!m) throw notFound(`no such endpoint: ${req.method} ${path}`);
     // The label is the model the request names, whatever the outcome (401, 503, ...): _unknown only for another name.
@@ -114,6 +118,25 @@ export class AdminApi {
       if (!res.write(chunk)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
     }
     res.end();
+  }
+
+  /**
+   * The prediction log's state for the pod (counts summed over workers): what
+   * an operator or a probe reads to tell whether records are being lost
+   * (`losing`: a drop or a given-up write within the last 5 minutes). Counts
+   * and times only, no request data, so no token (like /metrics).
+   */
+  private async predictionLog(raw: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let name: string;
+    try {
+      name = decodeURIComponent(raw);
+    } catch {
+      throw badRequest('malformed URL escape in the model name');
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, `method ${req.method} is not allowed; use GET`, 'method_not_allowed', { Allow: 'GET, HEAD' });
+    if (name !== this.s.config.modelName) throw notFound(`unknown model "${name}"; this server serves "${this.s.config.modelName}"`);
+    const status = this.s.pod ? await this.s.pod.predictionLog() : this.s.predictionLog?.status();
+    sendJson(res, 200, status ? { enabled: true, ...status } : { enabled: false }, { close: this.s.draining });
   }
 
   private authorize(req: IncomingMessage): void {

@@ -55,6 +55,39 @@ describe('parseServeConfig', () => {
     expect(() => parseServeConfig(['--workers', '300'], env)).toThrow(/--workers must be an integer from 0 to 256/);
   });
 
+  it('has no prediction log unless a URI is given, and reads its settings with defaults', () => {
+    const off = parseServeConfig([], env) as ServeConfig;
+    expect(off.predictionLog).toBeUndefined();
+    expect(off.podName.length).toBeGreaterThan(0);
+    const on = parseServeConfig([], { ...env, FLUXORA_PREDICTION_LOG_URI: 's3://logs/predictions', FLUXORA_POD_NAME: 'churn-7d9f-abcde' }) as ServeConfig;
+    expect(on.predictionLog).toEqual({ uri: 's3://logs/predictions', sampleRate: 1, flushIntervalSeconds: 10, maxBatchRecords: 1000, maxBufferedRecords: 10000 });
+    expect(on.podName).toBe('churn-7d9f-abcde');
+    const set = parseServeConfig(
+      [
+        '--prediction-log-uri=file:///tmp/log',
+        '--prediction-log-sample-rate=0.25',
+        '--prediction-log-flush-interval-seconds=2',
+        '--prediction-log-max-batch-records=50',
+        '--prediction-log-max-buffered-records=50',
+      ],
+      env,
+    ) as ServeConfig;
+    expect(set.predictionLog).toEqual({ uri: 'file:///tmp/log', sampleRate: 0.25, flushIntervalSeconds: 2, maxBatchRecords: 50, maxBufferedRecords: 50 });
+  });
+
+  it('refuses bad prediction log settings with a message naming the flag', () => {
+    const log = ['--prediction-log-uri', 's3://logs/p'];
+    expect(() => parseServeConfig(['--prediction-log-uri', 'https://host/p'], env)).toThrow(/--prediction-log-uri must be writable/);
+    expect(() => parseServeConfig(['--prediction-log-uri', 's3://B/p'], env)).toThrow(/--prediction-log-uri: invalid storage URI/);
+    expect(() => parseServeConfig([...log, '--prediction-log-sample-rate', '0'], env)).toThrow(/--prediction-log-sample-rate must be a number greater than 0/);
+    expect(() => parseServeConfig([...log, '--prediction-log-sample-rate', '1.5'], env)).toThrow(/--prediction-log-sample-rate/);
+    expect(() => parseServeConfig([...log, '--prediction-log-flush-interval-seconds', '0'], env)).toThrow(/--prediction-log-flush-interval-seconds must be an integer from 1/);
+    expect(() => parseServeConfig([...log, '--prediction-log-max-batch-records', '100', '--prediction-log-max-buffered-records', '10'], env)).toThrow(
+      /--prediction-log-max-buffered-records \(10\) must be at least --prediction-log-max-batch-records \(100\)/,
+    );
+    expect(() => parseServeConfig(['--pod-name', 'a/b'], env)).toThrow(/--pod-name/);
+  });
+
   it('lets flags override the environment', () => {
     const c = parseServeConfig(['--port', '9000', '--model-name', 'other', '--allow-nan', 'true', '--max-body-bytes', '2048'], env) as ServeConfig;
     expect([c.port, c.modelName, c.allowNonFinite, c.maxBodyBytes, c.samplesToken]).toEqual([9000, 'other', true, 2048, undefined]);

@@ -2,8 +2,30 @@
 // on the serving Deployment (src/controllers/model/children.ts); flags
 // override them for local runs. The samples token is read from the
 // environment only: a flag would show it in `ps` and in the pod spec.
+import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
+// uri.js and errors.js, not the storage index: the primary of a pod must not load the S3 SDK to parse flags.
+import { isStorageError } from '../storage/errors.js';
+import { parseStorageUri } from '../storage/uri.js';
 import type { Feature } from './sample-capture.js';
+
+/**
+ * The operator passes the prediction log's own credentials Secret with this prefix (envFrom prefix):
+ * FLUXORA_PREDICTION_LOG_AWS_ACCESS_KEY_ID and so on, beside the artifact's AWS_* variables.
+ */
+export const PREDICTION_LOG_CREDENTIALS_PREFIX = 'FLUXORA_PREDICTION_LOG_';
+
+/** The durable prediction log (prediction-log.ts); absent when --prediction-log-uri is not set. */
+export interface PredictionLogConfig {
+  /** Prefix the objects go under: s3:// in a cluster; file:// and pvc:// work too (local runs). */
+  uri: string;
+  /** Fraction of requests logged, (0, 1]. */
+  sampleRate: number;
+  flushIntervalSeconds: number;
+  maxBatchRecords: number;
+  /** Memory bound of each serving process: requests beyond it are dropped (and counted), never waited for. */
+  maxBufferedRecords: number;
+}
 
 export interface ServeConfig {
   modelName: string;
@@ -29,6 +51,9 @@ export interface ServeConfig {
   /** Worker processes, each with its own model session and batcher; 0: from the CPU limit (see workers.ts). */
   workers: number;
   logLevel: string;
+  predictionLog: PredictionLogConfig | undefined;
+  /** Names this pod's prediction log objects (the Deployment sets it from the downward API; else the host name). */
+  podName: string;
 }
 
 /** Flag name, environment variable and default of every setting (the help text is built from it). */
@@ -52,6 +77,12 @@ const SETTINGS = {
   'drain-timeout-seconds': { env: 'FLUXORA_DRAIN_TIMEOUT_SECONDS', default: '25', help: 'on SIGTERM, most time to finish in-flight requests' },
   workers: { env: 'FLUXORA_WORKERS', default: '0', help: "worker processes; 0: as many as the container's CPU limit allows" },
   'log-level': { env: 'FLUXORA_LOG_LEVEL', default: 'info', help: 'debug|info|warn|error' },
+  'prediction-log-uri': { env: 'FLUXORA_PREDICTION_LOG_URI', help: 'write a prediction log under this prefix (s3://bucket/prefix); unset: no log' },
+  'prediction-log-sample-rate': { env: 'FLUXORA_PREDICTION_LOG_SAMPLE_RATE', default: '1', help: 'fraction of requests logged (greater than 0, at most 1)' },
+  'prediction-log-flush-interval-seconds': { env: 'FLUXORA_PREDICTION_LOG_FLUSH_INTERVAL_SECONDS', default: '10', help: 'most seconds a logged request waits before it is written' },
+  'prediction-log-max-batch-records': { env: 'FLUXORA_PREDICTION_LOG_MAX_BATCH_RECORDS', default: '1000', help: 'most requests per log object' },
+  'prediction-log-max-buffered-records': { env: 'FLUXORA_PREDICTION_LOG_MAX_BUFFERED_RECORDS', default: '10000', help: 'most requests held in memory per process; more are dropped and counted' },
+  'pod-name': { env: 'FLUXORA_POD_NAME', help: 'pod name in prediction log object names (default: the host name)' },
 } as const satisfies Record<string, { env: string; default?: string; help: string }>;
 
 type SettingName = keyof typeof SETTINGS;
@@ -129,6 +160,35 @@ export function parseServeConfig(argv: string[], env: NodeJS.ProcessEnv = proces
   const sha = get('model-sha256') || undefined;
   if (sha !== undefined && !/^[0-9a-fA-F]{64}$/.test(sha)) throw new ConfigError('--model-sha256 must be 64 hexadecimal digits');
   const token = env.FLUXORA_SAMPLES_TOKEN;
+  const logUri = get('prediction-log-uri') || undefined;
+  let predictionLog: PredictionLogConfig | undefined;
+  if (logUri !== undefined) {
+    let scheme: string;
+    try {
+      scheme = parseStorageUri(logUri).scheme;
+    } catch (e) {
+      throw new ConfigError(`--prediction-log-uri: ${isStorageError(e) ? e.message : String(e)}`);
+    }
+    if (scheme === 'http') throw new ConfigError(`--prediction-log-uri must be writable (s3://, pvc:// or file://), got "${logUri}"`);
+    const logRate = Number(get('prediction-log-sample-rate'));
+    if (!(logRate > 0 && logRate <= 1)) {
+      throw new ConfigError(`--prediction-log-sample-rate must be a number greater than 0 and at most 1, got "${get('prediction-log-sample-rate')}"`);
+    }
+    const maxBatchRecords = int('prediction-log-max-batch-records', required('prediction-log-max-batch-records'), 1, 100_000);
+    const maxBufferedRecords = int('prediction-log-max-buffered-records', required('prediction-log-max-buffered-records'), 1, 1_000_000);
+    if (maxBufferedRecords < maxBatchRecords) {
+      throw new ConfigError(`--prediction-log-max-buffered-records (${maxBufferedRecords}) must be at least --prediction-log-max-batch-records (${maxBatchRecords})`);
+    }
+    predictionLog = {
+      uri: logUri,
+      sampleRate: logRate,
+      flushIntervalSeconds: int('prediction-log-flush-interval-seconds', required('prediction-log-flush-interval-seconds'), 1, 3600),
+      maxBatchRecords,
+      maxBufferedRecords,
+    };
+  }
+  const podName = get('pod-name') || hostname();
+  if (!/^[A-Za-z0-9_.-]{1,253}$/.test(podName)) throw new ConfigError(`--pod-name "${podName}" must be letters, digits, "_", "." or "-"`);
   return {
     modelName,
     modelUri: required('model-uri'),
@@ -150,5 +210,7 @@ export function parseServeConfig(argv: string[], env: NodeJS.ProcessEnv = proces
     drainTimeoutSeconds: int('drain-timeout-seconds', required('drain-timeout-seconds'), 0, 3600),
     workers: int('workers', required('workers'), 0, 256),
     logLevel: required('log-level'),
+    predictionLog,
+    podName,
   };
 }

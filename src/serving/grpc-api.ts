@@ -182,8 +182,9 @@ export class GrpcApi {
     this.checkModel(msg.model_name, msg.model_version, out);
     const model = loadedModel(this.s);
     const { request, raw } = inferRequestFromGrpc(msg, model.signature, { allowNonFinite: this.s.config.allowNonFinite });
-    const outputs = await runInference(this.s, model, request);
-    const head = { model_name: this.s.config.modelName, model_version: this.s.config.modelVersion, id: request.id ?? randomUUID() };
+    const id = request.id ?? randomUUID();
+    const outputs = await runInference(this.s, model, request, id);
+    const head = { model_name: this.s.config.modelName, model_version: this.s.config.modelVersion, id };
     return encodeMessage('ModelInferResponse', inferResponseToGrpc(head, outputs, request.outputs, raw));
   }
 

@@ -25,9 +25,13 @@ export class ServingMetrics {
   readonly modelLoad: Gauge<'model'>;
   readonly errors: Counter<'model' | 'reason' | 'protocol'>;
   readonly samplesBuffered: Gauge<'model'>;
+  readonly logRecords: Counter<'model' | 'result'>;
+  readonly logBuffered: Gauge<'model'>;
 
   /** Rows the sample buffer holds, once a model is loaded: read at each scrape. */
   bufferedRows: (() => number) | undefined;
+  /** Requests waiting in the prediction log's buffer, when the log is on: read at each scrape. */
+  bufferedLogRecords: (() => number) | undefined;
 
   constructor(
     private readonly model: string,
@@ -87,6 +91,23 @@ export class ServingMetrics {
         if (rows !== undefined) this.samplesBuffered.set({ model }, rows);
       },
     });
+    // Counters: summed over a pod's workers like the others, so the pod reports one figure per result.
+    this.logRecords = new Counter({
+      name: 'fluxora_prediction_log_records_total',
+      help: 'Requests offered to the prediction log, by result: written (stored), dropped (buffer full) or failed (write given up).',
+      labelNames: ['model', 'result'],
+      registers,
+    });
+    this.logBuffered = new Gauge({
+      name: 'fluxora_prediction_log_buffered_records',
+      help: 'Requests waiting in memory to be written to the prediction log.',
+      labelNames: ['model'],
+      registers,
+      collect: () => {
+        const n = this.bufferedLogRecords?.();
+        if (n !== undefined) this.logBuffered.set({ model }, n);
+      },
+    });
   }
 
   // Label children resolved once per label set: prom-client hashes a labels
@@ -109,6 +130,16 @@ export class ServingMetrics {
     c.count.inc();
     c.duration.observe(seconds);
     if (reason) this.errors.inc({ model, reason, protocol });
+  }
+
+  /** The log is on: every result shows from the start (at 0), so rate() and alerts see the series. */
+  enablePredictionLog(): void {
+    for (const result of ['written', 'dropped', 'failed'] as const) this.logRecords.inc({ model: this.model, result }, 0);
+    this.logBuffered.set({ model: this.model }, 0);
+  }
+
+  countLogRecords(result: 'written' | 'dropped' | 'failed', n: number): void {
+    this.logRecords.inc({ model: this.model, result }, n);
   }
 
   observeRun(rows: number): void {

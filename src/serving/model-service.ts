@@ -10,8 +10,6 @@ import type { InferRequest } from './infer-request.js';
 import { tensorMetadata, type ModelSignature } from './model-signature.js';
 import type { ServedModel, ServerState } from './server-state.js';
 
-
-
 /** Protocol extensions we implement (Triton's names). */
 const EXTENSIONS = ['binary_tensor_data'];
 
@@ -45,8 +43,11 @@ export function loadedModel(s: ServerState): ServedModel {
   return m;
 }
 
-/** Runs a validated request through the batcher and captures its rows for drift; a model failure is a 500. */
-export async function runInference(s: ServerState, model: ServedModel, r: InferRequest): Promise<Tensors> {
+/**
+ * Runs a validated request through the batcher, captures its rows for drift and offers it to the
+ * prediction log under `id` (the id the answer carries); a model failure is a 500.
+ */
+export async function runInference(s: ServerState, model: ServedModel, r: InferRequest, id: string): Promise<Tensors> {
   let outputs: Tensors;
   try {
     outputs = await model.batcher.submit(r.inputs, r.rows, r.batchKey);
@@ -55,5 +56,6 @@ export async function runInference(s: ServerState, model: ServedModel, r: InferR
     throw new HttpError(500, `inference failed: ${e instanceof Error ? e.message : String(e)}`, 'inference');
   }
   model.capture.capture(r.inputs, outputs);
+  s.predictionLog?.record(id, r.inputs, outputs);
   return outputs;
 }

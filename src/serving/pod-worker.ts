@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { ServeConfig } from './config.js';
 import { loadFailureReason } from './load-failure.js';
 import { PodChannel } from './pod-channel.js';
+import type { PredictionLogStatus } from './prediction-log.js';
 import { startServer, type FluxoraServer } from './server.js';
 
 /** More than the primary's own timeouts for gathering from every worker. */
@@ -31,6 +32,7 @@ export async function runPodWorker(config: ServeConfig, base: Logger): Promise<n
     drain: () => server?.startDraining(),
     collect: () => server?.metrics.registry.getMetricsAsJSON() ?? [],
     dump: (body) => server?.capturedRows((body as { limit: number }).limit) ?? [],
+    'log-status': () => server?.predictionLogStatus(),
     shutdown: () => {
       shutdownRequested = true;
       requestShutdown();
@@ -41,10 +43,12 @@ export async function runPodWorker(config: ServeConfig, base: Logger): Promise<n
   try {
     server = await startServer(config, {
       logger,
+      workerId: cluster.worker?.id ?? 0,
       pod: {
         metrics: () => channel.request<string>('metrics', undefined, METRICS_TIMEOUT_MS),
         samples: (limit) => channel.request<string[]>('samples', { limit }, SAMPLES_TIMEOUT_MS),
         drain: () => channel.notify('drain'),
+        predictionLog: () => channel.request<PredictionLogStatus | undefined>('prediction-log', undefined, METRICS_TIMEOUT_MS),
       },
     });
   } catch (e) {

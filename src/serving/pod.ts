@@ -9,6 +9,8 @@
 // - /metrics: the worker that gets the scrape asks for every worker's
 //   series, aggregated here into one set (prom-client's AggregatorRegistry);
 // - samples: the union of the workers' newest rows, each row once;
+// - the prediction log's state: counts summed (each worker writes its own
+//   objects, see prediction-log.ts);
 // - the preStop drain and SIGTERM reach every worker.
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
@@ -16,6 +18,7 @@ import { AggregatorRegistry, collectDefaultMetrics, Registry } from 'prom-client
 import type { ServeConfig } from './config.js';
 import { WorkerLoadError } from './load-failure.js';
 import { PodChannel } from './pod-channel.js';
+import { mergeLogStatus, type PredictionLogStatus } from './prediction-log.js';
 
 /** Within Prometheus' default scrape timeout (10 s). */
 const METRICS_TIMEOUT_MS = 5_000;
@@ -146,6 +149,11 @@ export async function startPod(config: ServeConfig, o: { logger: Logger; workers
     return mergeSamples(parts, n);
   };
 
+  const podLogStatus = async (): Promise<PredictionLogStatus | undefined> => {
+    const parts = await Promise.all(live().map((m) => m.channel.request<PredictionLogStatus | undefined>('log-status', undefined, METRICS_TIMEOUT_MS)));
+    return mergeLogStatus(parts.filter((p): p is PredictionLogStatus => p !== undefined && p !== null));
+  };
+
   cluster.setupPrimary({ silent: false });
   for (let i = 0; i < o.workers; i++) {
     const worker = cluster.fork();
@@ -181,6 +189,7 @@ export async function startPod(config: ServeConfig, o: { logger: Logger; workers
           },
           metrics: () => podMetrics(),
           samples: (body) => podSamples((body as { limit?: number }).limit),
+          'prediction-log': () => podLogStatus(),
           drain: () => {
             for (const x of live()) x.channel.notify('drain');
           },

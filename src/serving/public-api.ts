@@ -36,6 +36,12 @@ function decode(segment: string): string {
   }
 }
 
+/** A usable X-Request-Id header: printable, without spaces, at most 256 characters. */
+function requestIdHeader(req: IncomingMessage): string | undefined {
+  const v = req.headers['x-request-id'];
+  return typeof v === 'string' && /^[\x21-\x7e]{1,256}$/.test(v) ? v : undefined;
+}
+
 export class PublicApi {
   constructor(private readonly s: ServerState) {}
 
@@ -143,8 +149,10 @@ export class PublicApi {
     const raw = await this.body(req);
     const body = parseBody(raw, req.headers['inference-header-content-length']);
     const r = parseInferRequest(body.json, model.signature, body.binary, { allowNonFinite: this.s.config.allowNonFinite });
-    const outputs = await runInference(this.s, model, r);
-    const head = { model_name: this.s.config.modelName, model_version: this.s.config.modelVersion, id: r.id ?? randomUUID() };
+    // The client's id (OIP "id") when it gave one, else ours: the answer and the prediction log carry the same.
+    const id = r.id ?? randomUUID();
+    const outputs = await runInference(this.s, model, r, id);
+    const head = { model_name: this.s.config.modelName, model_version: this.s.config.modelVersion, id };
     const enc = encodeInferResponse(head, outputs, r.outputs);
     send(res, 200, enc.body, enc.contentType, { headers: enc.headers, close: this.s.draining });
     return 200;
@@ -155,8 +163,10 @@ export class PublicApi {
     const raw = await this.body(req);
     const v1 = v1ToV2Body(parseBody(raw, undefined).json, model.signature, this.s.config.features);
     const r = parseInferRequest(v1.body, model.signature, undefined, { allowNonFinite: this.s.config.allowNonFinite });
-    const outputs = await runInference(this.s, model, r);
-    sendJson(res, 200, { predictions: v1Predictions(outputs, v1.rows) }, { close: this.s.draining });
+    // V1 bodies have no id: the X-Request-Id header (which proxies such as Envoy set) is used, else one is made; the answer carries it back in the header.
+    const id = requestIdHeader(req) ?? randomUUID();
+    const outputs = await runInference(this.s, model, r, id);
+    sendJson(res, 200, { predictions: v1Predictions(outputs, v1.rows) }, { close: this.s.draining, headers: { 'X-Request-Id': id } });
     return 200;
   }
 }

@@ -5,6 +5,7 @@ import type { Batcher } from './batcher.js';
 import type { ServeConfig } from './config.js';
 import type { ServingMetrics } from './metrics.js';
 import type { ModelSignature } from './model-signature.js';
+import type { PredictionLog, PredictionLogStatus } from './prediction-log.js';
 import type { SampleCapture } from './sample-capture.js';
 
 export interface ServedModel {
@@ -26,6 +27,8 @@ export interface PodLink {
   samples(limit: number | undefined): Promise<string[]>;
   /** The preStop drain reached this worker: every other worker answers with Connection: close too. */
   drain(): void;
+  /** The prediction log's state summed over the workers (undefined when the log is off). */
+  predictionLog(): Promise<PredictionLogStatus | undefined>;
 }
 
 export interface ServerState {
@@ -43,4 +46,6 @@ export interface ServerState {
   notReadyReason: string;
   /** Set in a worker of a multi-worker pod. */
   pod?: PodLink;
+  /** Set when the Model asks for a prediction log (--prediction-log-uri). */
+  predictionLog?: PredictionLog;
 }

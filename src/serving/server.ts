@@ -1,20 +1,22 @@
 // Lifecycle of `fluxora serve`: listen first (liveness answers while a large
 // artifact downloads), load and warm the model, go ready; on shutdown go
 // unready at once, stop accepting connections (gRPC: GOAWAY), finish what is
-// in flight on every port (including queued batches), then close.
+// in flight on every port (including queued batches), write what the
+// prediction log holds, then close.
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Server as NetServer, type Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { readObject } from '../storage/index.js';
+import { readObject, s3OptionsFromEnv, writeObject, type S3Options } from '../storage/index.js';
 import { AdminApi } from './admin-api.js';
 import { Batcher } from './batcher.js';
-import type { ServeConfig } from './config.js';
+import { PREDICTION_LOG_CREDENTIALS_PREFIX, type ServeConfig } from './config.js';
 import { GrpcApi } from './grpc-api.js';
 import { FeatureMismatchError } from './load-failure.js';
 import { ServingMetrics } from './metrics.js';
 import { modelMetadata } from './model-service.js';
 import { tensorMetadata } from './model-signature.js';
 import { loadOnnxModel, warmupFeeds, type OnnxModel } from './onnx-model.js';
+import { PredictionLog, type PredictionLogStatus } from './prediction-log.js';
 import { PublicApi } from './public-api.js';
 import { resolveFeatureLayout, SampleCapture } from './sample-capture.js';
 import type { PodLink, ServedModel, ServerState } from './server-state.js';
@@ -27,6 +29,10 @@ export interface ServerDeps {
   readArtifact?: (uri: string, sha256: string | undefined, signal: AbortSignal) => Promise<Uint8Array>;
   /** Set in a worker of a multi-worker pod: ready only once podReady() is called, pod-wide /metrics and samples. */
   pod?: PodLink;
+  /** The worker's id in a multi-worker pod (in prediction log object names); 0 for a single process. */
+  workerId?: number;
+  /** Writes a prediction log object; defaults to the storage module with the log's credentials. */
+  writeLogObject?: (uri: string, body: Uint8Array, signal: AbortSignal) => Promise<void>;
 }
 
 export interface FluxoraServer {
@@ -45,7 +51,23 @@ export interface FluxoraServer {
   startDraining(): void;
   /** A pod's worker: the newest `limit` captured rows with their capture times (none before the model is loaded). */
   capturedRows(limit: number | undefined): [number, string][];
+  /** This process's prediction log state; undefined when the log is off. */
+  predictionLogStatus(): PredictionLogStatus | undefined;
 }
+
+/**
+ * S3 settings of the prediction log: the variables of its own credentials Secret, which the operator
+ * passes with a prefix (envFrom prefix) so they do not replace the artifact's AWS_* variables;
+ * undefined (the process's own AWS_* settings, the artifact's) when there are none.
+ */
+export function predictionLogS3Options(env: NodeJS.ProcessEnv = process.env): S3Options | undefined {
+  const vars: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(env)) if (k.startsWith(`${PREDICTION_LOG_CREDENTIALS_PREFIX}AWS_`)) vars[k.slice(PREDICTION_LOG_CREDENTIALS_PREFIX.length)] = v;
+  return Object.keys(vars).length > 0 ? s3OptionsFromEnv(vars) : undefined;
+}
+
+/** At shutdown the prediction log gets what the drain left of the drain timeout, and at least this. */
+const MIN_LOG_FLUSH_MS = 2_000;
 
 const defaultReadArtifact = async (uri: string, sha256: string | undefined, signal: AbortSignal) => readObject(uri, { signal, ...(sha256 ? { sha256 } : {}) });
 
@@ -103,6 +125,23 @@ export async function startServer(config: ServeConfig, deps: ServerDeps): Promis
     notReadyReason: 'loading the model',
     ...(deps.pod ? { pod: deps.pod } : {}),
   };
+  if (config.predictionLog) {
+    const s3 = predictionLogS3Options();
+    const write = deps.writeLogObject ?? ((uri: string, body: Uint8Array, signal: AbortSignal) => writeObject(uri, body, { signal, contentType: 'application/gzip', ...(s3 ? { s3 } : {}) }));
+    const log = new PredictionLog({
+      config: config.predictionLog,
+      model: config.modelName,
+      version: config.modelVersion,
+      pod: config.podName,
+      worker: deps.workerId ?? 0,
+      write,
+      count: (result, n) => metrics.countLogRecords(result, n),
+      warn: (fields, msg) => logger.warn(fields, msg),
+    });
+    state.predictionLog = log;
+    metrics.enablePredictionLog();
+    metrics.bufferedLogRecords = () => log.buffered;
+  }
   // Ready once the model is loaded and, in a pod of several workers, every worker has loaded its own.
   let podReady = deps.pod === undefined;
   const becomeReady = () => {
@@ -227,6 +266,8 @@ export async function startServer(config: ServeConfig, deps: ServerDeps): Promis
     let grpcDrained = false;
     const grpcClosed = grpc.drain().then(() => (grpcDrained = true));
     const deadline = performance.now() + config.drainTimeoutSeconds * 1000;
+    // What the log holds is due now: it is written while the requests in flight finish.
+    state.predictionLog?.tick();
     const drainBatches = state.model?.batcher.drain();
     // Drained once nothing has been in flight for a little while: a request
     // already sent on a kept-alive connection may still be in the socket.
@@ -269,6 +310,13 @@ export async function startServer(config: ServeConfig, deps: ServerDeps): Promis
     }
     if (!state.model) loading.abort(new Error('shutting down before the model was loaded'));
     await loaded.catch(() => undefined);
+    // Every answered request is in the log's buffer now (recorded before its answer was sent).
+    const log = state.predictionLog;
+    if (log) {
+      await log.close(Math.max(deadline, performance.now() + MIN_LOG_FLUSH_MS));
+      const st = log.status();
+      logger.info({ written: st.written, dropped: st.dropped, failed: st.failed }, 'prediction log closed');
+    }
     await onnx?.release();
     logger.info({ drained, answered: answered + grpc.calls }, drained ? 'drained; stopped' : 'drain timed out; stopped');
     return drained;
@@ -292,5 +340,6 @@ export async function startServer(config: ServeConfig, deps: ServerDeps): Promis
       state.draining = true;
     },
     capturedRows: (limit) => state.model?.capture.timedLines(limit) ?? [],
+    predictionLogStatus: () => state.predictionLog?.status(),
   };
 }

@@ -136,6 +136,21 @@ describe('example manifests', () => {
     expect((created.spec!.serving as Record<string, unknown>).replicas).toBeUndefined();
   });
 
+  it('a Model with a prediction log gets its defaults, exactly as parseSpec gives them', async () => {
+    const m = example('model.yaml');
+    (m.spec!.serving as Record<string, unknown>).predictionLog = { uri: 's3://logs/predictions', retentionDays: 30 };
+    const created = await createWhenServed(m);
+    expect((created.spec!.serving as Record<string, unknown>).predictionLog).toEqual({
+      uri: 's3://logs/predictions',
+      sampleRate: 1,
+      flushIntervalSeconds: 10,
+      maxBatchRecords: 1000,
+      maxBufferedRecords: 10000,
+      retentionDays: 30,
+    });
+    expect(created.spec).toEqual(assertSpec('Model', m.spec));
+  });
+
   it('the DriftMonitor gets current, method, retrain and template defaults', async () => {
     const created = await createWhenServed(example('drift-monitor.yaml'));
     expect(created.spec).toMatchObject({

@@ -57,8 +57,28 @@ describe('Model spec', () => {
     ['a bad sha256', { artifact: { uri: 's3://b/k', sha256: 'abc' } }, 'spec.artifact.sha256'],
     ['a negative quantity', { serving: { resources: { requests: { cpu: -1 } } } }, 'spec.serving.resources.requests.cpu'],
     ['a malformed pinned version', { pinnedVersion: 'latest' }, 'spec.pinnedVersion'],
+    ['a prediction log without a uri', { serving: { predictionLog: {} } }, 'spec.serving.predictionLog.uri'],
+    ['a prediction log on pvc://', { serving: { predictionLog: { uri: 'pvc://claim/log' } } }, 'spec.serving.predictionLog.uri: predictionLog.uri must be an s3:// prefix'],
+    ['a prediction log sample rate of 0', { serving: { predictionLog: { uri: 's3://logs/p', sampleRate: 0 } } }, 'spec.serving.predictionLog.sampleRate'],
+    ['a prediction log sample rate above 1', { serving: { predictionLog: { uri: 's3://logs/p', sampleRate: 1.5 } } }, 'spec.serving.predictionLog.sampleRate'],
+    ['a prediction log flush interval of 0', { serving: { predictionLog: { uri: 's3://logs/p', flushIntervalSeconds: 0 } } }, 'spec.serving.predictionLog.flushIntervalSeconds'],
+    ['a fractional prediction log batch', { serving: { predictionLog: { uri: 's3://logs/p', maxBatchRecords: 2.5 } } }, 'spec.serving.predictionLog.maxBatchRecords'],
+    [
+      'a prediction log buffer smaller than a batch',
+      { serving: { predictionLog: { uri: 's3://logs/p', maxBatchRecords: 500, maxBufferedRecords: 100 } } },
+      'spec.serving.predictionLog.maxBufferedRecords: predictionLog.maxBufferedRecords must be greater than or equal to predictionLog.maxBatchRecords',
+    ],
+    ['a negative retention hint', { serving: { predictionLog: { uri: 's3://logs/p', retentionDays: -1 } } }, 'spec.serving.predictionLog.retentionDays'],
   ])('refuses %s', (_what, patch, expected) => {
     expect(refused({ ...base(), ...patch })).toContain(expected);
+  });
+
+  it('applies prediction log defaults, and has no log unless asked', () => {
+    expect(assertSpec('Model', base()).serving.predictionLog).toBeUndefined();
+    const spec = assertSpec('Model', { ...base(), serving: { predictionLog: { uri: 's3://logs/predictions' } } });
+    expect(spec.serving.predictionLog).toEqual({ uri: 's3://logs/predictions', sampleRate: 1, flushIntervalSeconds: 10, maxBatchRecords: 1000, maxBufferedRecords: 10000 });
+    const small = assertSpec('Model', { ...base(), serving: { predictionLog: { uri: 's3://logs/p', maxBatchRecords: 10, maxBufferedRecords: 10, retentionDays: 30 } } });
+    expect(small.serving.predictionLog).toMatchObject({ maxBatchRecords: 10, maxBufferedRecords: 10, retentionDays: 30 });
   });
 
   it('reports a missing artifact with its path', () => {

@@ -6,6 +6,7 @@ import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../resource-types.js';
 import type { VersionRecord } from './versions.js';
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from '../pod-security.js';
 import { DRAIN_PATH } from '../../serving/admin-paths.js';
+import { PREDICTION_LOG_CREDENTIALS_PREFIX } from '../../serving/config.js';
 
 export const HTTP_PORT = 8080;
 export const ADMIN_PORT = 8081;
@@ -77,6 +78,12 @@ export function buildDeployment(m: Model, version: VersionRecord, ctx: ChildCont
   const serving = m.spec.serving ?? {};
   const claim = pvcClaim(version.uri);
   const credentials = m.spec.artifact.credentialsSecretRef?.name;
+  const log = serving.predictionLog;
+  // The log's own Secret, if any, arrives with a prefix so its AWS_* keys do not replace the artifact's.
+  const envFrom = [
+    ...(credentials ? [{ secretRef: { name: credentials } }] : []),
+    ...(log?.credentialsSecretRef ? [{ prefix: PREDICTION_LOG_CREDENTIALS_PREFIX, secretRef: { name: log.credentialsSecretRef.name } }] : []),
+  ];
   const env = [
     { name: 'FLUXORA_MODEL_NAME', value: m.metadata.name },
     { name: 'FLUXORA_MODEL_URI', value: version.uri },
@@ -95,6 +102,18 @@ export function buildDeployment(m: Model, version: VersionRecord, ctx: ChildCont
       valueFrom: { secretKeyRef: { name: samplesSecretName(m), key: SAMPLES_TOKEN_KEY } },
     },
     { name: 'FLUXORA_PVC_ROOT', value: PVC_MOUNT_ROOT },
+    // Only with a log, so Models without one keep the same pod template (no rollout on upgrade).
+    ...(log
+      ? [
+          { name: 'FLUXORA_PREDICTION_LOG_URI', value: log.uri },
+          { name: 'FLUXORA_PREDICTION_LOG_SAMPLE_RATE', value: String(log.sampleRate ?? 1) },
+          { name: 'FLUXORA_PREDICTION_LOG_FLUSH_INTERVAL_SECONDS', value: String(log.flushIntervalSeconds ?? 10) },
+          { name: 'FLUXORA_PREDICTION_LOG_MAX_BATCH_RECORDS', value: String(log.maxBatchRecords ?? 1000) },
+          { name: 'FLUXORA_PREDICTION_LOG_MAX_BUFFERED_RECORDS', value: String(log.maxBufferedRecords ?? 10000) },
+          // Names the pod's log objects, so two pods never write the same one.
+          { name: 'FLUXORA_POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+        ]
+      : []),
   ];
   const volumes: Record<string, unknown>[] = [{ name: 'tmp', emptyDir: { sizeLimit: '256Mi' } }];
   const mounts: Record<string, unknown>[] = [{ name: 'tmp', mountPath: '/tmp' }];
@@ -130,7 +149,7 @@ export function buildDeployment(m: Model, version: VersionRecord, ctx: ChildCont
               image: serving.image ?? ctx.servingImage,
               args: ['serve'],
               env,
-              ...(credentials ? { envFrom: [{ secretRef: { name: credentials } }] } : {}),
+              ...(envFrom.length > 0 ? { envFrom } : {}),
               ports: [
                 { name: 'http', containerPort: HTTP_PORT, protocol: 'TCP' },
                 { name: 'admin', containerPort: ADMIN_PORT, protocol: 'TCP' },

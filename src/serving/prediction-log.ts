@@ -1,0 +1,384 @@
+// The durable prediction log: every sampled inference request (its id, inputs,
+// outputs, the model version and the time) written to object storage as
+// gzip-compressed JSON Lines, in batches, under Hive-style partitions:
+//
+//   <prefix>/model=<name>/version=<v>/date=YYYY-MM-DD/hour=HH/<pod>-<worker>-<seq>-<first record time>.jsonl.gz
+//
+// so DuckDB (`read_json_auto('s3://…/**/*.jsonl.gz', hive_partitioning = 1)`),
+// pandas and Spark read it as is.
+//
+// The request path only appends a reference to the request's tensors to an
+// in-memory buffer (or counts a drop when the buffer is full); encoding,
+// compression and the PUT happen later, one batch at a time, off the request
+// path. A slow or unreachable store therefore never slows inference: the
+// buffer fills, requests beyond `maxBufferedRecords` are dropped and counted,
+// and a batch whose write keeps failing is given up after a bounded number of
+// attempts (counted as failed).
+//
+// Object names are fixed when a batch is cut, before the first attempt, so a
+// retried PUT (after a timeout whose first attempt did land, say) replaces the
+// same object with the same bytes: a record is never stored twice. The first
+// record's time in the name keeps a restarted container (same pod name, seq
+// from 1 again) from overwriting what it wrote before.
+//
+// In a pod of several workers (pod.ts) each worker writes its own objects,
+// with its worker id in the name, rather than sending its records to the
+// primary to write: a record would otherwise cross the IPC channel as JSON (a
+// second copy of every request, serialized on the worker's event loop and
+// parsed again on the primary's, which also hands out every connection), and
+// one slow store would back up into the one process all workers share. Per
+// worker, the memory bound and the failures stay where the requests are. The
+// cost is more, smaller objects (one stream per worker), which readers glob
+// over anyway; the counters are summed over the workers like every metric.
+import { promisify } from 'node:util';
+import { gzip as gzipCb } from 'node:zlib';
+import { isStorageError } from '../storage/errors.js';
+import { joinUri } from '../storage/uri.js';
+import type { PredictionLogConfig } from './config.js';
+import { jsonElements, type Tensors } from './datatypes.js';
+
+const gzip = promisify(gzipCb);
+
+export type LogResult = 'written' | 'dropped' | 'failed';
+
+/** How often a batch is tried, and how long to wait between tries (doubling, with jitter). */
+export interface WriteRetry {
+  attempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** Limit of one attempt (a PUT, the SDK's own retries included). */
+  timeoutMs: number;
+}
+
+// Five tries over about half a minute: a store that restarts or a network
+// blip costs nothing; a long outage costs the records of the batch being
+// tried, and the buffer (not retries) decides how much waits meanwhile.
+export const DEFAULT_WRITE_RETRY: WriteRetry = { attempts: 5, baseDelayMs: 1_000, maxDelayMs: 16_000, timeoutMs: 20_000 };
+
+export interface PredictionLogOptions {
+  config: PredictionLogConfig;
+  model: string;
+  version: string;
+  pod: string;
+  /** 0 for a single-process server, else the node:cluster worker id. */
+  worker: number;
+  /** Writes (replaces) one object; rejects with a StorageError. */
+  write: (uri: string, body: Uint8Array, signal: AbortSignal) => Promise<void>;
+  /** Counts records by outcome (the metric). */
+  count?: (result: LogResult, records: number) => void;
+  /** A batch was given up, or the first drop after a while: worth a log line. */
+  warn?: (fields: Record<string, unknown>, msg: string) => void;
+  retry?: WriteRetry;
+  random?: () => number;
+  now?: () => number;
+}
+
+/** A buffered request: references to its tensors, encoded only when its batch is written. */
+export interface LogEntry {
+  id: string;
+  time: number;
+  inputs: Tensors;
+  outputs: Tensors;
+}
+
+/** The state the admin port reports, summed over a pod's workers by mergeLogStatus. */
+export interface PredictionLogStatus {
+  uri: string;
+  /** Records waiting in memory, not counting a batch being written. */
+  buffered: number;
+  /** Records of the batch being written (or retried) now. */
+  writing: number;
+  written: number;
+  dropped: number;
+  failed: number;
+  /** When a batch was last stored (ISO time), if ever. */
+  lastWriteTime?: string;
+  /** When a record was last dropped (buffer full) or failed (write given up), if ever. */
+  lastLossTime?: string;
+  /** The last write error, if any write failed since the last success. */
+  lastError?: string;
+  /** Records were lost (dropped or failed) within the last LOSS_WINDOW_MS: what a Model condition would report. */
+  losing: boolean;
+}
+
+/** How recent a loss must be for `losing`: long enough to span a few flush intervals of a quiet pod. */
+export const LOSS_WINDOW_MS = 5 * 60_000;
+
+/** After close()'s deadline, how long a write in progress gets to report its outcome. */
+export const CLOSE_SETTLE_MS = 1_000;
+
+const pad = (n: number, width = 2) => String(n).padStart(width, '0');
+
+/** date=YYYY-MM-DD/hour=HH of a time (UTC), the partition a record belongs to. */
+export function partitionOf(ms: number): string {
+  const d = new Date(ms);
+  return `date=${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}/hour=${pad(d.getUTCHours())}`;
+}
+
+/** 20260314T153012.345Z: sortable, and without the colons some tools refuse in object names. */
+export function compactTime(ms: number): string {
+  return new Date(ms).toISOString().replace(/[-:]/g, '');
+}
+
+/** Hive partition values may not hold "/" or "="; the served names never do (config.ts), but say so here. */
+const partitionValue = (v: string) => v.replace(/[/=]/g, '_');
+
+/** The object a batch is written to: a pure function of where it comes from and what it holds first. */
+export function objectUri(o: { prefix: string; model: string; version: string; pod: string; worker: number; seq: number; firstTime: number }): string {
+  return joinUri(
+    o.prefix,
+    `model=${partitionValue(o.model)}`,
+    `version=${partitionValue(o.version)}`,
+    partitionOf(o.firstTime),
+    `${o.pod}-${o.worker}-${pad(o.seq, 6)}-${compactTime(o.firstTime)}.jsonl.gz`,
+  );
+}
+
+function tensorsJson(t: Tensors) {
+  return [...t].map(([name, x]) => ({ name, datatype: x.datatype, shape: x.shape, data: jsonElements(x) }));
+}
+
+/** One record as a JSON line (NaN and ±Infinity, allowed by --allow-nan, become null as in any JSON). */
+export function recordLine(e: LogEntry, model: string, version: string): string {
+  return (
+    JSON.stringify({ id: e.id, model, version, time: new Date(e.time).toISOString(), inputs: tensorsJson(e.inputs), outputs: tensorsJson(e.outputs) }) + '\n'
+  );
+}
+
+/** Encodes in slices, yielding the event loop between them: a batch of large requests must not stall serving. */
+async function encodeBatch(batch: readonly LogEntry[], model: string, version: string): Promise<Buffer> {
+  const parts: string[] = [];
+  for (let i = 0; i < batch.length; i++) {
+    parts.push(recordLine(batch[i]!, model, version));
+    if (i % 100 === 99) await new Promise((r) => setImmediate(r));
+  }
+  // zlib runs on the libuv thread pool, not on the event loop.
+  return gzip(Buffer.from(parts.join(''), 'utf8'));
+}
+
+export class PredictionLog {
+  private buffer: LogEntry[] = [];
+  /** Records at the head of the buffer the flush timer asked to write (the rest wait for a full batch or the next tick). */
+  private due = 0;
+  private seq = 0;
+  private pumping: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private closing = false;
+  private closed = false;
+  /** Cuts a retry's back-off short when shutdown starts. */
+  private wake: (() => void) | undefined;
+  private closeDeadline = Infinity;
+  /** Aborted at close()'s deadline: a write started before shutdown must not outlive it (nor keep the process up). */
+  private readonly closeAbort = new AbortController();
+  private readonly retry: WriteRetry;
+  private readonly random: () => number;
+  private readonly now: () => number;
+  private readonly counts = { written: 0, dropped: 0, failed: 0 };
+  private lastWrite: number | undefined;
+  private lastLoss: number | undefined;
+  private lastError: string | undefined;
+  private writing = 0;
+
+  constructor(private readonly o: PredictionLogOptions) {
+    this.retry = o.retry ?? DEFAULT_WRITE_RETRY;
+    this.random = o.random ?? Math.random;
+    this.now = o.now ?? Date.now;
+    this.timer = setInterval(() => this.tick(), o.config.flushIntervalSeconds * 1000);
+    this.timer.unref();
+  }
+
+  get buffered(): number {
+    return this.buffer.length;
+  }
+
+  /**
+   * Called on the request path after a successful inference: samples, then
+   * buffers a reference to the tensors (no copy, no encoding) or counts a drop.
+   */
+  record(id: string, inputs: Tensors, outputs: Tensors, time = this.now()): void {
+    const c = this.o.config;
+    if (c.sampleRate < 1 && !(this.random() < c.sampleRate)) return;
+    if (this.closed || this.buffer.length >= c.maxBufferedRecords) {
+      this.loss('dropped', 1);
+      return;
+    }
+    this.buffer.push({ id, time, inputs, outputs });
+    if (this.buffer.length >= c.maxBatchRecords) this.kick();
+  }
+
+  /** The flush timer: everything buffered now is due, in as many batches as it takes. */
+  tick(): void {
+    this.due = this.buffer.length;
+    this.kick();
+  }
+
+  status(): PredictionLogStatus {
+    const iso = (ms: number) => new Date(ms).toISOString();
+    return {
+      uri: this.o.config.uri,
+      buffered: this.buffer.length,
+      writing: this.writing,
+      ...this.counts,
+      ...(this.lastWrite !== undefined ? { lastWriteTime: iso(this.lastWrite) } : {}),
+      ...(this.lastLoss !== undefined ? { lastLossTime: iso(this.lastLoss) } : {}),
+      ...(this.lastError !== undefined ? { lastError: this.lastError } : {}),
+      losing: this.lastLoss !== undefined && this.now() - this.lastLoss < LOSS_WINDOW_MS,
+    };
+  }
+
+  /**
+   * Shutdown: writes everything buffered, retrying until `deadline` (a
+   * performance.now() time; allow CLOSE_SETTLE_MS after it); what is still
+   * unwritten then counts as failed. Records offered afterwards are dropped.
+   */
+  async close(deadline: number): Promise<void> {
+    if (this.closed) return;
+    this.closing = true;
+    this.closeDeadline = deadline;
+    clearInterval(this.timer);
+    this.timer = undefined;
+    this.wake?.();
+    this.due = this.buffer.length;
+    while (this.buffer.length > 0 || this.pumping) {
+      const left = deadline - performance.now();
+      if (left <= 0) break;
+      this.kick();
+      let t: NodeJS.Timeout | undefined;
+      await Promise.race([this.pumping, new Promise((r) => (t = setTimeout(r, left)))]);
+      clearTimeout(t);
+    }
+    // A batch being written when the deadline came is cut off; let it settle (count itself failed).
+    this.closeAbort.abort(new Error('shutdown deadline reached'));
+    if (this.pumping) {
+      let t: NodeJS.Timeout | undefined;
+      await Promise.race([this.pumping, new Promise((r) => (t = setTimeout(r, CLOSE_SETTLE_MS)))]);
+      clearTimeout(t);
+    }
+    this.closed = true;
+    if (this.buffer.length > 0) {
+      const n = this.buffer.length;
+      this.buffer = [];
+      this.loss('failed', n);
+      this.o.warn?.({ records: n }, 'prediction log: shutdown deadline reached; records not written');
+    }
+  }
+
+  private loss(result: 'dropped' | 'failed', n: number): void {
+    const at = this.now();
+    const quiet = this.lastLoss === undefined || at - this.lastLoss >= LOSS_WINDOW_MS;
+    this.counts[result] += n;
+    this.o.count?.(result, n);
+    this.lastLoss = at;
+    if (result === 'dropped' && quiet) {
+      this.o.warn?.({ maxBufferedRecords: this.o.config.maxBufferedRecords }, 'prediction log: buffer full (store slow or unreachable); dropping records');
+    }
+  }
+
+  private kick(): void {
+    this.pumping ??= this.pump().finally(() => {
+      this.pumping = undefined;
+      // A full batch may have formed between the loop's last check and now. (close() drives its own loop.)
+      if (!this.closing && this.buffer.length > 0 && (this.buffer.length >= this.o.config.maxBatchRecords || this.due > 0)) this.kick();
+    });
+  }
+
+  private async pump(): Promise<void> {
+    const max = this.o.config.maxBatchRecords;
+    while (this.buffer.length > 0 && (this.buffer.length >= max || this.due > 0 || this.closing)) {
+      if (this.closing && performance.now() >= this.closeDeadline) return;
+      const batch = this.takeBatch();
+      this.due = Math.max(0, this.due - batch.length);
+      this.writing = batch.length;
+      try {
+        await this.writeBatch(batch);
+      } finally {
+        this.writing = 0;
+      }
+    }
+  }
+
+  /** Up to maxBatchRecords from the head of the buffer, all of one date/hour partition. */
+  private takeBatch(): LogEntry[] {
+    const max = this.o.config.maxBatchRecords;
+    const part = partitionOf(this.buffer[0]!.time);
+    let n = 1;
+    while (n < max && n < this.buffer.length && partitionOf(this.buffer[n]!.time) === part) n++;
+    return this.buffer.splice(0, n);
+  }
+
+  private async writeBatch(batch: LogEntry[]): Promise<void> {
+    const { model, version, pod, worker } = this.o;
+    const n = batch.length;
+    const uri = objectUri({ prefix: this.o.config.uri, model, version, pod, worker, seq: ++this.seq, firstTime: batch[0]!.time });
+    let body: Buffer;
+    try {
+      body = await encodeBatch(batch, model, version);
+    } catch (e) {
+      // Not expected (the tensors were validated); never let it stop the log.
+      this.loss('failed', n);
+      this.o.warn?.({ uri, records: n, err: e }, 'prediction log: batch cannot be encoded; records lost');
+      return;
+    }
+    batch.length = 0; // the tensors may go; the bytes are what is retried
+    for (let attempt = 1; ; attempt++) {
+      const left = this.closing ? this.closeDeadline - performance.now() : Infinity;
+      try {
+        if (left <= 0) throw new Error('shutdown deadline reached');
+        const limit = AbortSignal.timeout(Math.max(1, Math.min(this.retry.timeoutMs, left)));
+        await this.o.write(uri, body, AbortSignal.any([limit, this.closeAbort.signal]));
+        this.counts.written += n;
+        this.o.count?.('written', n);
+        this.lastWrite = this.now();
+        this.lastError = undefined;
+        return;
+      } catch (e) {
+        this.lastError = e instanceof Error ? e.message : String(e);
+        // Only an unreachable store may come back; a refused write (AccessDenied, no such bucket) will not by waiting.
+        const transient = !isStorageError(e) || isStorageError(e, 'Unreachable');
+        const deadlineLeft = this.closing ? this.closeDeadline - performance.now() : Infinity;
+        if (!transient || attempt >= this.retry.attempts || deadlineLeft <= 0) {
+          this.loss('failed', n);
+          this.o.warn?.({ uri, records: n, attempts: attempt, err: e }, 'prediction log: batch not written; records lost');
+          return;
+        }
+        const cap = Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** (attempt - 1));
+        const delay = this.closing ? Math.min(cap / 4, deadlineLeft) : cap / 2 + (this.random() * cap) / 2;
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, delay);
+          this.wake = () => {
+            clearTimeout(t);
+            resolve();
+          };
+        });
+        this.wake = undefined;
+      }
+    }
+  }
+}
+
+/** One status for a pod: counts summed over its workers, the latest times, the last error seen. */
+export function mergeLogStatus(parts: readonly PredictionLogStatus[]): PredictionLogStatus | undefined {
+  const first = parts[0];
+  if (!first) return undefined;
+  const latest = (k: 'lastWriteTime' | 'lastLossTime') =>
+    parts
+      .map((p) => p[k])
+      .filter((v): v is string => v !== undefined)
+      .sort()
+      .at(-1);
+  const lastWriteTime = latest('lastWriteTime');
+  const lastLossTime = latest('lastLossTime');
+  const lastError = parts.map((p) => p.lastError).find((e) => e !== undefined);
+  return {
+    uri: first.uri,
+    buffered: parts.reduce((s, p) => s + p.buffered, 0),
+    writing: parts.reduce((s, p) => s + p.writing, 0),
+    written: parts.reduce((s, p) => s + p.written, 0),
+    dropped: parts.reduce((s, p) => s + p.dropped, 0),
+    failed: parts.reduce((s, p) => s + p.failed, 0),
+    ...(lastWriteTime !== undefined ? { lastWriteTime } : {}),
+    ...(lastLossTime !== undefined ? { lastLossTime } : {}),
+    ...(lastError !== undefined ? { lastError } : {}),
+    losing: parts.some((p) => p.losing),
+  };
+}
