@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { HostTensor, Tensors } from './datatypes.js';
 import { signatureFromMetadata } from './model-signature.js';
-import { RingBuffer } from './ring-buffer.js';
 import { resolveFeatureLayout, SampleCapture } from './sample-capture.js';
 
 const sig = signatureFromMetadata(
@@ -18,18 +17,6 @@ const req = (rows: number[][]): [Tensors, Tensors] => [
   new Map([['y', t([rows.length, 1], rows.map((r) => (r[0] ?? 0) + (r[1] ?? 0)))]]),
 ];
 const lines = (c: SampleCapture, limit?: number) => [...c.jsonLines(limit, 2)].join('').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
-
-describe('RingBuffer', () => {
-  it('keeps the newest items, oldest first', () => {
-    const r = new RingBuffer<number>(3);
-    for (let i = 1; i <= 5; i++) r.push(i);
-    expect(r.snapshot()).toEqual([3, 4, 5]);
-    expect(r.snapshot(2)).toEqual([4, 5]);
-    expect(r.snapshot(10)).toEqual([3, 4, 5]);
-    expect(r.size).toBe(3);
-    expect(() => new RingBuffer(0)).toThrow();
-  });
-});
 
 describe('SampleCapture', () => {
   it('maps the columns of a 2-D input to feature names, with _output and _ts', () => {
@@ -88,5 +75,49 @@ describe('SampleCapture', () => {
     const fallback = resolveFeatureLayout([{ name: 'a', type: 'numeric' }], perInput);
     expect(fallback.warning).toMatch(/match neither/);
     expect(fallback.columns.map((c) => c.key)).toEqual(['age', 'plan']);
+  });
+
+  it('copies numeric rows: changing the request tensors afterwards changes nothing captured', () => {
+    const c = new SampleCapture({ rate: 1, bufferSize: 4, layout: resolveFeatureLayout(features, sig) });
+    const [inputs, outputs] = req([[0.1, 2]]);
+    c.capture(inputs, outputs, Date.UTC(2025, 0, 1));
+    (inputs.get('x')?.data as Float32Array).fill(99);
+    (outputs.get('y')?.data as Float32Array).fill(99);
+    expect(lines(c)).toEqual([{ age: Math.fround(0.1), income: 2, _output: Math.fround(2.1), _ts: '2025-01-01T00:00:00.000Z' }]);
+  });
+
+  it('keeps the newest rows in order across wrap-around, mixing copied and referenced rows', () => {
+    const c = new SampleCapture({ rate: 1, bufferSize: 3, layout: resolveFeatureLayout(features, sig) });
+    c.capture(...req([[1, 1]]), 1);
+    // BOOL outputs are kept by reference (rendered as booleans), in the same ring.
+    const flags: Tensors = new Map([['y', { datatype: 'BOOL', shape: [2, 1], data: Uint8Array.from([1, 0]) }]]);
+    c.capture(req([[2, 2], [3, 3]])[0], flags, 2);
+    c.capture(...req([[4, 4]]), 3);
+    // An output of another width than the first copied one goes by reference too.
+    const wide: Tensors = new Map([['y', t([1, 2], [5, 50])]]);
+    c.capture(req([[5, 5]])[0], wide, 4);
+    expect(c.size).toBe(3);
+    expect(lines(c).map(({ age, _output }) => [age, _output])).toEqual([
+      [3, false],
+      [4, 8],
+      [5, [5, 50]],
+    ]);
+    expect(lines(c, 1)).toEqual([{ age: 5, income: 5, _output: [5, 50], _ts: new Date(4).toISOString() }]);
+    expect(c.timedLines().map(([ts]) => ts)).toEqual([2, 3, 4]);
+  });
+
+  it('refuses a buffer size that is not a positive integer', () => {
+    expect(() => new SampleCapture({ rate: 1, bufferSize: 0, layout: resolveFeatureLayout(features, sig) })).toThrow(/positive integer/);
+  });
+
+  it('copies whole-row columns (no features: keys are input names) as rowJson writes them', () => {
+    const c = new SampleCapture({ rate: 1, bufferSize: 2, layout: resolveFeatureLayout([], sig) });
+    const [inputs, outputs] = req([[1.5, 2], [3, 4]]);
+    c.capture(inputs, outputs, 0);
+    (inputs.get('x')?.data as Float32Array).fill(0);
+    expect(lines(c).map(({ x, _output }) => [x, _output])).toEqual([
+      [[1.5, 2], 3.5],
+      [[3, 4], 7],
+    ]);
   });
 });
