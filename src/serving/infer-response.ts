@@ -32,18 +32,48 @@ export interface ResponseHeader {
   id: string;
 }
 
+/**
+ * The JSON text of a tensor's elements, as JSON.stringify(jsonElements(t))
+ * writes it. Numbers are joined straight from the typed array: on the REST hot
+ * path this skips one array per output and a generic stringify (about 2 % of
+ * the throughput at 64 clients, `npm run profile:serve`).
+ */
+function jsonDataText(t: HostTensor): string {
+  const { data } = t;
+  if (Array.isArray(data) || t.datatype === 'BOOL' || data instanceof BigInt64Array || data instanceof BigUint64Array) {
+    return JSON.stringify(jsonElements(t));
+  }
+  let out = '[';
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i] as number;
+    // JSON has no NaN or Infinity: JSON.stringify writes null for them, and so do we.
+    out += (i === 0 ? '' : ',') + (Number.isFinite(v) ? String(v) : 'null');
+  }
+  return out + ']';
+}
+
+const shapeText = (shape: readonly number[]) => `[${shape.join(',')}]`;
+
 export function encodeInferResponse(head: ResponseHeader, outputs: Tensors, requested: readonly RequestedOutput[]): EncodedResponse {
   const binaries: Buffer[] = [];
-  const described = requested.map((r) => {
+  // The same text JSON.stringify({...head, outputs: [...]}) gives, built
+  // piecewise so no intermediate objects are made per request.
+  let text = `{"model_name":${JSON.stringify(head.model_name)},"model_version":${JSON.stringify(head.model_version)},"id":${JSON.stringify(head.id)},"outputs":[`;
+  for (let i = 0; i < requested.length; i++) {
+    const r = requested[i] as RequestedOutput;
     const t = outputs.get(r.name) as HostTensor;
-    if (!r.binary) return { name: r.name, datatype: t.datatype, shape: t.shape, data: jsonElements(t) };
+    text += `${i === 0 ? '' : ','}{"name":${JSON.stringify(r.name)},"datatype":"${t.datatype}","shape":${shapeText(t.shape)},`;
+    if (!r.binary) {
+      text += `"data":${jsonDataText(t)}}`;
+      continue;
+    }
     const bytes = binaryBytes(t);
     binaries.push(bytes);
-    return { name: r.name, datatype: t.datatype, shape: t.shape, parameters: { binary_data_size: bytes.length } };
-  });
-  const json = JSON.stringify({ ...head, outputs: described });
-  if (binaries.length === 0) return { body: json, contentType: 'application/json', headers: {} };
-  const header = Buffer.from(json, 'utf8');
+    text += `"parameters":{"binary_data_size":${bytes.length}}}`;
+  }
+  text += ']}';
+  if (binaries.length === 0) return { body: text, contentType: 'application/json', headers: {} };
+  const header = Buffer.from(text, 'utf8');
   return {
     body: Buffer.concat([header, ...binaries]),
     contentType: 'application/octet-stream',
