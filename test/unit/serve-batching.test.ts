@@ -5,10 +5,10 @@
 import { Agent } from 'node:http';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeOnnxModel, OnnxDataType } from '../../src/serving/onnx-proto.js';
 import { startServer, type FluxoraServer } from '../../src/serving/server.js';
 import { LINEAR } from '../fixtures/models/generate.js';
 import { http, inferBody, linearExpected, metricValue, startTestServer, testConfig } from '../fixtures/models/serve-harness.js';
+import { gatherModel } from '../fixtures/models/test-models.js';
 
 interface InferOut {
   id: string;
@@ -55,23 +55,6 @@ describe('dynamic batching over HTTP', () => {
     expect(metricValue(text, 'fluxora_inference_queue_wait_seconds_count')).toBeGreaterThanOrEqual(600);
   });
 });
-
-/** out = Gather(table, idx): idx out of range makes onnxruntime fail the whole run. */
-function gatherModel(): Uint8Array {
-  const table = new Float32Array([10, 11, 12, 13, 14]);
-  return encodeOnnxModel({
-    irVersion: 7,
-    opsetVersion: 13,
-    producerName: 'fluxora-test',
-    graph: {
-      name: 'gather',
-      nodes: [{ opType: 'Gather', inputs: ['table', 'idx'], outputs: ['out'], attributes: [{ name: 'axis', type: 2, i: 0 }] }],
-      initializers: [{ name: 'table', dims: [5], dataType: OnnxDataType.FLOAT, rawData: new Uint8Array(table.buffer) }],
-      inputs: [{ name: 'idx', elemType: OnnxDataType.INT64, shape: ['n'] }],
-      outputs: [{ name: 'out', elemType: OnnxDataType.FLOAT, shape: ['n'] }],
-    },
-  });
-}
 
 describe('a failing batch', () => {
   it('fails only the request that breaks the model, with a 500 JSON error', async () => {

@@ -5,9 +5,10 @@ import { Buffer } from 'node:buffer';
 import { Agent } from 'node:http';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeOnnxModel, OnnxDataType, type OnnxDataTypeCode } from '../../src/serving/onnx-proto.js';
+import { OnnxDataType, type OnnxDataTypeCode } from '../../src/serving/onnx-proto.js';
 import { startServer, type FluxoraServer } from '../../src/serving/server.js';
 import { http, testConfig } from '../fixtures/models/serve-harness.js';
+import { identityModel } from '../fixtures/models/test-models.js';
 
 const TYPES: [string, OnnxDataTypeCode, string, (string | number)[]][] = [
   ['f64', OnnxDataType.DOUBLE, 'FP64', [-1, 2]],
@@ -18,22 +19,6 @@ const TYPES: [string, OnnxDataTypeCode, string, (string | number)[]][] = [
   ['b', OnnxDataType.BOOL, 'BOOL', [-1]],
   ['s', OnnxDataType.STRING, 'BYTES', [-1]],
 ];
-
-function identityModel(): Uint8Array {
-  const shape = (s: (string | number)[]) => s.map((d) => (d === -1 ? 'n' : d));
-  return encodeOnnxModel({
-    irVersion: 7,
-    opsetVersion: 13,
-    producerName: 'fluxora-test',
-    graph: {
-      name: 'identities',
-      nodes: TYPES.map(([name]) => ({ opType: name === 'b' ? 'Not' : 'Identity', inputs: [name], outputs: [`${name}_out`] })),
-      initializers: [],
-      inputs: TYPES.map(([name, t, , s]) => ({ name, elemType: t, shape: shape(s) })),
-      outputs: TYPES.map(([name, t, , s]) => ({ name: `${name}_out`, elemType: t, shape: shape(s) })),
-    },
-  });
-}
 
 const row = (i: number) => ({
   f64: [i + 0.125, -i - 1],
@@ -66,7 +51,7 @@ interface Out {
 
 let server: FluxoraServer;
 beforeAll(async () => {
-  server = await startServer(testConfig({ features: [], maxBatchDelayMs: 20 }), { logger: pino({ level: 'silent' }), readArtifact: async () => identityModel() });
+  server = await startServer(testConfig({ features: [], maxBatchDelayMs: 20 }), { logger: pino({ level: 'silent' }), readArtifact: async () => identityModel(TYPES.map(([name, elemType, , shape]) => ({ name, elemType, shape }))) });
   await server.loaded;
 });
 afterAll(async () => {

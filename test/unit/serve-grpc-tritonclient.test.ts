@@ -10,10 +10,11 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeOnnxModel, OnnxDataType } from '../../src/serving/onnx-proto.js';
+import { OnnxDataType } from '../../src/serving/onnx-proto.js';
 import { FIXTURE_DIR, LINEAR } from '../fixtures/models/generate.js';
 import { ensureServeVenv } from '../fixtures/models/python-venv.js';
 import { fixtureUri, spawnServe, type ServeProcess } from '../fixtures/models/serve-harness.js';
+import { identityModel } from '../fixtures/models/test-models.js';
 
 const run = promisify(execFile);
 let python: string;
@@ -21,31 +22,16 @@ let linear: ServeProcess;
 let types: ServeProcess;
 let dir: string;
 
-function identityModel(): Uint8Array {
-  const io = [
-    ['i64', OnnxDataType.INT64],
-    ['s', OnnxDataType.STRING],
-  ] as const;
-  return encodeOnnxModel({
-    irVersion: 7,
-    opsetVersion: 13,
-    producerName: 'fluxora-test',
-    graph: {
-      name: 'identities',
-      nodes: io.map(([name]) => ({ opType: 'Identity', inputs: [name], outputs: [`${name}_out`] })),
-      initializers: [],
-      inputs: io.map(([name, t]) => ({ name, elemType: t, shape: ['n'] })),
-      outputs: io.map(([name, t]) => ({ name: `${name}_out`, elemType: t, shape: ['n'] })),
-    },
-  });
-}
-
 const common = ['--host', '127.0.0.1', '--port', '0', '--admin-port', '0', '--grpc-port', '0'];
 
 beforeAll(async () => {
   python = await ensureServeVenv((l) => process.stderr.write(`${l}\n`));
   dir = await mkdtemp(join(tmpdir(), 'fluxora-grpc-types-'));
-  await writeFile(join(dir, 'types.onnx'), identityModel());
+  const typesModel = identityModel([
+    { name: 'i64', elemType: OnnxDataType.INT64 },
+    { name: 's', elemType: OnnxDataType.STRING },
+  ]);
+  await writeFile(join(dir, 'types.onnx'), typesModel);
   [linear, types] = await Promise.all([
     spawnServe(['--model-name', 'churn', '--model-version', 'v2', '--model-uri', fixtureUri('linear.onnx'), ...common]),
     spawnServe(['--model-name', 'types', '--model-uri', pathToFileURL(join(dir, 'types.onnx')).href, ...common]),

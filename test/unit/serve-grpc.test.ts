@@ -7,11 +7,12 @@ import { Buffer } from 'node:buffer';
 import { Agent } from 'node:http';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeOnnxModel, OnnxDataType, type OnnxDataTypeCode } from '../../src/serving/onnx-proto.js';
+import { OnnxDataType, type OnnxDataTypeCode } from '../../src/serving/onnx-proto.js';
 import { startServer, type FluxoraServer } from '../../src/serving/server.js';
 import { LINEAR } from '../fixtures/models/generate.js';
 import { GrpcTestClient, RawGrpcSession, status } from '../fixtures/models/grpc-client.js';
 import { http, inferBody, linearExpected, metricValue, startTestServer, testConfig } from '../fixtures/models/serve-harness.js';
+import { gatherModel, identityModel } from '../fixtures/models/test-models.js';
 
 type Int64 = number | { toString(): string };
 const num = (v: Int64) => (typeof v === 'number' ? v : Number(v.toString()));
@@ -278,23 +279,6 @@ describe('gRPC while the model is loading', () => {
   });
 });
 
-/** out = Gather(table, idx): an index out of range fails the whole run in onnxruntime. */
-function gatherModel(): Uint8Array {
-  const table = new Float32Array([10, 11, 12, 13, 14]);
-  return encodeOnnxModel({
-    irVersion: 7,
-    opsetVersion: 13,
-    producerName: 'fluxora-test',
-    graph: {
-      name: 'gather',
-      nodes: [{ opType: 'Gather', inputs: ['table', 'idx'], outputs: ['out'], attributes: [{ name: 'axis', type: 2, i: 0 }] }],
-      initializers: [{ name: 'table', dims: [5], dataType: OnnxDataType.FLOAT, rawData: new Uint8Array(table.buffer) }],
-      inputs: [{ name: 'idx', elemType: OnnxDataType.INT64, shape: ['n'] }],
-      outputs: [{ name: 'out', elemType: OnnxDataType.FLOAT, shape: ['n'] }],
-    },
-  });
-}
-
 describe('a model failure over gRPC', () => {
   it('is INTERNAL with REST\'s 500 message, and fails only the call that broke the shared batch', async () => {
     const server = await startServer(testConfig({ maxBatchSize: 64, maxBatchDelayMs: 20, features: [] }), {
@@ -330,21 +314,6 @@ const TYPES: [string, OnnxDataTypeCode, string, unknown[], string][] = [
   ['s', OnnxDataType.STRING, 'BYTES', ['ünï-1', ''], 'bytes_contents'],
 ];
 
-function identityModel(): Uint8Array {
-  return encodeOnnxModel({
-    irVersion: 7,
-    opsetVersion: 13,
-    producerName: 'fluxora-test',
-    graph: {
-      name: 'identities',
-      nodes: TYPES.map(([name]) => ({ opType: name === 'b' ? 'Not' : 'Identity', inputs: [name], outputs: [`${name}_out`] })),
-      initializers: [],
-      inputs: TYPES.map(([name, t]) => ({ name, elemType: t, shape: ['n'] })),
-      outputs: TYPES.map(([name, t]) => ({ name: `${name}_out`, elemType: t, shape: ['n'] })),
-    },
-  });
-}
-
 /** Little-endian element bytes (BYTES: 4-byte length, then the UTF-8 bytes), as raw contents carry them. */
 function rawBytes(datatype: string, values: unknown[]): Buffer {
   switch (datatype) {
@@ -375,7 +344,7 @@ describe('gRPC datatypes end to end', () => {
   let server: FluxoraServer;
   let client: GrpcTestClient;
   beforeAll(async () => {
-    server = await startServer(testConfig({ features: [] }), { logger: pino({ level: 'silent' }), readArtifact: async () => identityModel() });
+    server = await startServer(testConfig({ features: [] }), { logger: pino({ level: 'silent' }), readArtifact: async () => identityModel(TYPES.map(([name, elemType]) => ({ name, elemType }))) });
     await server.loaded;
     client = new GrpcTestClient(server.grpcPort);
   });
