@@ -1,5 +1,21 @@
 // Reading Markdown the way GitHub renders it, as far as links go: the links
-// of a page (outside code) and the anchors its headings get.
+// of a page (outside code) and the anchors its headings get; and which pages
+// make up the documentation.
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** The documentation a user reads: README.md, then every page under docs/ (at any depth), sorted, as paths relative to `root`. */
+export function documentationPages(root: string): string[] {
+  const pages: string[] = [];
+  const walk = (dir: string): void => {
+    for (const e of readdirSync(join(root, dir), { withFileTypes: true })) {
+      if (e.isDirectory()) walk(join(dir, e.name));
+      else if (e.name.endsWith('.md')) pages.push(join(dir, e.name));
+    }
+  };
+  walk('docs');
+  return ['README.md', ...pages.sort()];
+}
 
 /** Lines outside fenced code blocks, with inline code spans blanked, each with its 1-based line number. */
 export function proseLines(markdown: string): { line: number; text: string }[] {

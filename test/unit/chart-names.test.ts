@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { helmTemplate } from '../../hack/helm.js';
+import { documentationPages } from '../support/markdown.js';
 
 const root = join(import.meta.dirname, '..', '..');
 
@@ -21,15 +22,7 @@ const named = (objects: Manifest[], kind: string) => objects.filter((o) => o.kin
 
 /** README.md and docs/**.md: the documentation a user reads. */
 function documentation(): { file: string; text: string }[] {
-  const files = ['README.md'];
-  const walk = (dir: string): void => {
-    for (const e of readdirSync(join(root, dir), { withFileTypes: true })) {
-      if (e.isDirectory()) walk(join(dir, e.name));
-      else if (e.name.endsWith('.md')) files.push(join(dir, e.name));
-    }
-  };
-  walk('docs');
-  return files.map((file) => ({ file, text: readFileSync(join(root, file), 'utf8') }));
+  return documentationPages(root).map((file) => ({ file, text: readFileSync(join(root, file), 'utf8') }));
 }
 
 describe("the operator's object names", () => {

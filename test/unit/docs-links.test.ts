@@ -2,18 +2,18 @@
 // link to their runbooks. Every relative link must name a file that exists,
 // every #anchor a heading of that page (by GitHub's rules), and every alert's
 // runbook_url a section of docs/metrics-and-alerts.md.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { anchorsOf, githubSlug, linksOf } from '../support/markdown.js';
+import { anchorsOf, documentationPages, githubSlug, linksOf } from '../support/markdown.js';
 
 const root = resolve(import.meta.dirname, '..', '..');
 const RUNBOOKS = 'docs/metrics-and-alerts.md';
 const RUNBOOK_BASE = `https://github.com/fluxora/fluxora/blob/main/${RUNBOOKS}#`;
 const RULES = 'charts/fluxora-operator/rules/fluxora-rules.yaml';
 
-const pages = ['README.md', ...readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).sort().map((f) => `docs/${f}`)];
+const pages = documentationPages(root);
 
 const anchorCache = new Map<string, Set<string>>();
 function anchorsOfFile(path: string): Set<string> {

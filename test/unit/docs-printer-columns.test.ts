@@ -2,24 +2,17 @@
 // the command shown with it: the CRDs' printer columns, those of priority 1
 // only with -o wide. A table with no command above it cannot be checked, and
 // is refused: the reader cannot tell either.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { crdSources } from '../../src/api/crd-files.js';
 import { API_GROUP } from '../../src/api/index.js';
+import { documentationPages } from '../support/markdown.js';
 
 const root = join(import.meta.dirname, '..', '..');
 
 function documentation(): { file: string; text: string }[] {
-  const files = ['README.md'];
-  const walk = (dir: string): void => {
-    for (const e of readdirSync(join(root, dir), { withFileTypes: true })) {
-      if (e.isDirectory()) walk(join(dir, e.name));
-      else if (e.name.endsWith('.md')) files.push(join(dir, e.name));
-    }
-  };
-  walk('docs');
-  return files.map((file) => ({ file, text: readFileSync(join(root, file), 'utf8') }));
+  return documentationPages(root).map((file) => ({ file, text: readFileSync(join(root, file), 'utf8') }));
 }
 
 /** Every name kubectl accepts for a kind (plural, singular, short names, plural.group), to its printer columns. */
