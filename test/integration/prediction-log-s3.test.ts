@@ -7,22 +7,13 @@
 // not slow inference: requests are dropped and counted instead, and every
 // request is accounted for. Needs no control plane, only hack/minio.sh.
 import { createServer, type Server, type Socket } from 'node:net';
-import { gunzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { listObjects, readObject } from '../../src/storage/index.js';
 import { LINEAR } from '../fixtures/models/generate.js';
 import { GrpcTestClient, status } from '../fixtures/models/grpc-client.js';
+import { parseLogObject, type LogRecord } from '../fixtures/models/prediction-log-records.js';
 import { fixtureUri, http, inferBody, linearExpected, metricValue, spawnServe, type ServeProcess } from '../fixtures/models/serve-harness.js';
 import { createBucket, MINIO_START_TIMEOUT_MS, s3Options, startMinio, type MinioEndpoint } from '../support/minio.js';
-
-interface LogRecord {
-  id: string;
-  model: string;
-  version: string;
-  time: string;
-  inputs: { name: string; datatype: string; shape: number[]; data: number[] }[];
-  outputs: { name: string; datatype: string; shape: number[]; data: number[] }[];
-}
 
 const BUCKET = 'fluxora-prediction-log';
 const rowOf = (i: number) => [i, i / 4, 3 - i];
@@ -81,8 +72,7 @@ async function readLog(prefix: string): Promise<{ keys: string[]; records: LogRe
   const uris = await listObjects(prefix, o);
   const records: LogRecord[] = [];
   for (const uri of uris) {
-    const text = gunzipSync(await readObject(uri, o)).toString('utf8');
-    for (const line of text.trim().split('\n')) records.push(JSON.parse(line) as LogRecord);
+    records.push(...parseLogObject(await readObject(uri, o)));
   }
   return { keys: uris.map((u) => u.slice(prefix.length)), records };
 }

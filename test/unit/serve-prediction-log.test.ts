@@ -9,21 +9,12 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { gunzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { PredictionLogConfig } from '../../src/serving/config.js';
 import { LINEAR } from '../fixtures/models/generate.js';
 import { GrpcTestClient, status } from '../fixtures/models/grpc-client.js';
+import { parseLogObject, type LogRecord } from '../fixtures/models/prediction-log-records.js';
 import { fixtureUri, http, inferBody, linearExpected, metricValue, spawnServe, startTestServer, type ServeProcess } from '../fixtures/models/serve-harness.js';
-
-interface LogRecord {
-  id: string;
-  model: string;
-  version: string;
-  time: string;
-  inputs: { name: string; datatype: string; shape: number[]; data: number[] }[];
-  outputs: { name: string; datatype: string; shape: number[]; data: number[] }[];
-}
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -43,14 +34,7 @@ function files(dir: string): string[] {
     .sort();
 }
 
-const readRecords = (dir: string): LogRecord[] =>
-  files(dir).flatMap((f) =>
-    gunzipSync(readFileSync(join(dir, f)))
-      .toString('utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as LogRecord),
-  );
+const readRecords = (dir: string): LogRecord[] => files(dir).flatMap((f) => parseLogObject(readFileSync(join(dir, f))));
 
 const expectedY = (row: number[]) => linearExpected(row, LINEAR.weights, LINEAR.bias);
 const rowOf = (i: number) => [i, i / 2, 1 - i];
