@@ -14,6 +14,16 @@ export const GRPC_SERVICE = 'inference.GRPCInferenceService';
 const str = (id: number) => ({ type: 'string', id });
 const repeated = (type: string, id: number) => ({ rule: 'repeated', type, id });
 const parameters = (id: number) => ({ keyType: 'string', type: 'InferParameter', id });
+// InferInputTensor and InferOutputTensor have the same fields.
+const tensor = {
+  fields: {
+    name: str(1),
+    datatype: str(2),
+    shape: repeated('int64', 3),
+    parameters: parameters(4),
+    contents: { type: 'InferTensorContents', id: 5 },
+  },
+};
 
 const descriptor = {
   nested: {
@@ -51,15 +61,7 @@ const descriptor = {
             raw_input_contents: repeated('bytes', 7),
           },
           nested: {
-            InferInputTensor: {
-              fields: {
-                name: str(1),
-                datatype: str(2),
-                shape: repeated('int64', 3),
-                parameters: parameters(4),
-                contents: { type: 'InferTensorContents', id: 5 },
-              },
-            },
+            InferInputTensor: tensor,
             InferRequestedOutputTensor: { fields: { name: str(1), parameters: parameters(2) } },
           },
         },
@@ -73,15 +75,7 @@ const descriptor = {
             raw_output_contents: repeated('bytes', 6),
           },
           nested: {
-            InferOutputTensor: {
-              fields: {
-                name: str(1),
-                datatype: str(2),
-                shape: repeated('int64', 3),
-                parameters: parameters(4),
-                contents: { type: 'InferTensorContents', id: 5 },
-              },
-            },
+            InferOutputTensor: tensor,
           },
         },
         // double_param and uint64_param are Triton's additions; declared so they decode, unused.
