@@ -15,11 +15,11 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fixturePath } from '../test/fixtures/models/generate.js';
+import { freePort } from '../test/support/ports.js';
 import { compileCli } from './support/operator-build.js';
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..');
@@ -43,13 +43,6 @@ interface CpuProfile {
   timeDeltas: number[];
 }
 
-async function freePort(): Promise<number> {
-  const s = createServer().listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const addr = s.address();
-  s.close();
-  return typeof addr === 'object' && addr ? addr.port : 0;
-}
 
 const pin = (cpu: number, cmd: string, args: string[]): [string, string[]] =>
   spawnSync('taskset', ['-c', String(cpu), 'true']).status === 0 ? ['taskset', ['-c', String(cpu), cmd, ...args]] : [cmd, args];

@@ -60,13 +60,14 @@ import { once } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttp2Server } from 'node:http2';
-import { createServer, connect, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { loadavg, cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { ensurePythonVenv } from '../test/fixtures/models/python-venv.js';
 import { fixturePath } from '../test/fixtures/models/generate.js';
+import { freePort } from '../test/support/ports.js';
 import { compileCli } from './support/operator-build.js';
 import { connectSession, decodeInferRequest, firstOutputValue, INFER_PATH, inferRequestFrame, inferResponseFrame, unary } from './support/grpc-v2.js';
 
@@ -220,14 +221,6 @@ async function runLoadgen(c: LoadConfig): Promise<Result> {
 // ---------------------------------------------------------------------------
 // Systems under test.
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  s.listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const addr = s.address();
-  s.close();
-  return typeof addr === 'object' && addr ? addr.port : 0;
-}
 
 /** A server the benchmark started: its own process group (MLServer's inference workers included). */
 interface Running {

@@ -33,7 +33,8 @@ import { FEATURES, fixtureUri, http, inferBody, REPO_ROOT, spawnServe, type Serv
 import { createReadyModel, operatorNamespace, root, scrape, waitFor } from '../support/cluster.js';
 import { localCommand } from '../../hack/run-local.js';
 import { allPanels, labelValuesQuery, loadDashboard, substitute, vectorSelectors, type BuiltIns } from '../support/grafana-dashboard.js';
-import { freePort, PROMTOOL, requirePrometheusBinaries, startPrometheus, type Prometheus, type Sample } from '../support/prometheus.js';
+import { freePort } from '../support/ports.js';
+import { PROMTOOL, requirePrometheusBinaries, startPrometheus, type Prometheus, type Sample } from '../support/prometheus.js';
 
 const run = promisify(execFile);
 const RULES_DIR = join(root, 'charts', 'fluxora-operator', 'rules');

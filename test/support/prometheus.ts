@@ -5,10 +5,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { freePort } from './ports.js';
 
 const PROMETHEUS = process.env.FLUXORA_PROMETHEUS_BIN ?? '/usr/bin/prometheus';
 export const PROMTOOL = process.env.FLUXORA_PROMTOOL_BIN ?? '/usr/bin/promtool';
@@ -57,15 +57,6 @@ export interface Prometheus {
   stop(): Promise<void>;
 }
 
-/** A free loopback port (Prometheus cannot report the port it got for :0). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no TCP port was assigned');
-  return address.port;
-}
 
 interface ApiResponse<T> {
   status: 'success' | 'error';
@@ -97,6 +88,7 @@ export async function startPrometheus(o: { jobs: ScrapeJob[]; ruleFiles?: string
     })),
   };
   await writeFile(join(dir, 'prometheus.yml'), stringify(config));
+  // Prometheus cannot report the port it got for :0, so one is chosen first.
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   let log = '';

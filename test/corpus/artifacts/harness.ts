@@ -5,11 +5,14 @@
 // this one waits for the exit and keeps everything the process said.
 import { spawn } from 'node:child_process';
 import { createServer, STATUS_CODES, type Server } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { FEATURES, REPO_ROOT } from '../../fixtures/models/serve-harness.js';
 import { LOGIN_PAGE, type ArtifactSetup } from './cases.js';
+import { freePort } from '../../support/ports.js';
+
+/** A loopback port that nothing listens on (a refused connection). */
+export const closedPort = freePort;
 
 export interface ServeRun {
   code: number | null;
@@ -122,12 +125,3 @@ export async function startArtifactHttpServer(): Promise<ArtifactHttpServer> {
   };
 }
 
-/** A loopback port that was free a moment ago and that nothing listens on now. */
-export async function closedPort(): Promise<number> {
-  const s = createNetServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const addr = s.address();
-  const port = typeof addr === 'object' && addr ? addr.port : 0;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
