@@ -11,7 +11,7 @@
 // collection 9.7 % of the CPU, 3.8 % after). Rows of other kinds (strings,
 // booleans, 64-bit integers, more than one output) keep references.
 // The JSON is built when the drift check reads the samples.
-import { jsonElement, type HostTensor, type Tensors } from './datatypes.js';
+import { infoOf, jsonElement, type HostTensor, type Tensors } from './datatypes.js';
 import type { ModelSignature } from './model-signature.js';
 import { rowJson, rowStride } from './tensor-ops.js';
 
@@ -98,7 +98,11 @@ interface NumericStore {
   values: Float64Array;
 }
 
-const isPlainNumeric = (t: HostTensor) => !Array.isArray(t.data) && t.datatype !== 'BOOL' && !(t.data instanceof BigInt64Array) && !(t.data instanceof BigUint64Array);
+/** Elements that read as plain numbers (not BOOL, 64-bit integers or BYTES), so a Float64Array holds them exactly as rowJson would write them. */
+const isPlainNumeric = (t: HostTensor) => {
+  const kind = infoOf(t.datatype).kind;
+  return kind === 'float' || kind === 'int';
+};
 
 /** A whole row of `width` elements as rowJson writes it: a number when the row has one element. */
 const rowValueOf = (values: Float64Array, at: number, width: number) => (width === 1 ? values[at] : Array.from(values.subarray(at, at + width)));
