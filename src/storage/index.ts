@@ -4,14 +4,14 @@
 import { checkSha256, expectedSha256 } from './checksum.js';
 import { StorageError } from './errors.js';
 import { existsHttp, readHttp } from './http.js';
-import { existsLocal, listLocal, readLocal, writeLocal } from './local.js';
-import type { CommonOptions, ReadOptions, WriteOptions } from './options.js';
-import { existsS3, listS3, readS3, writeS3 } from './s3.js';
+import { existsLocal, listLocal, listLocalDetails, listLocalPrefixes, readLocal, writeLocal } from './local.js';
+import type { CommonOptions, ObjectDetails, ReadOptions, WriteOptions } from './options.js';
+import { existsS3, listS3, listS3Details, listS3Prefixes, readS3, writeS3 } from './s3.js';
 import { parseStorageUri, type StorageLocation } from './uri.js';
 
 export { sha256Hex } from './checksum.js';
 export { STORAGE_ERROR_CODES, StorageError, isStorageError, type StorageErrorCode } from './errors.js';
-export type { CommonOptions, ReadOptions, S3Options, WriteOptions } from './options.js';
+export type { CommonOptions, ObjectDetails, ReadOptions, S3Options, WriteOptions } from './options.js';
 export { resolveS3Config, s3OptionsFromEnv, type ResolvedS3Config } from './s3.js';
 export { DEFAULT_PVC_ROOT, joinUri, parseStorageUri, type StorageLocation } from './uri.js';
 
@@ -94,6 +94,38 @@ export async function listObjects(prefixUri: string, o: CommonOptions = {}): Pro
       return listLocal(prefixUri, loc);
     case 's3':
       return listS3(prefixUri, loc, o);
+    case 'http':
+      throw new StorageError('Unsupported', `${prefixUri}: http(s) locations cannot be listed; use s3://, pvc:// or file://`);
+  }
+}
+
+/** As listObjects, with each object's size and last-modified time. */
+export async function listObjectDetails(prefixUri: string, o: CommonOptions = {}): Promise<ObjectDetails[]> {
+  const loc = parseStorageUri(prefixUri);
+  switch (loc.scheme) {
+    case 'file':
+    case 'pvc':
+      return listLocalDetails(prefixUri, loc);
+    case 's3':
+      return listS3Details(prefixUri, loc, o);
+    case 'http':
+      throw new StorageError('Unsupported', `${prefixUri}: http(s) locations cannot be listed; use s3://, pvc:// or file://`);
+  }
+}
+
+/**
+ * The "directories" directly below a prefix that ends in "/", as URIs ending in "/", sorted; [] when
+ * there are none. Walks Hive-style partitions (model=/version=/date=) without listing every object.
+ */
+export async function listPrefixes(prefixUri: string, o: CommonOptions = {}): Promise<string[]> {
+  if (!prefixUri.endsWith('/')) throw new StorageError('InvalidUri', `invalid storage URI "${prefixUri}": listing sub-prefixes needs a prefix ending in "/"`);
+  const loc = parseStorageUri(prefixUri);
+  switch (loc.scheme) {
+    case 'file':
+    case 'pvc':
+      return listLocalPrefixes(prefixUri, loc);
+    case 's3':
+      return listS3Prefixes(prefixUri, loc, o);
     case 'http':
       throw new StorageError('Unsupported', `${prefixUri}: http(s) locations cannot be listed; use s3://, pvc:// or file://`);
   }

@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { listObjects, objectExists, readObject, sha256Hex, StorageError, writeObject } from './index.js';
+import { listObjectDetails, listObjects, listPrefixes, objectExists, readObject, sha256Hex, StorageError, writeObject } from './index.js';
 import { expectFailure, failureCode as code } from '../../test/support/storage-errors.js';
 
 /** Asserts that a call fails with a StorageError of `code` whose message contains `text`. */
@@ -84,6 +84,23 @@ describe('file://', () => {
     expect((await readObject(listed[1]!)).toString()).toBe('3');
     expect(await listObjects(`file://${dir}/list/`)).toEqual(listed);
     expect(await listObjects(`file://${dir}/nothing-here/`)).toEqual([]);
+  });
+
+  it('lists details (size, modification time) and the directories one level down', async () => {
+    const before = Date.now() - 1000;
+    await writeObject(`file://${dir}/parts/model=a/version=v1/x.jsonl`, 'abc');
+    await writeObject(`file://${dir}/parts/model=a/version=v2/y.jsonl`, 'de');
+    await writeObject(`file://${dir}/parts/model=a/top.txt`, 'f');
+    const details = await listObjectDetails(`file://${dir}/parts/model=a/`);
+    expect(details.map((d) => [d.uri, d.size])).toEqual([
+      [`file://${dir}/parts/model=a/top.txt`, 1],
+      [`file://${dir}/parts/model=a/version=v1/x.jsonl`, 3],
+      [`file://${dir}/parts/model=a/version=v2/y.jsonl`, 2],
+    ]);
+    expect(details.every((d) => d.modified.getTime() >= before)).toBe(true);
+    expect(await listPrefixes(`file://${dir}/parts/model=a/`)).toEqual([`file://${dir}/parts/model=a/version=v1/`, `file://${dir}/parts/model=a/version=v2/`]);
+    expect(await listPrefixes(`file://${dir}/parts/none/`)).toEqual([]);
+    await expect(listPrefixes(`file://${dir}/parts/model=a`)).rejects.toThrow(/ending in "\/"/);
   });
 });
 

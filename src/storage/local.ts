@@ -6,6 +6,7 @@ import { basename, dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { tooLarge } from './checksum.js';
 import { StorageError, messageOf } from './errors.js';
+import type { ObjectDetails } from './options.js';
 import { DEFAULT_PVC_ROOT, joinUri, type StorageLocation } from './uri.js';
 
 export type LocalLocation = Extract<StorageLocation, { scheme: 'file' | 'pvc' }>;
@@ -146,13 +147,21 @@ export async function existsLocal(uri: string, loc: LocalLocation): Promise<bool
 
 /** Every file below the directory the prefix names (recursively), as URIs of the same scheme, sorted. */
 export async function listLocal(prefixUri: string, loc: LocalLocation): Promise<string[]> {
+  return (await listLocalDetails(prefixUri, loc)).map((d) => d.uri);
+}
+
+/** As listLocal, with each file's size and modification time. */
+export async function listLocalDetails(prefixUri: string, loc: LocalLocation): Promise<ObjectDetails[]> {
   const root = localPath(loc);
-  const rel: string[] = [];
+  const found: { rel: string; size: number; modified: Date }[] = [];
   const walk = async (dir: string, prefix: string): Promise<void> => {
     for (const entry of await readdir(dir, { withFileTypes: true })) {
       const name = prefix + entry.name;
       if (entry.isDirectory()) await walk(join(dir, entry.name), `${name}/`);
-      else if (entry.isFile() && !entry.name.endsWith(TEMP_SUFFIX)) rel.push(name);
+      else if (entry.isFile() && !entry.name.endsWith(TEMP_SUFFIX)) {
+        const st = await stat(join(dir, entry.name));
+        found.push({ rel: name, size: st.size, modified: st.mtime });
+      }
     }
   };
   try {
@@ -162,7 +171,24 @@ export async function listLocal(prefixUri: string, loc: LocalLocation): Promise<
     if (err.code === 'NotFound') return []; // an absent prefix is an empty one, as on S3
     throw err;
   }
-  rel.sort();
-  // file:// paths are percent-encoded (a space, "#" or "%" must survive a round trip); pvc paths are literal.
-  return rel.map((r) => (loc.scheme === 'file' ? pathToFileURL(join(root, r)).href : joinUri(prefixUri, r)));
+  found.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+  return found.map((f) => ({ uri: localUri(prefixUri, loc, root, f.rel), size: f.size, modified: f.modified }));
 }
+
+/** The directories directly below the one the prefix names, as URIs ending in "/", sorted. */
+export async function listLocalPrefixes(prefixUri: string, loc: LocalLocation): Promise<string[]> {
+  const root = localPath(loc);
+  let names: string[];
+  try {
+    names = (await readdir(root, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
+  } catch (e) {
+    const err = await failure(prefixUri, loc, e);
+    if (err.code === 'NotFound') return [];
+    throw err;
+  }
+  return names.sort().map((n) => `${localUri(prefixUri, loc, root, n)}/`);
+}
+
+// file:// paths are percent-encoded (a space, "#" or "%" must survive a round trip); pvc paths are literal.
+const localUri = (prefixUri: string, loc: LocalLocation, root: string, rel: string) =>
+  loc.scheme === 'file' ? pathToFileURL(join(root, rel)).href : joinUri(prefixUri, rel);

@@ -62,3 +62,11 @@ export function deadline(o: CommonOptions): Deadline {
       timeout.aborted ? new StorageError('Unreachable', `${uri}: no complete answer within ${ms} ms (${messageOf(e)})`, { cause: e }) : undefined,
   };
 }
+
+/** An object found by a listing. */
+export interface ObjectDetails {
+  uri: string;
+  size: number;
+  /** When the object was last written (S3 LastModified, a file's mtime). */
+  modified: Date;
+}

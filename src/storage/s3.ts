@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { readCapped, tooLarge } from './checksum.js';
 import { StorageError, messageOf } from './errors.js';
-import { abortReason, deadline, type CommonOptions, type S3Options } from './options.js';
+import { abortReason, deadline, type CommonOptions, type ObjectDetails, type S3Options } from './options.js';
 import type { StorageLocation } from './uri.js';
 
 export type S3Location = Extract<StorageLocation, { scheme: 's3' }>;
@@ -175,15 +175,40 @@ export function existsS3(uri: string, loc: S3Location, o: CommonOptions): Promis
 }
 
 /** Every object whose key starts with the location's key, as s3:// URIs, sorted. Folder markers are skipped. */
-export function listS3(uri: string, loc: S3Location, o: CommonOptions): Promise<string[]> {
+export async function listS3(uri: string, loc: S3Location, o: CommonOptions): Promise<string[]> {
+  return (await listS3Details(uri, loc, o)).map((d) => d.uri);
+}
+
+/** As listS3, with each object's size and last-modified time (what a reader needs to skip old objects unread). */
+export function listS3Details(uri: string, loc: S3Location, o: CommonOptions): Promise<ObjectDetails[]> {
   return call(uri, loc, o, async (c, abortSignal) => {
-    const keys: string[] = [];
+    const found: ObjectDetails[] = [];
     let token: string | undefined;
     do {
       const page = await c.send(new ListObjectsV2Command({ Bucket: loc.bucket, Prefix: loc.key, ContinuationToken: token }), { abortSignal });
-      for (const obj of page.Contents ?? []) if (obj.Key && !obj.Key.endsWith('/')) keys.push(obj.Key);
+      for (const obj of page.Contents ?? []) {
+        if (!obj.Key || obj.Key.endsWith('/')) continue;
+        found.push({ uri: `s3://${loc.bucket}/${obj.Key}`, size: obj.Size ?? 0, modified: obj.LastModified ?? new Date(0) });
+      }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
-    return keys.sort().map((k) => `s3://${loc.bucket}/${k}`);
+    return found.sort((a, b) => (a.uri < b.uri ? -1 : a.uri > b.uri ? 1 : 0));
+  });
+}
+
+/**
+ * The "directories" one level below a prefix ending in "/" (S3 common prefixes with delimiter "/"),
+ * as s3:// URIs ending in "/", sorted. Lets a reader walk Hive partitions without listing every object.
+ */
+export function listS3Prefixes(uri: string, loc: S3Location, o: CommonOptions): Promise<string[]> {
+  return call(uri, loc, o, async (c, abortSignal) => {
+    const prefixes: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await c.send(new ListObjectsV2Command({ Bucket: loc.bucket, Prefix: loc.key, Delimiter: '/', ContinuationToken: token }), { abortSignal });
+      for (const p of page.CommonPrefixes ?? []) if (p.Prefix) prefixes.push(`s3://${loc.bucket}/${p.Prefix}`);
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return prefixes.sort();
   });
 }

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { listObjects, objectExists, readObject, sha256Hex, writeObject, type S3Options } from '../../src/storage/index.js';
+import { listObjectDetails, listObjects, listPrefixes, objectExists, readObject, sha256Hex, writeObject, type S3Options } from '../../src/storage/index.js';
 import { closedPort } from '../corpus/artifacts/harness.js';
 import { createBucket, MINIO_START_TIMEOUT_MS, s3Options, startMinio, type MinioEndpoint } from '../support/minio.js';
 import { expectFailure, failureCode as code } from '../support/storage-errors.js';
@@ -51,6 +51,22 @@ describe('s3:// storage on MinIO', () => {
     expect(await listObjects(uri('churn/'), { s3 })).toEqual([uri('churn/v1/metrics.json'), uri('churn/v1/model.onnx')]);
     expect(await listObjects(uri('nothing/'), { s3 })).toEqual([]);
   }, 120_000);
+
+  it('lists details (size, last modified) and the common prefixes one level down', async () => {
+    const before = Date.now() - 60_000;
+    await writeObject(uri('parts/model=a/version=v1/x.jsonl'), 'abc', { s3 });
+    await writeObject(uri('parts/model=a/version=v2/y.jsonl'), 'de', { s3 });
+    await writeObject(uri('parts/model=a/top.txt'), 'f', { s3 });
+    const details = await listObjectDetails(uri('parts/model=a/'), { s3 });
+    expect(details.map((d) => [d.uri, d.size])).toEqual([
+      [uri('parts/model=a/top.txt'), 1],
+      [uri('parts/model=a/version=v1/x.jsonl'), 3],
+      [uri('parts/model=a/version=v2/y.jsonl'), 2],
+    ]);
+    expect(details.every((d) => d.modified.getTime() >= before)).toBe(true);
+    expect(await listPrefixes(uri('parts/model=a/'), { s3 })).toEqual([uri('parts/model=a/version=v1/'), uri('parts/model=a/version=v2/')]);
+    expect(await listPrefixes(uri('parts/none/'), { s3 })).toEqual([]);
+  });
 
   it('verifies sha256 and refuses oversized objects', async () => {
     const data = 'tenure,plan\n1,basic\n';
