@@ -14,6 +14,8 @@ import type { Logger } from 'pino';
 import { gatherServingSamples, rowsToColumns } from './check-samples.js';
 import { failedCheckStatus, insufficientSamplesStatus, verdictStatus } from './check-status.js';
 import { computeDrift } from './compute.js';
+import { evaluatePerformance } from './performance-check.js';
+import { judgementOf, performanceVerdictStatus, withPerformance, type PerformancePart } from './performance-status.js';
 import type { FeatureSpec, Table } from './types.js';
 
 export interface CheckOptions {
@@ -53,13 +55,19 @@ export async function loadDataSet(uri: string, features: readonly FeatureSpec[])
   return parseTable(text, uri, format, { columns: features.map((f) => f.name), types: new Map(features.map((f) => [f.name, f.type])) });
 }
 
-/** Writes status with optimistic concurrency, re-reading on conflict (the operator may write too). */
+/**
+ * Writes status with optimistic concurrency, re-reading on conflict (the operator may write too).
+ * A top-level field `build` leaves out is removed (null in the merge patch).
+ */
 async function writeStatus(client: KubeClient, ns: string, name: string, build: (prev: DriftMonitorStatus) => DriftMonitorStatus) {
   for (let attempt = 0; ; attempt++) {
     const m = await client.get<DriftMonitor>(DriftMonitorType, ns, name);
+    const prev = m.status ?? {};
+    const next = build(prev);
+    const removed = Object.fromEntries(Object.keys(prev).filter((k) => !(k in next)).map((k) => [k, null]));
     try {
       await client.request('PATCH', resourcePath(DriftMonitorType, ns, name, 'status'), {
-        body: { metadata: { resourceVersion: m.metadata.resourceVersion }, status: build(m.status ?? {}) },
+        body: { metadata: { resourceVersion: m.metadata.resourceVersion }, status: { ...removed, ...next } },
         contentType: 'application/merge-patch+json',
       });
       return m;
@@ -114,19 +122,40 @@ export async function runDriftCheck(o: CheckOptions): Promise<CheckOutcome> {
       current = rowsToColumns(gathered.rows, features);
     }
 
+    // Realized performance (spec.performance): its own part, judged beside the drift verdict (performance-status.ts).
+    const perf: PerformancePart = {
+      spec: m.spec.performance,
+      evaluation: m.spec.performance ? await evaluatePerformance({ spec: m.spec.performance, model, now, logger }) : undefined,
+      model: model.metadata.name,
+      generation,
+      now,
+    };
+    const judged = judgementOf(perf);
+    const recordPerformance = () => {
+      if (judged?.degraded) events.record(m, 'Warning', 'PerformanceDegraded', judged.condition.message);
+      else if (perf.evaluation?.kind === 'failed') events.record(m, 'Warning', perf.evaluation.reason, perf.evaluation.message);
+    };
+
     if (!m.spec.current.uri && sampleCount < m.spec.current.minSamples) {
       const min = m.spec.current.minSamples;
-      const status = insufficientSamplesStatus(m.status ?? {}, sampleCount, min, generation, now);
-      await writeStatus(client, namespace, name, (prev) => insufficientSamplesStatus(prev, sampleCount, min, generation, now));
-      logger.info({ sampleCount, minSamples: min }, 'too few samples: no verdict');
+      // Too few samples for a drift verdict; a performance verdict is still the check's verdict.
+      const build = (prev: DriftMonitorStatus) =>
+        judged?.verdict
+          ? performanceVerdictStatus(insufficientSamplesStatus(prev, sampleCount, min, generation, now), prev, perf)
+          : withPerformance(insufficientSamplesStatus(prev, sampleCount, min, generation, now), prev, perf, false);
+      let status: DriftMonitorStatus = {};
+      await writeStatus(client, namespace, name, (prev) => (status = build(prev)));
+      recordPerformance();
+      logger.info({ sampleCount, minSamples: min, performanceVerdict: judged?.verdict ?? false }, 'too few samples: no drift verdict');
       return { result: 'insufficient_samples', status };
     }
 
     const report = computeDrift({ reference, current, features, datasetDriftShare: m.spec.datasetDriftShare });
     let status: DriftMonitorStatus = {};
-    await writeStatus(client, namespace, name, (prev) => (status = verdictStatus(prev, report, sampleCount, generation, now)));
+    await writeStatus(client, namespace, name, (prev) => (status = withPerformance(verdictStatus(prev, report, sampleCount, generation, now), prev, perf, true)));
     events.record(m, report.datasetDrift ? 'Warning' : 'Normal', report.datasetDrift ? 'DriftDetected' : 'NoDrift', status.conditions?.find((c) => c.type === 'DriftDetected')?.message ?? '');
-    logger.info({ driftShare: report.driftShare, driftDetected: report.datasetDrift, sampleCount }, 'drift check finished');
+    recordPerformance();
+    logger.info({ driftShare: report.driftShare, driftDetected: report.datasetDrift, sampleCount, performanceDegraded: judged?.degraded }, 'drift check finished');
     return { result: report.datasetDrift ? 'drift' : 'no_drift', status };
   } catch (e) {
     const reason = e instanceof CheckError ? e.reason : 'CheckFailed';

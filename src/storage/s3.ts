@@ -63,6 +63,18 @@ export function s3OptionsFromEnv(vars: Readonly<Record<string, string | undefine
   };
 }
 
+/**
+ * S3 settings from the AWS_* variables a pod received with an envFrom prefix
+ * (PREFIX_AWS_ACCESS_KEY_ID, ...): a location with its own credentials
+ * Secret beside another's unprefixed AWS_* variables. Undefined when there
+ * are none, so the process's own AWS_* settings apply.
+ */
+export function s3OptionsFromPrefixedEnv(prefix: string, env: NodeJS.ProcessEnv = process.env): S3Options | undefined {
+  const vars: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(env)) if (k.startsWith(`${prefix}AWS_`)) vars[k.slice(prefix.length)] = v;
+  return Object.keys(vars).length > 0 ? s3OptionsFromEnv(vars) : undefined;
+}
+
 // One client per distinct configuration: clients hold connection pools worth reusing.
 const clients = new Map<string, S3Client>();
 

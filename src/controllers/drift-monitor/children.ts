@@ -2,12 +2,13 @@
 // ServiceAccount + Role + RoleBinding that give those pods exactly what one
 // check needs (read this monitor and its Model, read the samples token and the
 // data credentials, find the serving pods, write this monitor's status).
-import type { DriftMonitor } from '../../api/index.js';
+import type { DriftMonitor, Model } from '../../api/index.js';
 import type { KubeObject, OwnerReference } from '../../runtime/kube-client.js';
 import { childName } from '../names.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../resource-types.js';
 import { samplesSecretName } from '../model/children.js';
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from '../pod-security.js';
+import { checkCredentials, credentialsEnvFrom } from './check-credentials.js';
 
 /** The CronJob and its RBAC: 52 characters at most, so the CronJob's Jobs (11 more) fit in 63. */
 export const driftCheckName = (m: DriftMonitor) => childName(m.metadata.name, 'drift-check', 52);
@@ -34,15 +35,14 @@ export function buildServiceAccount(m: DriftMonitor): KubeObject {
   return { apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta(m), automountServiceAccountToken: false } as KubeObject;
 }
 
-/** Secrets a check reads: the Model's samples token and the data sets' credentials. */
-function secretNames(m: DriftMonitor): string[] {
+/** Secrets a check reads: the Model's samples token and the credentials of what it reads (check-credentials.ts). */
+function secretNames(m: DriftMonitor, model: Model | undefined): string[] {
   const names = new Set([samplesSecretName({ metadata: { name: m.spec.modelRef.name } })]);
-  if (m.spec.reference.credentialsSecretRef) names.add(m.spec.reference.credentialsSecretRef.name);
-  if (m.spec.current.credentialsSecretRef) names.add(m.spec.current.credentialsSecretRef.name);
+  for (const c of checkCredentials(m, model)) names.add(c.name);
   return [...names].sort();
 }
 
-export function buildRole(m: DriftMonitor): KubeObject {
+export function buildRole(m: DriftMonitor, model?: Model): KubeObject {
   const name = m.metadata.name;
   return {
     apiVersion: 'rbac.authorization.k8s.io/v1',
@@ -52,7 +52,7 @@ export function buildRole(m: DriftMonitor): KubeObject {
       { apiGroups: ['fluxora.io'], resources: ['driftmonitors'], resourceNames: [name], verbs: ['get'] },
       { apiGroups: ['fluxora.io'], resources: ['driftmonitors/status'], resourceNames: [name], verbs: ['get', 'update', 'patch'] },
       { apiGroups: ['fluxora.io'], resources: ['models'], resourceNames: [m.spec.modelRef.name], verbs: ['get'] },
-      { apiGroups: [''], resources: ['secrets'], resourceNames: secretNames(m), verbs: ['get'] },
+      { apiGroups: [''], resources: ['secrets'], resourceNames: secretNames(m, model), verbs: ['get'] },
       // list cannot be narrowed by name; slices only reveal pod addresses.
       { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list'] },
       { apiGroups: [''], resources: ['events'], verbs: ['create'] },
@@ -70,10 +70,9 @@ export function buildRoleBinding(m: DriftMonitor): KubeObject {
   } as KubeObject;
 }
 
-export function buildCronJob(m: DriftMonitor, image: string): KubeObject {
-  const creds = [m.spec.reference.credentialsSecretRef?.name, m.spec.current.credentialsSecretRef?.name].filter(
-    (n, i, all): n is string => !!n && all.indexOf(n) === i,
-  );
+/** `model`: the monitored Model, when it exists (the prediction log's credentials are named in its spec). */
+export function buildCronJob(m: DriftMonitor, image: string, model?: Model): KubeObject {
+  const envFrom = credentialsEnvFrom(checkCredentials(m, model));
   return {
     apiVersion: 'batch/v1',
     kind: 'CronJob',
@@ -106,7 +105,7 @@ export function buildCronJob(m: DriftMonitor, image: string): KubeObject {
                   name: 'drift-check',
                   image,
                   args: ['drift-check', '--monitor', `${m.metadata.namespace}/${m.metadata.name}`],
-                  ...(creds.length ? { envFrom: creds.map((name) => ({ secretRef: { name } })) } : {}),
+                  ...(envFrom.length ? { envFrom } : {}),
                   resources: { requests: { cpu: '100m', memory: '256Mi' }, limits: { memory: '1Gi' } },
                   securityContext: restrictedContainerSecurityContext(),
                   volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],

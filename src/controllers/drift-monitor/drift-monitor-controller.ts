@@ -23,8 +23,9 @@ import {
   SecretResource,
   ServiceAccountResource,
 } from '../resource-types.js';
+import { checkCredentials } from './check-credentials.js';
 import { buildCronJob, buildRole, buildRoleBinding, buildServiceAccount, driftCheckName } from './children.js';
-import { decideRetrain, unrecordedRetrain } from './retrain-trigger.js';
+import { causesText, decideRetrain, unrecordedRetrain, verdictCauses } from './retrain-trigger.js';
 import { monitorConditions } from './status.js';
 import type { DomainMetrics } from '../domain-metrics.js';
 
@@ -67,15 +68,16 @@ export function createDriftMonitorController(o: DriftMonitorControllerOptions): 
     const status: Status = monitor.status ?? {};
     const generation = monitor.metadata.generation ?? 0;
     const name = driftCheckName(monitor);
+    const model = models.get(req.namespace, monitor.spec.modelRef.name);
 
     // A child the API server refuses (a schedule it cannot parse, a policy)
     // is reported in status, and the reconcile backs off.
     let refused: string | undefined;
     for (const [type, desired, informer] of [
       [ServiceAccountResource, buildServiceAccount(monitor), accounts],
-      [RoleResource, buildRole(monitor), roles],
+      [RoleResource, buildRole(monitor, model), roles],
       [RoleBindingResource, buildRoleBinding(monitor), bindings],
-      [CronJobResource, buildCronJob(monitor, o.image), cronjobs],
+      [CronJobResource, buildCronJob(monitor, o.image, model), cronjobs],
     ] as const) {
       try {
         const r = await applyIfChanged(client, type, desired, informer.get(req.namespace, name));
@@ -95,14 +97,9 @@ export function createDriftMonitorController(o: DriftMonitorControllerOptions): 
     // keeps them from starting at all (CreateContainerConfigError), so no
     // check could ever say so. Secrets are not watched; look them up.
     const missingSecrets: { field: string; name: string }[] = [];
-    for (const [field, ref] of [
-      ['spec.reference.credentialsSecretRef', monitor.spec.reference.credentialsSecretRef],
-      ['spec.current.credentialsSecretRef', monitor.spec.current.credentialsSecretRef],
-    ] as const) {
-      if (ref && !(await client.getOrUndefined(SecretResource, req.namespace, ref.name))) missingSecrets.push({ field, name: ref.name });
+    for (const { field, name: secret } of checkCredentials(monitor, model)) {
+      if (!(await client.getOrUndefined(SecretResource, req.namespace, secret))) missingSecrets.push({ field, name: secret });
     }
-
-    const model = models.get(req.namespace, monitor.spec.modelRef.name);
     const findConditions = () => monitorConditions(monitor, {
       generation,
       ...(refused ? { refused } : {}),
@@ -126,15 +123,16 @@ export function createDriftMonitorController(o: DriftMonitorControllerOptions): 
           name: decision.name,
           namespace: req.namespace,
           labels: { [MONITOR_LABEL]: req.name, 'fluxora.io/model': model.metadata.name, [MANAGED_BY_LABEL]: MANAGED_BY_VALUE },
-          annotations: { 'fluxora.io/drift-check-time': status.lastCheckTime ?? '' },
+          annotations: { 'fluxora.io/drift-check-time': status.lastCheckTime ?? '', 'fluxora.io/retrain-cause': verdictCauses(status).join(',') },
           ownerReferences: [{ apiVersion: monitor.apiVersion, kind: monitor.kind, name: req.name, uid: monitor.metadata.uid ?? '', controller: true, blockOwnerDeletion: true }],
         },
         spec: { ...template, modelRef: { name: model.metadata.name } },
       };
       try {
         await client.create(RetrainJobType, job as unknown as RetrainJob);
-        log.info({ retrainJob: decision.name, driftShare: status.driftShare }, 'drift persisted: retrain started');
-        events.record(monitor, 'Normal', 'RetrainStarted', `drift in ${status.consecutiveDriftChecks ?? 0} consecutive checks: created RetrainJob ${decision.name}`);
+        const causes = causesText(verdictCauses(status));
+        log.info({ retrainJob: decision.name, driftShare: status.driftShare, causes }, `${causes} persisted: retrain started`);
+        events.record(monitor, 'Normal', 'RetrainStarted', `${causes} in the last verdict (${status.consecutiveDriftChecks ?? 0} verdicts in a row): created RetrainJob ${decision.name}`);
         o.metrics?.retrainTriggered(req.namespace, req.name);
         retrainFields = { lastRetrainJob: decision.name, lastRetrainTime: kubeTime(now) };
       } catch (e) {
