@@ -6,7 +6,7 @@
 // 1 is invisible to rate() and increase(), and alerts miss that first event.
 // Per-object series go when the object does.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { DriftMonitorStatus } from '../api/index.js';
+import type { DriftMonitorStatus, PerformanceStatus } from '../api/index.js';
 import { getCondition } from '../runtime/conditions.js';
 
 /** The `result` of fluxora_drift_checks_total. */
@@ -27,6 +27,13 @@ export class DomainMetrics {
   private readonly retrainJobs: Counter<'namespace' | 'result'>;
   private readonly retrainDuration: Histogram<'namespace' | 'result'>;
   private readonly promotions: Counter<'namespace' | 'model'>;
+  private readonly performance: Gauge<'namespace' | 'monitor' | 'model' | 'metric'>;
+  private readonly performanceBaseline: Gauge<'namespace' | 'monitor' | 'model' | 'metric'>;
+  private readonly performanceDegraded: Gauge<'namespace' | 'monitor' | 'model'>;
+  private readonly labelCoverage: Gauge<'namespace' | 'monitor' | 'model'>;
+  private readonly labelled: Gauge<'namespace' | 'monitor' | 'model'>;
+  /** Performance series per monitor: the model label and the metrics they carry, to remove them when they change. */
+  private readonly seenPerformance = new Map<string, { model: string; metrics: string[]; baseline?: string }>();
   /** Namespaces whose RetrainJob series exist. */
   private readonly retrainNamespaces = new Set<string>();
   private readonly seenVersions = new Map<string, string>();
@@ -49,16 +56,26 @@ export class DomainMetrics {
     this.retrainJobs = new Counter({ name: 'fluxora_retrain_jobs_total', help: 'Finished RetrainJobs by result (Succeeded, Failed, Rejected)', labelNames: ['namespace', 'result'], registers });
     this.retrainDuration = new Histogram({ name: 'fluxora_retrain_duration_seconds', help: 'Time from start to a final phase of RetrainJobs', labelNames: ['namespace', 'result'], buckets: [10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600], registers });
     this.promotions = new Counter({ name: 'fluxora_promotions_total', help: 'Versions promoted to serving automatically after a retrain', labelNames: ['namespace', 'model'], registers });
+    const perfLabels = ['namespace', 'monitor', 'model'] as const;
+    this.performance = new Gauge({ name: 'fluxora_model_performance', help: 'Realized performance of logged predictions joined with labels in the last window (spec.performance), by metric', labelNames: [...perfLabels, 'metric'], registers });
+    this.performanceBaseline = new Gauge({ name: 'fluxora_model_performance_baseline', help: "The serving version's holdout value of the trigger metric, as its trainer reported it", labelNames: [...perfLabels, 'metric'], registers });
+    this.performanceDegraded = new Gauge({ name: 'fluxora_model_performance_degraded', help: '1 when the last check found the performance degraded (spec.performance.trigger breached)', labelNames: [...perfLabels], registers });
+    this.labelCoverage = new Gauge({ name: 'fluxora_prediction_label_coverage_ratio', help: 'Share of logged predictions in the last window that have a label', labelNames: [...perfLabels], registers });
+    this.labelled = new Gauge({ name: 'fluxora_labelled_predictions', help: 'Logged predictions with a usable label in the last window: the rows the performance is computed on', labelNames: [...perfLabels], registers });
   }
 
-  observeMonitor(namespace: string, monitor: string, s: DriftMonitorStatus): void {
+  /** `model`: the monitored Model's name, the performance series' model label. */
+  observeMonitor(namespace: string, monitor: string, s: DriftMonitorStatus, model = ''): void {
     const key = `${namespace}/${monitor}`;
     if (!this.seenChecks.has(key)) {
       for (const result of DRIFT_CHECK_RESULTS) this.checks.inc({ namespace, monitor, result }, 0);
       this.retrainsTriggered.inc({ namespace, monitor }, 0);
     }
     this.monitorReady.set({ namespace, monitor }, getCondition(s.conditions, 'Ready')?.status === 'True' ? 1 : 0);
+    // Absent when the last verdict had no drift part (too few samples, a performance verdict): no stale 1.
     if (s.driftDetected !== undefined) this.driftDetected.set({ namespace, monitor }, s.driftDetected ? 1 : 0);
+    else this.driftDetected.remove({ namespace, monitor });
+    this.observePerformance(key, namespace, monitor, model, s.performance);
     if (s.driftShare !== undefined) this.driftShare.set({ namespace, monitor }, s.driftShare);
     for (const old of this.seenFeatures.get(key) ?? []) this.driftScore.remove({ namespace, monitor, ...old });
     const features = (s.features ?? []).map((f) => ({ feature: f.name, method: f.method }));
@@ -75,8 +92,32 @@ export class DomainMetrics {
     this.seenChecks.set(key, s.lastCheckTime ?? last ?? '');
   }
 
+  /** The performance figures of the last check that had them; none while spec.performance is unset or its part failed. */
+  private observePerformance(key: string, namespace: string, monitor: string, model: string, p: PerformanceStatus | undefined): void {
+    const metrics = Object.entries(p?.metrics ?? {}).filter((e): e is [string, number] => typeof e[1] === 'number');
+    const seen = this.seenPerformance.get(key);
+    if (seen) {
+      const labels = { namespace, monitor, model: seen.model };
+      for (const metric of seen.metrics) if (seen.model !== model || !metrics.some(([m]) => m === metric)) this.performance.remove({ ...labels, metric });
+      if (seen.baseline && (seen.model !== model || seen.baseline !== p?.baseline?.metric)) this.performanceBaseline.remove({ ...labels, metric: seen.baseline });
+      if (!p || seen.model !== model) for (const g of [this.performanceDegraded, this.labelCoverage, this.labelled]) g.remove(labels);
+    }
+    if (!p) {
+      this.seenPerformance.delete(key);
+      return;
+    }
+    const labels = { namespace, monitor, model };
+    for (const [metric, v] of metrics) this.performance.set({ ...labels, metric }, v);
+    if (p.baseline) this.performanceBaseline.set({ ...labels, metric: p.baseline.metric }, p.baseline.value);
+    this.performanceDegraded.set(labels, p.degraded ? 1 : 0);
+    this.labelCoverage.set(labels, p.coverage);
+    this.labelled.set(labels, p.labelled);
+    this.seenPerformance.set(key, { model, metrics: metrics.map(([m]) => m), ...(p.baseline ? { baseline: p.baseline.metric } : {}) });
+  }
+
   forgetMonitor(namespace: string, monitor: string): void {
     const key = `${namespace}/${monitor}`;
+    this.observePerformance(key, namespace, monitor, '', undefined);
     for (const f of this.seenFeatures.get(key) ?? []) {
       this.driftScore.remove({ namespace, monitor, ...f });
       this.driftThreshold.remove({ namespace, monitor, ...f });

@@ -150,7 +150,7 @@ export function createDriftMonitorController(o: DriftMonitorControllerOptions): 
     }
 
     const next: Status = { ...status, ...retrainFields, observedGeneration: generation, conditions };
-    o.metrics?.observeMonitor(monitor.metadata.namespace ?? '', req.name, next);
+    o.metrics?.observeMonitor(monitor.metadata.namespace ?? '', req.name, next, monitor.spec.modelRef.name);
     if (!isDeepStrictEqual(next, status)) {
       monitors.remember(await patchStatus<DriftMonitor>(client, DriftMonitorType, req.namespace, req.name, next, monitor.metadata.resourceVersion));
       const was = getCondition(status.conditions, 'Ready');
