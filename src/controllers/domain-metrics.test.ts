@@ -134,9 +134,12 @@ describe('DomainMetrics', () => {
   it('drops fluxora_drift_detected when the last verdict had no drift part, instead of keeping a stale 1', async () => {
     const r = new Registry();
     const m = new DomainMetrics(r);
+    m.observeMonitor('ml', 'churn-drift', {});
     m.observeMonitor('ml', 'churn-drift', verdict('2026-12-01T10:00:00Z', true));
     expect(await series(r, 'fluxora_drift_detected')).toEqual({ 'namespace=ml,monitor=churn-drift': 1 });
     m.observeMonitor('ml', 'churn-drift', { lastCheckTime: '2026-12-01T10:15:00Z' });
     expect(await series(r, 'fluxora_drift_detected')).toEqual({});
+    // Nor is that verdict counted as a drift check: only the first one is.
+    expect(await count(r, 'fluxora_drift_checks_total')).toEqual([{ labels: { namespace: 'ml', monitor: 'churn-drift', result: 'drift' }, value: 1 }]);
   });
 });

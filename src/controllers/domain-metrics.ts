@@ -88,7 +88,10 @@ export class DomainMetrics {
     // a verdict already there when this process first sees the monitor (after
     // a restart) was counted by the previous process and is not counted again.
     const last = this.seenChecks.get(key);
-    if (last !== undefined && s.lastCheckTime && last !== s.lastCheckTime) this.checks.inc({ namespace, monitor, result: s.driftDetected ? 'drift' : 'no_drift' });
+    // A verdict of the performance part alone (drift had too few samples) is no drift verdict: not counted here.
+    if (last !== undefined && s.lastCheckTime && last !== s.lastCheckTime && s.driftDetected !== undefined) {
+      this.checks.inc({ namespace, monitor, result: s.driftDetected ? 'drift' : 'no_drift' });
+    }
     this.seenChecks.set(key, s.lastCheckTime ?? last ?? '');
   }
 
