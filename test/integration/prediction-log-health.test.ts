@@ -10,6 +10,7 @@
 // pods restart (as after a rollout) and log their traffic: the condition
 // turns False (NoLoss). In between, polls that find nothing new write nothing.
 import { randomBytes } from 'node:crypto';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Model } from '../../src/api/index.js';
 import { ModelType } from '../../src/controllers/fluxora-types.js';
@@ -17,11 +18,10 @@ import { readyAdminEndpoints, type AdminEndpoint, type EndpointSlice } from '../
 import { SecretResource } from '../../src/controllers/resource-types.js';
 import { getCondition, type Condition } from '../../src/runtime/conditions.js';
 import type { KubeObject } from '../../src/runtime/kube-client.js';
-import { listObjects } from '../../src/storage/index.js';
 import { localCommand } from '../../hack/run-local.js';
 import { FEATURES, fixtureUri, http, inferBody, spawnServe, type ServeProcess } from '../fixtures/models/serve-harness.js';
 import { createReadyModel, operatorNamespace, operatorWrites, scrape, waitFor } from '../support/cluster.js';
-import { createBucket, s3Options, startMinio, type MinioEndpoint } from '../support/minio.js';
+import { createBucket, startMinio, type MinioEndpoint } from '../support/minio.js';
 import { freePort } from '../support/ports.js';
 
 /** The operator asks the pods this often here (60 s by default). */
@@ -94,6 +94,22 @@ describe('PredictionLogLosing from the serving pods', () => {
   const podLog = async (pod: ServingPod) =>
     (await http(pod.proc!.adminPort, { path: '/v2/models/churn/prediction-log' })).json() as { written: number; failed: number; losing: boolean; lastError?: string };
 
+  /** The log objects in the bucket (a client of its own, closed after: no socket outlives the test). */
+  async function logObjects(): Promise<string[]> {
+    const s3 = new S3Client({
+      endpoint: minio.endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: minio.accessKeyId, secretAccessKey: minio.secretAccessKey },
+    });
+    try {
+      const out = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'predictions/' }));
+      return (out.Contents ?? []).map((o) => o.Key!);
+    } finally {
+      s3.destroy();
+    }
+  }
+
   /** resourceVersion and the operator's writes to the Model over three polls of a steady state. */
   async function steadyState() {
     const before = await model();
@@ -154,8 +170,12 @@ describe('PredictionLogLosing from the serving pods', () => {
   });
 
   it('no loss yet: False, NoLoss, naming the pod that did not answer', async () => {
-    const c = await waitFor('PredictionLogLosing', condition, 30_000);
-    expect(c).toMatchObject({ status: 'False', reason: 'NoLoss' });
+    // (The first operator may have left NotReported: it could not reach the simulated pods' addresses.)
+    const c = await waitFor('PredictionLogLosing=False', async () => {
+      const cond = await condition();
+      return cond?.status === 'False' ? cond : undefined;
+    }, 30_000);
+    expect(c.reason).toBe('NoLoss');
     expect(c.message).toBe(
       `no prediction-log record lost in the last 5 minutes on 2 of 3 ready pods. 1 ready pod did not answer on the admin port and is not counted (${silentPod.pod}: cannot connect (ECONNREFUSED)).`,
     );
@@ -205,7 +225,8 @@ describe('PredictionLogLosing from the serving pods', () => {
     await createBucket(minio, bucket);
     await traffic(5);
     await waitFor('both pods wrote', async () => (await Promise.all(serving.map(podLog))).every((l) => l.written === 5 && l.lastError === undefined));
-    expect((await listObjects(`${logUri}/`, { s3: s3Options(minio) })).length).toBeGreaterThanOrEqual(2);
+    const objects = await logObjects();
+    for (const p of serving) expect(objects.some((k) => k.includes(`/${p.name}-0-`))).toBe(true);
     const c = await waitFor('the message says writes succeed again', async () => {
       const cond = await condition();
       return cond?.message.includes('failed and succeed again') ? cond : undefined;
@@ -226,12 +247,12 @@ describe('PredictionLogLosing from the serving pods', () => {
     }
     await traffic(5);
     await waitFor('both restarted pods wrote', async () => (await Promise.all(serving.map(podLog))).every((l) => l.written === 5 && !l.losing));
-    const c = await waitFor('PredictionLogLosing=False', async () => {
+    // A poll between the two restarts may find one pod down: it is named as not answering, not counted as losing.
+    const c = await waitFor('PredictionLogLosing=False from both restarted pods', async () => {
       const cond = await condition();
-      return cond?.status === 'False' ? cond : undefined;
+      return cond?.status === 'False' && cond.message.includes(' on 2 of 3 ready pods.') ? cond : undefined;
     }, 30_000);
     expect(c.reason).toBe('NoLoss');
-    expect(c.message).toContain('no prediction-log record lost in the last 5 minutes on 2 of 3 ready pods.');
     const normal = await waitFor('the Normal Event', async () => (await modelEvents()).find((e) => e.reason === 'NoLoss'));
     expect(normal.type).toBe('Normal');
 
