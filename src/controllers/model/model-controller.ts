@@ -111,7 +111,7 @@ export function createModelController(o: ModelControllerOptions): Controller<Mod
    * something new writes status, and a write lost to a conflict is redone by
    * the retry without asking the pods again.
    */
-  const logChecks = new Map<string, { uid: string | undefined; at: number; verdict: LogVerdict }>();
+  const logChecks = new Map<string, { uid: string | undefined; at: number; verdict: LogVerdict | undefined }>();
   const logCheckPeriodMs = o.predictionLogCheckPeriodMs ?? DEFAULT_PREDICTION_LOG_CHECK_PERIOD_MS;
 
   /** Asks each ready pod of the Model for its prediction log's state (pods that do not answer are reports too). */
@@ -127,19 +127,28 @@ export function createModelController(o: ModelControllerOptions): Controller<Mod
 
   /**
    * The PredictionLogLosing verdict for a Model with a prediction log (a
-   * fresh one when a check is due, else the last), and when the next check
-   * is due; undefined for a Model without one.
+   * fresh one when a check is due, else the last; none when the pods could
+   * not even be listed, which leaves the condition as it is), and when the
+   * next check is due; undefined for a Model without a log.
    */
-  async function predictionLogCheck(model: Model, key: string, now: Date): Promise<{ verdict: LogVerdict; dueInMs: number } | undefined> {
-    const log = model.spec.serving?.predictionLog;
-    if (!log || !o.podAdmin) {
+  async function predictionLogCheck(model: Model, key: string, now: Date, log: Logger): Promise<{ verdict?: LogVerdict; dueInMs: number } | undefined> {
+    const spec = model.spec.serving?.predictionLog;
+    if (!spec || !o.podAdmin) {
       logChecks.delete(key);
       return undefined;
     }
-    const last = logChecks.get(key);
-    const age = last && last.uid === model.metadata.uid ? now.getTime() - last.at : Infinity;
+    const last = logChecks.get(key)?.uid === model.metadata.uid ? logChecks.get(key) : undefined;
+    const age = last ? now.getTime() - last.at : Infinity;
     if (last && age >= 0 && age < logCheckPeriodMs) return { verdict: last.verdict, dueInMs: logCheckPeriodMs - age };
-    const verdict = predictionLogVerdict(await podLogReports(model), { uri: log.uri, maxBufferedRecords: log.maxBufferedRecords ?? DEFAULT_MAX_BUFFERED_RECORDS });
+    let verdict: LogVerdict | undefined;
+    try {
+      verdict = predictionLogVerdict(await podLogReports(model), { uri: spec.uri, maxBufferedRecords: spec.maxBufferedRecords ?? DEFAULT_MAX_BUFFERED_RECORDS });
+    } catch (err) {
+      // Listing the EndpointSlices failed (the API server, RBAC): not the Model's news, and no reason to
+      // hold back the rest of its status. The last verdict stands until the next check.
+      log.warn({ err }, 'could not list the serving pods to read their prediction logs');
+      verdict = last?.verdict;
+    }
     logChecks.set(key, { uid: model.metadata.uid, at: now.getTime(), verdict });
     return { verdict, dueInMs: logCheckPeriodMs };
   }
@@ -240,20 +249,17 @@ export function createModelController(o: ModelControllerOptions): Controller<Mod
       } else requeueAfterMs = POD_CHECK_AFTER_MS - elapsed;
     }
     // Lost log records never touch Ready or Degraded: serving works; a condition of its own says so.
-    const logCheck = await predictionLogCheck(model, key, now);
+    const logCheck = await predictionLogCheck(model, key, now, log);
     if (logCheck) requeueAfterMs = Math.min(requeueAfterMs ?? Infinity, logCheck.dueInMs);
-    const conditions = withPredictionLogCondition(
-      modelConditions(status.conditions, {
-        generation,
-        rollout,
-        problem: refused ?? decision.problem,
-        serverFailure: serverProblem,
-        servingVersion: servedName,
-      }, now),
-      logCheck?.verdict,
+    let conditions = modelConditions(status.conditions, {
       generation,
-      now,
-    );
+      rollout,
+      problem: refused ?? decision.problem,
+      serverFailure: serverProblem,
+      servingVersion: servedName,
+    }, now);
+    // No log: the condition goes. A log without a verdict yet (the pods could not be listed): it stays as it is.
+    if (!logCheck || logCheck.verdict) conditions = withPredictionLogCondition(conditions, logCheck?.verdict, generation, now);
     const next: ModelStatus = {
       ...status,
       observedGeneration: generation,
