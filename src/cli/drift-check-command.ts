@@ -1,7 +1,7 @@
 // `fluxora drift-check --monitor <namespace>/<name>`: the DriftMonitor
 // CronJob's entrypoint. Exit 0 after a verdict or a "too few samples" skip;
 // exit 1 when the check failed (the reason is in the monitor's status).
-import { parseAddressMap } from '../drift/check-samples.js';
+import { parseAddressMap } from '../controllers/pod-admin.js';
 import { runDriftCheck } from '../drift/check-run.js';
 import { kubeClient } from './kube.js';
 import { createLogger } from './logger.js';

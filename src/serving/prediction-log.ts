@@ -35,6 +35,7 @@ import { gzip as gzipCb } from 'node:zlib';
 import { isStorageError } from '../storage/errors.js';
 import { joinUri } from '../storage/uri.js';
 import type { PredictionLogConfig } from './config.js';
+import { LOSS_WINDOW_MS } from './admin-paths.js';
 import { jsonElements, type Tensors } from './datatypes.js';
 
 const gzip = promisify(gzipCb);
@@ -97,12 +98,9 @@ export interface PredictionLogStatus {
   lastLossTime?: string;
   /** The last write error, if any write failed since the last success. */
   lastError?: string;
-  /** Records were lost (dropped or failed) within the last LOSS_WINDOW_MS: what a Model condition would report. */
+  /** Records were lost (dropped or failed) within the last LOSS_WINDOW_MS: what the Model's PredictionLogLosing condition reports. */
   losing: boolean;
 }
-
-/** How recent a loss must be for `losing`: long enough to span a few flush intervals of a quiet pod. */
-export const LOSS_WINDOW_MS = 5 * 60_000;
 
 /** After close()'s deadline, how long a write in progress gets to report its outcome. */
 export const CLOSE_SETTLE_MS = 1_000;
