@@ -173,5 +173,6 @@ describe('readLogCurrent', () => {
     const e = await reasonOf(readLogCurrent({ monitor: m, model: mo, columns: checkedColumns(m, mo), now: NOW }));
     expect(e.reason).toBe('PredictionLogUnreadable');
     expect(e.message).toMatch(/^prediction log http:\/\/logs\.example\/predictions \(spec\.serving\.predictionLog\.uri of Model "churn"\): .*cannot be listed/);
+    expect(e.message).toContain("the check reads the log with its own AWS_* settings (the reference's): the Model names no Secret for its log or artifact");
   });
 });

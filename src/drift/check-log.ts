@@ -8,6 +8,7 @@
 // Only a store that cannot be listed (unreachable, access denied) fails the
 // check, since then nothing at all is known about the window.
 import { DEFAULT_LOG_WINDOW, parseDuration, type DriftMonitor, type Model } from '../api/index.js';
+import { predictionLogCredentials } from '../controllers/model/children.js';
 import { readLogWindow, toRowTable, type ProblemList } from '../predictions/index.js';
 import type { S3Options } from '../storage/index.js';
 import { CheckError, type CheckedColumns } from './check-data.js';
@@ -41,6 +42,16 @@ const summaries = (...lists: ProblemList[]) =>
     .filter(Boolean)
     .join('; ');
 
+/** Which credentials the check pod reads the log with (as the operator gave them), so a refusal points at the right Secret. */
+function readWith(model: Model): string {
+  const secrets = predictionLogCredentials(model, { podHasArtifactCredentials: false })
+    .reverse()
+    .map((c) => `Secret "${c.secretName}" (${c.field})`);
+  return secrets.length
+    ? `the check reads the log with ${secrets.join(', falling back to ')}`
+    : "the check reads the log with its own AWS_* settings (the reference's): the Model names no Secret for its log or artifact";
+}
+
 export async function readLogCurrent(o: ReadLogCurrentOptions): Promise<LogCurrent> {
   const modelName = o.model.metadata.name;
   const log = o.model.spec.serving?.predictionLog;
@@ -58,7 +69,7 @@ export async function readLogCurrent(o: ReadLogCurrentOptions): Promise<LogCurre
     read = await readLogWindow({ prefix: log.uri, model: modelName, from, to: o.now, maxRows: o.monitor.spec.current.maxSamples, ...(o.s3 ? { s3: o.s3 } : {}) });
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
-    throw new CheckError('PredictionLogUnreadable', `prediction log ${log.uri} (spec.serving.predictionLog.uri of Model "${modelName}"): ${message}`);
+    throw new CheckError('PredictionLogUnreadable', `prediction log ${log.uri} (spec.serving.predictionLog.uri of Model "${modelName}"): ${message}; ${readWith(o.model)}`);
   }
   const outputs = new Map(o.columns.outputs.map((c) => [c.name, { output: c.output, index: c.index, type: c.type }]));
   const table = toRowTable(read.records, { features: o.columns.features.map((f) => ({ name: f.name, type: f.type })), outputs });
