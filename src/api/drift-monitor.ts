@@ -1,7 +1,8 @@
 // DriftMonitor: a schedule and thresholds. The operator runs each check as a
-// CronJob (`fluxora drift-check`), which compares the live feature
-// distribution with a reference data set and writes the verdict to status;
-// sustained drift can start a RetrainJob from `retrain.template`.
+// CronJob (`fluxora drift-check`), which compares the live feature (and,
+// with spec.outputs, output) distributions, from the serving pods' samples or
+// the prediction log, with a reference data set and writes the verdict to
+// status; sustained drift can start a RetrainJob from `retrain.template`.
 import { z } from 'zod';
 import {
   ConditionsSchema,
