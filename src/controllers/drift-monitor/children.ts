@@ -1,12 +1,14 @@
 // What a DriftMonitor owns: a CronJob running `fluxora drift-check`, and the
 // ServiceAccount + Role + RoleBinding that give those pods exactly what one
 // check needs (read this monitor and its Model, read the samples token and the
-// data credentials, find the serving pods, write this monitor's status).
-import type { DriftMonitor } from '../../api/index.js';
+// data credentials, find the serving pods, write this monitor's status). The
+// pods get the data sets' credentials, and with source PredictionLog the
+// Model's log credentials, as environment.
+import type { DriftMonitor, Model } from '../../api/index.js';
 import type { KubeObject, OwnerReference } from '../../runtime/kube-client.js';
 import { childName } from '../names.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../resource-types.js';
-import { samplesSecretName } from '../model/children.js';
+import { predictionLogCredentials, predictionLogEnvFrom, samplesSecretName, type CredentialsSource } from '../model/children.js';
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from '../pod-security.js';
 
 /** The CronJob and its RBAC: 52 characters at most, so the CronJob's Jobs (11 more) fit in 63. */
@@ -70,10 +72,29 @@ export function buildRoleBinding(m: DriftMonitor): KubeObject {
   } as KubeObject;
 }
 
-export function buildCronJob(m: DriftMonitor, image: string): KubeObject {
+/**
+ * With source PredictionLog, the Secrets that give the check the Model's
+ * prediction log credentials, as the serving pods have them (the log's own,
+ * else the artifact's); the check's own AWS_* variables are the reference's.
+ */
+export function logCredentials(m: DriftMonitor, model: Model | undefined): CredentialsSource[] {
+  if (m.spec.current.source !== 'PredictionLog' || !model) return [];
+  return predictionLogCredentials(model, { podHasArtifactCredentials: false });
+}
+
+/**
+ * The check's CronJob. `model` is the monitored Model when it exists: with
+ * source PredictionLog its log credentials are part of the pod spec, so a
+ * change of them (or the Model's appearing) changes the CronJob.
+ */
+export function buildCronJob(m: DriftMonitor, image: string, model?: Model): KubeObject {
   const creds = [m.spec.reference.credentialsSecretRef?.name, m.spec.current.credentialsSecretRef?.name].filter(
     (n, i, all): n is string => !!n && all.indexOf(n) === i,
   );
+  const envFrom = [
+    ...creds.map((name) => ({ secretRef: { name } })),
+    ...(m.spec.current.source === 'PredictionLog' && model ? predictionLogEnvFrom(model, { podHasArtifactCredentials: false }) : []),
+  ];
   return {
     apiVersion: 'batch/v1',
     kind: 'CronJob',
@@ -106,7 +127,7 @@ export function buildCronJob(m: DriftMonitor, image: string): KubeObject {
                   name: 'drift-check',
                   image,
                   args: ['drift-check', '--monitor', `${m.metadata.namespace}/${m.metadata.name}`],
-                  ...(creds.length ? { envFrom: creds.map((name) => ({ secretRef: { name } })) } : {}),
+                  ...(envFrom.length ? { envFrom } : {}),
                   resources: { requests: { cpu: '100m', memory: '256Mi' }, limits: { memory: '1Gi' } },
                   securityContext: restrictedContainerSecurityContext(),
                   volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],

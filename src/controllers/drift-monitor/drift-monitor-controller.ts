@@ -23,7 +23,7 @@ import {
   SecretResource,
   ServiceAccountResource,
 } from '../resource-types.js';
-import { buildCronJob, buildRole, buildRoleBinding, buildServiceAccount, driftCheckName } from './children.js';
+import { buildCronJob, buildRole, buildRoleBinding, buildServiceAccount, driftCheckName, logCredentials } from './children.js';
 import { decideRetrain, unrecordedRetrain } from './retrain-trigger.js';
 import { monitorConditions } from './status.js';
 import type { DomainMetrics } from '../domain-metrics.js';
@@ -67,6 +67,8 @@ export function createDriftMonitorController(o: DriftMonitorControllerOptions): 
     const status: Status = monitor.status ?? {};
     const generation = monitor.metadata.generation ?? 0;
     const name = driftCheckName(monitor);
+    // The CronJob's pod spec depends on the Model too (its prediction log credentials); the Model watch below requeues.
+    const model = models.get(req.namespace, monitor.spec.modelRef.name);
 
     // A child the API server refuses (a schedule it cannot parse, a policy)
     // is reported in status, and the reconcile backs off.
@@ -75,7 +77,7 @@ export function createDriftMonitorController(o: DriftMonitorControllerOptions): 
       [ServiceAccountResource, buildServiceAccount(monitor), accounts],
       [RoleResource, buildRole(monitor), roles],
       [RoleBindingResource, buildRoleBinding(monitor), bindings],
-      [CronJobResource, buildCronJob(monitor, o.image), cronjobs],
+      [CronJobResource, buildCronJob(monitor, o.image, model), cronjobs],
     ] as const) {
       try {
         const r = await applyIfChanged(client, type, desired, informer.get(req.namespace, name));
@@ -91,7 +93,7 @@ export function createDriftMonitorController(o: DriftMonitorControllerOptions): 
       }
     }
 
-    // The check pods get the data sets' Secrets as environment: a missing one
+    // The check pods get the data sets' Secrets (and the Model's log Secrets) as environment: a missing one
     // keeps them from starting at all (CreateContainerConfigError), so no
     // check could ever say so. Secrets are not watched; look them up.
     const missingSecrets: { field: string; name: string }[] = [];
@@ -101,8 +103,12 @@ export function createDriftMonitorController(o: DriftMonitorControllerOptions): 
     ] as const) {
       if (ref && !(await client.getOrUndefined(SecretResource, req.namespace, ref.name))) missingSecrets.push({ field, name: ref.name });
     }
+    for (const c of logCredentials(monitor, model)) {
+      if (!(await client.getOrUndefined(SecretResource, req.namespace, c.secretName))) {
+        missingSecrets.push({ field: `${c.field} of Model "${monitor.spec.modelRef.name}", for current.source PredictionLog`, name: c.secretName });
+      }
+    }
 
-    const model = models.get(req.namespace, monitor.spec.modelRef.name);
     const findConditions = () => monitorConditions(monitor, {
       generation,
       ...(refused ? { refused } : {}),
@@ -180,7 +186,8 @@ export function createDriftMonitorController(o: DriftMonitorControllerOptions): 
     owns: [cronjobs, accounts, roles, bindings, retrains],
     watches: [
       {
-        // A Model appearing or disappearing changes the monitor's readiness.
+        // A Model appearing or disappearing changes the monitor's readiness, and
+        // with source PredictionLog its log credentials are in the CronJob.
         informer: models,
         map: (model: KubeObject) =>
           monitors
