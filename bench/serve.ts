@@ -85,6 +85,7 @@ import { fixturePath } from '../test/fixtures/models/generate.js';
 import { freePort } from '../test/support/ports.js';
 import { countStoredRecords, deleteStoredLog, LOG_BUCKET, startLogStore, type LogStore } from './support/log-store.js';
 import { compileCli } from './support/operator-build.js';
+import { processGroupCpuSeconds } from './support/process-sampler.js';
 import { scrapeSamples, sumOf } from './support/prometheus-text.js';
 import { connectSession, decodeInferRequest, firstOutputValue, INFER_PATH, inferRequestFrame, inferResponseFrame, unary } from './support/grpc-v2.js';
 
@@ -122,6 +123,13 @@ interface Result {
   rps: number;
   p50: number;
   p99: number;
+  /**
+   * fluxora only: CPU time its processes spent per request answered while the
+   * point ran (from /proc and its /metrics). Unlike req/s and p99 it hardly
+   * moves when other processes compete for the CPUs, so it tells what the
+   * prediction log costs even on a busy machine.
+   */
+  cpuUsPerRequest?: number;
 }
 
 function summarize(latenciesMs: number[], errors: number, seconds: number, firstError?: string): Result {
@@ -403,6 +411,19 @@ async function startFluxora(main: string, grpc: boolean, batching: boolean, maxB
   return r;
 }
 
+/** Inference requests a fluxora server has answered (200), from its /metrics. */
+const answeredRequests = async (port: number) => sumOf(await scrapeSamples(port), 'fluxora_inference_requests_total', { endpoint: 'infer', code: '200' });
+
+/** Runs one point against a fluxora server, adding the CPU it spent per request answered. */
+async function runLoadgenMeasuringCpu(r: Running, load: LoadConfig): Promise<Result> {
+  const pgid = r.child.pid;
+  if (!pgid || !r.rest) return runLoadgen(load);
+  const [cpu0, n0] = [processGroupCpuSeconds(pgid), await answeredRequests(r.rest)];
+  const result = await runLoadgen(load);
+  const [cpu1, n1] = [processGroupCpuSeconds(pgid), await answeredRequests(r.rest)];
+  return n1 > n0 ? { ...result, cpuUsPerRequest: ((cpu1 - cpu0) * 1e6) / (n1 - n0) } : result;
+}
+
 /** The admin port's answer about the prediction log (src/serving/prediction-log.ts PredictionLogStatus). */
 interface LogStatus {
   enabled: boolean;
@@ -431,7 +452,7 @@ interface LogCount {
  */
 async function countLogged(r: Running, log: LogTarget, timeoutMs = 60_000): Promise<LogCount> {
   if (!r.rest || !r.admin) throw new Error(`${r.name} has no ports`);
-  const answered = sumOf(await scrapeSamples(r.rest), 'fluxora_inference_requests_total', { endpoint: 'infer', code: '200' });
+  const answered = await answeredRequests(r.rest);
   const deadline = Date.now() + timeoutMs;
   let status: LogStatus;
   for (;;) {
@@ -767,7 +788,8 @@ async function main(): Promise<number> {
   const key = (system: string, protocol: Protocol | '-', c: number) => `${system}\0${protocol}\0${c}`;
   const add = (round: number, system: string, protocol: Protocol | '-', c: number, r: Result) => {
     samples.set(key(system, protocol, c), [...(samples.get(key(system, protocol, c)) ?? []), r]);
-    console.log(`  [round ${round}] ${system} ${protocol} c=${c}: ${fmt(r.rps)} req/s, p50 ${fmt(r.p50, 3)} ms, p99 ${fmt(r.p99, 3)} ms, errors ${r.errors}`);
+    const cpu = r.cpuUsPerRequest !== undefined ? `, server CPU ${fmt(r.cpuUsPerRequest, 1)} µs/request` : '';
+    console.log(`  [round ${round}] ${system} ${protocol} c=${c}: ${fmt(r.rps)} req/s, p50 ${fmt(r.p50, 3)} ms, p99 ${fmt(r.p99, 3)} ms, errors ${r.errors}${cpu}`);
     if (r.errors > 0) errors.push(`${system} ${protocol} c=${c} (round ${round}): ${r.errors} failed requests, the first: ${r.firstError ?? '?'}`);
   };
   for (let round = 1; round <= rounds; round++) {
@@ -782,7 +804,10 @@ async function main(): Promise<number> {
           const port = protocol === 'REST' ? r.rest : r.grpc;
           if (!port) throw new Error(`${s.name} has no ${protocol} port`);
           if (s.check) await checkAnswer(r, protocol, port, expected);
-          for (const c of concurrencies) add(round, s.name, protocol, c, await runLoadgen({ protocol, port, concurrency: c, connections, warmupMs, durationMs }));
+          for (const c of concurrencies) {
+            const load = { protocol, port, concurrency: c, connections, warmupMs, durationMs };
+            add(round, s.name, protocol, c, s.role === 'fluxora' || s.role === 'fluxora-log' ? await runLoadgenMeasuringCpu(r, load) : await runLoadgen(load));
+          }
           if (exited(r.child)) throw failure(r, `exited with ${r.child.exitCode ?? r.child.signalCode} while measured`);
         }
         await s.after?.(r, round);
@@ -851,10 +876,12 @@ async function main(): Promise<number> {
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] ?? NaN;
     const medians = (system: string, protocol: Protocol, c: number) => {
       const rs = samples.get(key(system, protocol, c)) ?? [];
-      return rs.length ? { rps: median(rs.map((r) => r.rps)), p99: median(rs.map((r) => r.p99)), rounds: rs.length } : undefined;
+      return rs.length ? { rps: median(rs.map((r) => r.rps)), p99: median(rs.map((r) => r.p99)), cpu: median(rs.map((r) => r.cpuUsPerRequest ?? NaN)) } : undefined;
     };
     console.log(`\nprediction log on against off: "${fluxoraLog.name}" against "${off}" (medians over the rounds)`);
-    const header = `  ${'proto'.padEnd(5)} ${'conc'.padStart(5)} ${'off req/s'.padStart(10)} ${'on req/s'.padStart(10)} ${'on/off'.padStart(7)} ${'off p99 ms'.padStart(11)} ${'on p99 ms'.padStart(10)} ${'on/off'.padStart(7)}`;
+    const header =
+      `  ${'proto'.padEnd(5)} ${'conc'.padStart(5)} ${'off req/s'.padStart(10)} ${'on req/s'.padStart(10)} ${'on/off'.padStart(7)} ${'off p99 ms'.padStart(11)} ${'on p99 ms'.padStart(10)} ${'on/off'.padStart(7)}` +
+      ` ${'off CPU µs/req'.padStart(15)} ${'on CPU µs/req'.padStart(14)} ${'on/off'.padStart(7)}`;
     console.log(`${header}\n  ${'-'.repeat(header.length - 2)}`);
     const verdicts: [string, string][] = [];
     for (const protocol of ['REST', 'gRPC'] as Protocol[]) {
@@ -874,11 +901,13 @@ async function main(): Promise<number> {
         const tput = b.rps / a.rps;
         const p99 = b.p99 / a.p99;
         console.log(
-          `  ${protocol.padEnd(5)} ${String(c).padStart(5)} ${fmt(a.rps).padStart(10)} ${fmt(b.rps).padStart(10)} ${`${fmt(100 * tput, 1)}%`.padStart(7)} ${fmt(a.p99, 3).padStart(11)} ${fmt(b.p99, 3).padStart(10)} ${`${fmt(p99, 2)}x`.padStart(7)}`,
+          `  ${protocol.padEnd(5)} ${String(c).padStart(5)} ${fmt(a.rps).padStart(10)} ${fmt(b.rps).padStart(10)} ${`${fmt(100 * tput, 1)}%`.padStart(7)} ${fmt(a.p99, 3).padStart(11)} ${fmt(b.p99, 3).padStart(10)} ${`${fmt(p99, 2)}x`.padStart(7)}` +
+            ` ${fmt(a.cpu, 1).padStart(15)} ${fmt(b.cpu, 1).padStart(14)} ${`${fmt(b.cpu / a.cpu, 2)}x`.padStart(7)}`,
         );
         verdicts.push([label, `${verdict(tput >= 0.9)}  throughput ${fmt(100 * tput, 1)}% of off;  ${verdict(p99 <= 1.2)}  p99 ${fmt(p99, 2)}x off`]);
       }
     }
+    console.log('CPU µs/req: CPU time of the server (all its threads) per request answered, a figure that competing processes hardly move');
     console.log('\ntargets (prediction log; a MISS is reported, not a failure)');
     console.log('with the log on: throughput >= 90% and p99 <= 1.2x of the log off, at every concurrency');
     for (const [label, result] of verdicts) line(label, result);
