@@ -132,13 +132,15 @@ const ENCODE_SLICE = 100;
 /**
  * The batch as gzip-compressed JSON Lines (NaN and ±Infinity, allowed by
  * --allow-nan, become null as in any JSON). Encodes in slices, yielding the
- * event loop between them: a batch of large requests must not stall serving.
+ * event loop before each: a batch of large requests must not stall serving,
+ * and the request whose record completed a batch (which starts the write)
+ * does not wait for its first slice.
  */
 async function encodeBatch(block: LogBlock, model: string, version: string): Promise<Buffer> {
   const [modelJson, versionJson] = [JSON.stringify(model), JSON.stringify(version)];
   const parts: Buffer[] = [];
   for (let i = 0; i < block.count; i += ENCODE_SLICE) {
-    if (i > 0) await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
     parts.push(Buffer.from(block.lines(i, Math.min(block.count, i + ENCODE_SLICE), modelJson, versionJson), 'utf8'));
   }
   // zlib runs on the libuv thread pool, not on the event loop, but on the
