@@ -125,9 +125,10 @@ interface Result {
   p99: number;
   /**
    * fluxora only: CPU time its processes spent per request answered while the
-   * point ran (from /proc and its /metrics). Unlike req/s and p99 it hardly
-   * moves when other processes compete for the CPUs, so it tells what the
-   * prediction log costs even on a busy machine.
+   * point ran (from /proc and its /metrics): a second view of what the
+   * prediction log costs. It moves less than req/s when other processes take
+   * CPU time, but not nothing: a server answering fewer requests per wake-up
+   * spends more per request, so compare it between points of similar req/s.
    */
   cpuUsPerRequest?: number;
 }
@@ -907,7 +908,7 @@ async function main(): Promise<number> {
         verdicts.push([label, `${verdict(tput >= 0.9)}  throughput ${fmt(100 * tput, 1)}% of off;  ${verdict(p99 <= 1.2)}  p99 ${fmt(p99, 2)}x off`]);
       }
     }
-    console.log('CPU µs/req: CPU time of the server (all its threads) per request answered, a figure that competing processes hardly move');
+    console.log('CPU µs/req: CPU time of the server (all its threads) per request answered; it grows when a server answers fewer requests per wake-up, so it compares best between points of similar req/s');
     console.log('\ntargets (prediction log; a MISS is reported, not a failure)');
     console.log('with the log on: throughput >= 90% and p99 <= 1.2x of the log off, at every concurrency');
     for (const [label, result] of verdicts) line(label, result);
