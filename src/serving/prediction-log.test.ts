@@ -308,7 +308,7 @@ describe('PredictionLog records', () => {
       ['bools', new Map([['b', t('BOOL', [1, 3], Uint8Array.from([1, 0, 1]))]]), new Map([['y', t('BOOL', [1], Uint8Array.from([0]))]])],
       ['strings', new Map([['s', t('BYTES', [3], ['a"b\\c', '\u00fc\u{1F600}', '\ud800 lone'])]]), tensors('y', [1])],
       ['big', new Map([['x', t('FP64', [1, big.length], big)]]), tensors('y', [2])],
-      ['empty', new Map([['x', t('FP32', [0, 3], new Float32Array(0))]]), new Map()],
+      ['empty', new Map([['x', t('FP32', [0, 3], new Float32Array(0))]]), new Map<string, HostTensor>()],
     ];
     // Views into a larger buffer (what the batcher hands out) at an odd offset, as well as whole arrays.
     const backing = new Float32Array(10).fill(3);
