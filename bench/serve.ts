@@ -18,7 +18,15 @@
 //       any Node server can reach over REST;
 //   (f) its gRPC twin, a bare node:http2 server decoding the ModelInferRequest
 //       and answering a fixed ModelInferResponse: what HTTP/2 in Node and the
-//       load generator reach at all, for reading the gRPC rows (no target).
+//       load generator reach at all, for reading the gRPC rows (no target);
+//   (g) `fluxora serve` (batching) with the prediction log on: every request
+//       logged (sample rate 1) to a real MinIO (hack/minio.sh, on
+//       FLUXORA_MINIO_PORT, bucket created here; bench/support/log-store.ts),
+//       compared with (b) with batching, the same server with the log off.
+//       After each round the records are counted: the server's answered
+//       requests (/metrics) against the log's written, dropped and failed
+//       counts (the admin port's /v2/models/{name}/prediction-log) and
+//       against the records actually stored on MinIO, read back.
 //
 // Every model server runs onnxruntime with one intra-op thread and writes no
 // log line per request. The peers come from venvs under ~/.cache/fluxora built
@@ -42,9 +50,11 @@
 //
 // Targets (issue 16): REST >= 3x the better peer's REST req/s at every
 // concurrency with a lower p99; REST at c=64 >= 70% of the HTTP floor; gRPC
-// >= 3x the better peer's gRPC req/s. A miss prints MISS and does not fail
-// the run; an error (a server that does not start, a wrong answer, a failed
-// request) fails it (exit 1).
+// >= 3x the better peer's gRPC req/s. Prediction log: with the log on,
+// throughput >= 90% and p99 <= 1.2x of the log off, per protocol and
+// concurrency, with no record dropped or failed. A miss prints MISS and does
+// not fail the run; an error (a server that does not start, a wrong answer, a
+// failed request, a logged record missing from MinIO) fails it (exit 1).
 //
 //   BENCH_SECONDS=3 BENCH_CONCURRENCY=1,8,64 BENCH_ROUNDS=3 npm run bench:serve
 //                                     (each point is the median of its rounds)
@@ -53,6 +63,10 @@
 //                                     client never competes with the system measured
 //   npm run bench:serve -- --ci       reduced size for CI: every system briefly
 //                                     (0.5 s per point, one round); only errors fail
+//   npm run bench:serve -- --only log the prediction log comparison alone: fluxora
+//                                     serve with the log off and on, REST and gRPC,
+//                                     c=8 and c=64 unless BENCH_CONCURRENCY says
+//                                     otherwise (combines with --ci)
 //   BENCH_FLUXORA_MAIN=<dist/cli/main.js>  measure that compiled CLI instead of
 //                                     compiling this tree (e.g. another branch's build)
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -64,11 +78,15 @@ import { connect, type Socket } from 'node:net';
 import { loadavg, cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { ensurePythonVenv } from '../test/fixtures/models/python-venv.js';
 import { fixturePath } from '../test/fixtures/models/generate.js';
 import { freePort } from '../test/support/ports.js';
+import { countStoredRecords, deleteStoredLog, LOG_BUCKET, startLogStore, type LogStore } from './support/log-store.js';
 import { compileCli } from './support/operator-build.js';
+import { processGroupCpuSeconds } from './support/process-sampler.js';
+import { scrapeSamples, sumOf } from './support/prometheus-text.js';
 import { connectSession, decodeInferRequest, firstOutputValue, INFER_PATH, inferRequestFrame, inferResponseFrame, unary } from './support/grpc-v2.js';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -105,6 +123,14 @@ interface Result {
   rps: number;
   p50: number;
   p99: number;
+  /**
+   * fluxora only: CPU time its processes spent per request answered while the
+   * point ran (from /proc and its /metrics): a second view of what the
+   * prediction log costs. It moves less than req/s when other processes take
+   * CPU time, but not nothing: a server answering fewer requests per wake-up
+   * spends more per request, so compare it between points of similar req/s.
+   */
+  cpuUsPerRequest?: number;
 }
 
 function summarize(latenciesMs: number[], errors: number, seconds: number, firstError?: string): Result {
@@ -230,9 +256,12 @@ interface Running {
   tail: string[];
   rest?: number;
   grpc?: number;
+  admin?: number;
 }
 
 const running = new Set<Running>();
+/** Run on exit, a signal included (stopping a MinIO the bench started). */
+const cleanups: (() => void)[] = [];
 
 /** Children whose spawn failed: no 'exit' event comes for them. */
 const spawnFailed = new WeakSet<ChildProcess>();
@@ -356,18 +385,97 @@ function fluxoraHasGrpc(main: string): boolean {
   return true;
 }
 
-async function startFluxora(main: string, grpc: boolean, batching: boolean, maxBatchSize: number, delayMs: number): Promise<Running> {
-  const port = await freePort();
+/** Where the ON server of the prediction log comparison writes. */
+interface LogTarget {
+  store: LogStore;
+  /** s3://bucket/prefix/, one per server started. */
+  uri: string;
+}
+
+async function startFluxora(main: string, grpc: boolean, batching: boolean, maxBatchSize: number, delayMs: number, log?: LogTarget): Promise<Running> {
+  const [port, adminPort] = [await freePort(), await freePort()];
   const args = [main, 'serve', '--model-name', NAME, '--model-uri', `file://${MODEL}`, '--host', '127.0.0.1', '--port', String(port)];
-  args.push('--admin-port', String(await freePort()), '--log-level', 'warn');
+  args.push('--admin-port', String(adminPort), '--log-level', 'warn');
   args.push('--max-batch-size', String(maxBatchSize), '--max-batch-delay-ms', batching ? String(delayMs) : '0');
   const grpcPort = grpc ? await freePort() : undefined;
   if (grpcPort) args.push(FLUXORA_GRPC_FLAG, String(grpcPort));
-  const r = startProcess(`fluxora serve (${batching ? 'batching' : 'no batching'})`, process.execPath, args);
+  // Every request logged, the other settings at their defaults but the flush
+  // interval: under load full batches (1000 records) are written long before
+  // it, and 1 s (not 10) only shortens the wait for the last partial batch
+  // before the records are counted.
+  if (log) args.push('--prediction-log-uri', log.uri, '--prediction-log-sample-rate', '1', '--prediction-log-flush-interval-seconds', '1');
+  const env = log ? { ...process.env, ...log.store.serverEnv } : process.env;
+  const r = startProcess(`fluxora serve (${batching ? 'batching' : 'no batching'}${log ? ', prediction log' : ''})`, process.execPath, args, { env });
   await waitRestReady(r, port, 60_000);
-  r.rest = port;
+  Object.assign(r, { rest: port, admin: adminPort });
   if (grpcPort) r.grpc = grpcPort;
   return r;
+}
+
+/** Inference requests a fluxora server has answered (200), from its /metrics. */
+const answeredRequests = async (port: number) => sumOf(await scrapeSamples(port), 'fluxora_inference_requests_total', { endpoint: 'infer', code: '200' });
+
+/** Runs one point against a fluxora server, adding the CPU it spent per request answered. */
+async function runLoadgenMeasuringCpu(r: Running, load: LoadConfig): Promise<Result> {
+  const pgid = r.child.pid;
+  if (!pgid || !r.rest) return runLoadgen(load);
+  const [cpu0, n0] = [processGroupCpuSeconds(pgid), await answeredRequests(r.rest)];
+  const result = await runLoadgen(load);
+  const [cpu1, n1] = [processGroupCpuSeconds(pgid), await answeredRequests(r.rest)];
+  return n1 > n0 ? { ...result, cpuUsPerRequest: ((cpu1 - cpu0) * 1e6) / (n1 - n0) } : result;
+}
+
+/** The admin port's answer about the prediction log (src/serving/prediction-log.ts PredictionLogStatus). */
+interface LogStatus {
+  enabled: boolean;
+  buffered: number;
+  writing: number;
+  written: number;
+  dropped: number;
+  failed: number;
+  lastError?: string;
+}
+
+/** What one ON server logged, counted three ways. */
+interface LogCount {
+  /** Inference requests it answered (200), from /metrics: every one is offered to the log. */
+  answered: number;
+  status: LogStatus;
+  /** Objects and records read back from MinIO. */
+  objects: number;
+  records: number;
+}
+
+/**
+ * Waits until everything the server answered is accounted for by the log
+ * (written, dropped or failed; nothing buffered or being written), then reads
+ * back what reached MinIO. Throws when a record is missing or extra.
+ */
+async function countLogged(r: Running, log: LogTarget, timeoutMs = 60_000): Promise<LogCount> {
+  if (!r.rest || !r.admin) throw new Error(`${r.name} has no ports`);
+  const answered = await answeredRequests(r.rest);
+  const deadline = Date.now() + timeoutMs;
+  let status: LogStatus;
+  for (;;) {
+    const res = await fetch(`http://127.0.0.1:${r.admin}/v2/models/${NAME}/prediction-log`);
+    status = (await res.json()) as LogStatus;
+    if (!status.enabled) throw failure(r, 'reports no prediction log');
+    const settled = status.buffered === 0 && status.writing === 0 && status.written + status.dropped + status.failed >= answered;
+    if (settled) break;
+    if (Date.now() > deadline) {
+      throw failure(r, `prediction log not settled after ${timeoutMs / 1000} s: ${answered} answered, ${JSON.stringify(status)}`);
+    }
+    await new Promise((res) => setTimeout(res, 200));
+  }
+  const stored = await countStoredRecords(log.store, log.uri);
+  const count = { answered, status, ...stored };
+  if (status.written + status.dropped + status.failed !== answered) {
+    throw failure(r, `prediction log: ${answered} requests answered but ${status.written} written + ${status.dropped} dropped + ${status.failed} failed`);
+  }
+  if (stored.records !== status.written) {
+    throw failure(r, `prediction log: the server counted ${status.written} records written, MinIO holds ${stored.records} under ${log.uri}`);
+  }
+  return count;
 }
 
 /** The HTTP floor: node:http, keep-alive, read the body, answer a fixed V2 response. */
@@ -502,7 +610,8 @@ async function expectedAnswer(): Promise<number> {
 
 // ---------------------------------------------------------------------------
 
-type Role = 'limit' | 'fluxora' | 'peer' | 'floor';
+/** 'fluxora-log': fluxora with the prediction log on, compared with the log off, not with the peers. */
+type Role = 'limit' | 'fluxora' | 'fluxora-log' | 'peer' | 'floor';
 
 /**
  * One system under test. A protocol in `protocols` is measured; one in
@@ -517,6 +626,8 @@ interface System {
   start: () => Promise<Running>;
   /** Compare one answer per protocol with onnxruntime's before measuring (not the floor, which answers a constant). */
   check: boolean;
+  /** After its points are measured, before it is stopped: checks what it did besides answering (throws on an error). */
+  after?: (r: Running, round: number) => Promise<void>;
 }
 
 const IN_PROCESS = 'onnxruntime-node in-process';
@@ -537,10 +648,10 @@ interface Row {
 const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '-');
 
 function printTable(rows: Row[]): void {
-  const header = `${'system'.padEnd(36)} ${'proto'.padEnd(5)} ${'conc'.padStart(5)} ${'req/s'.padStart(9)} ${'rounds min-max'.padStart(15)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'errors'.padStart(7)}`;
+  const header = `${'system'.padEnd(42)} ${'proto'.padEnd(5)} ${'conc'.padStart(5)} ${'req/s'.padStart(9)} ${'rounds min-max'.padStart(15)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'errors'.padStart(7)}`;
   console.log(`\n${header}\n${'-'.repeat(header.length)}`);
   for (const { system, protocol, concurrency, r, spread, note } of rows) {
-    const head = `${system.padEnd(36)} ${protocol.padEnd(5)} ${String(concurrency).padStart(5)}`;
+    const head = `${system.padEnd(42)} ${protocol.padEnd(5)} ${String(concurrency).padStart(5)}`;
     if (!r || !spread) {
       console.log(`${head} ${(note ?? 'no result').padStart(9)}`);
       continue;
@@ -570,10 +681,16 @@ async function venvPython(name: string, requirements: string, modules: string[])
   return { python, version: versions.split(',')[0]?.split(' ')[1] ?? '?' };
 }
 
+/** What `--only` can select. */
+const ONLY = ['log'] as const;
+
 async function main(): Promise<number> {
-  const ci = process.argv.slice(2).includes('--ci');
+  const { values: flags } = parseArgs({ args: process.argv.slice(2), options: { ci: { type: 'boolean', default: false }, only: { type: 'string' } } });
+  const ci = flags.ci;
+  if (flags.only !== undefined && !(ONLY as readonly string[]).includes(flags.only)) throw new Error(`--only must be one of ${ONLY.join(', ')}, got "${flags.only}"`);
+  const onlyLog = flags.only === 'log';
   const seconds = envNumber('BENCH_SECONDS', ci ? 0.5 : 3, 0.1);
-  const concurrencies = (process.env.BENCH_CONCURRENCY ?? '1,8,64').split(',').map((c) => {
+  const concurrencies = (process.env.BENCH_CONCURRENCY ?? (onlyLog ? '8,64' : '1,8,64')).split(',').map((c) => {
     const n = Number(c);
     if (!Number.isSafeInteger(n) || n < 1) throw new Error(`BENCH_CONCURRENCY must list integers >= 1, got "${process.env.BENCH_CONCURRENCY}"`);
     return n;
@@ -585,7 +702,7 @@ async function main(): Promise<number> {
   const durationMs = seconds * 1000;
   const warmupMs = ci ? 250 : 1000;
   console.log(
-    `bench:serve${ci ? ' --ci (reduced size: the figures are a smoke test, not measurements; only errors fail)' : ''}  model=${MODEL}\n` +
+    `bench:serve${onlyLog ? ' --only log (the prediction log on against off)' : ''}${ci ? ' --ci (reduced size: the figures are a smoke test, not measurements; only errors fail)' : ''}  model=${MODEL}\n` +
       `${seconds}s per point after ${warmupMs / 1000}s warm-up  concurrency=${concurrencies.join(',')}  ${rounds} round(s), median reported  gRPC over ${connections} HTTP/2 connection(s)`,
   );
   console.log(`machine: ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}, node ${process.version}`);
@@ -601,9 +718,16 @@ async function main(): Promise<number> {
   const main = process.env.BENCH_FLUXORA_MAIN || compileCli(join(ROOT, '.cache', 'bench-serve', 'dist'));
   const grpc = fluxoraHasGrpc(main);
   console.log(`fluxora serve over gRPC: ${grpc ? `yes (${FLUXORA_GRPC_FLAG})` : 'n/a (not built: `fluxora serve --help` has no gRPC flag)'}`);
-  const mlserver = await venvPython('MLServer', 'hack/requirements-bench-mlserver.txt', ['mlserver', 'onnxruntime', 'numpy']);
-  const kserve = await venvPython('KServe', 'hack/requirements-bench-kserve.txt', ['kserve', 'onnxruntime', 'numpy']);
+  const mlserver = onlyLog ? undefined : await venvPython('MLServer', 'hack/requirements-bench-mlserver.txt', ['mlserver', 'onnxruntime', 'numpy']);
+  const kserve = onlyLog ? undefined : await venvPython('KServe', 'hack/requirements-bench-kserve.txt', ['kserve', 'onnxruntime', 'numpy']);
   const expected = await expectedAnswer();
+  process.stdout.write(`starting MinIO for the prediction log (hack/minio.sh, port ${process.env.FLUXORA_MINIO_PORT || '19000'})... `);
+  const store = await startLogStore(PIN ? 1 : undefined);
+  cleanups.push(() => store.stop());
+  console.log(`ok: ${store.minio.endpoint}, bucket ${LOG_BUCKET}${PIN ? ' (a MinIO started here runs on CPU 1, beside the load generator)' : ''}`);
+  const runId = `run-${new Date().toISOString().replace(/[-:.]/g, '')}`;
+  /** Per round: what the ON server logged. */
+  const logCounts: { round: number; count?: LogCount; error?: string }[] = [];
 
   const fluxora = (batching: boolean): System => ({
     name: `fluxora serve (${batching ? 'batching' : 'no batching'})`,
@@ -613,15 +737,47 @@ async function main(): Promise<number> {
     start: () => startFluxora(main, grpc, batching, maxBatchSize, delayMs),
     check: true,
   });
-  const systems: System[] = [
-    fluxora(true),
-    fluxora(false),
-    { name: `MLServer ${mlserver.version}`, role: 'peer', protocols: ['REST', 'gRPC'], start: () => startMlserver(mlserver.python, 1), check: true },
-    { name: `MLServer ${mlserver.version} (no worker pool)`, role: 'peer', protocols: ['REST', 'gRPC'], start: () => startMlserver(mlserver.python, 0), check: true },
-    { name: `KServe ${kserve.version}`, role: 'peer', protocols: ['REST', 'gRPC'], start: () => startKserve(kserve.python), check: true },
-    { name: 'node:http fixed reply (HTTP floor)', role: 'floor', protocols: ['REST'], start: startEcho, check: false },
-    { name: 'node:http2 fixed reply (gRPC floor)', role: 'floor', protocols: ['gRPC'], start: startGrpcEcho, check: false },
-  ];
+  // The log on: the same server as fluxora(true), writing every request to MinIO under a prefix of its own per round.
+  let logTarget: LogTarget | undefined;
+  const fluxoraLog: System = {
+    name: 'fluxora serve (batching, prediction log)',
+    role: 'fluxora-log',
+    protocols: grpc ? ['REST', 'gRPC'] : ['REST'],
+    ...(grpc ? {} : { unavailable: { gRPC: 'n/a (not built)' } }),
+    start: async () => {
+      logTarget = { store, uri: `s3://${LOG_BUCKET}/${runId}/server-${logCounts.length + 1}/` };
+      return startFluxora(main, grpc, true, maxBatchSize, delayMs, logTarget);
+    },
+    check: true,
+    after: async (r, round) => {
+      const target = logTarget as LogTarget;
+      try {
+        const count = await countLogged(r, target);
+        logCounts.push({ round, count });
+        const { answered, status: st, objects, records } = count;
+        console.log(
+          `  [round ${round}] prediction log: ${answered} requests answered = ${st.written} written (${records} records in ${objects} objects on MinIO) + ${st.dropped} dropped + ${st.failed} failed${st.lastError ? `; last error: ${st.lastError}` : ''}`,
+        );
+      } catch (e) {
+        logCounts.push({ round, error: e instanceof Error ? e.message : String(e) });
+        throw e;
+      } finally {
+        await deleteStoredLog(store, target.uri).catch((e: unknown) => console.log(`  could not delete ${target.uri}: ${String(e)}`));
+      }
+    },
+  };
+  const systems: System[] = onlyLog
+    ? [fluxora(true), fluxoraLog]
+    : [
+        fluxora(true),
+        fluxora(false),
+        fluxoraLog,
+        { name: `MLServer ${mlserver?.version}`, role: 'peer', protocols: ['REST', 'gRPC'], start: () => startMlserver(mlserver?.python ?? '', 1), check: true },
+        { name: `MLServer ${mlserver?.version} (no worker pool)`, role: 'peer', protocols: ['REST', 'gRPC'], start: () => startMlserver(mlserver?.python ?? '', 0), check: true },
+        { name: `KServe ${kserve?.version}`, role: 'peer', protocols: ['REST', 'gRPC'], start: () => startKserve(kserve?.python ?? ''), check: true },
+        { name: 'node:http fixed reply (HTTP floor)', role: 'floor', protocols: ['REST'], start: startEcho, check: false },
+        { name: 'node:http2 fixed reply (gRPC floor)', role: 'floor', protocols: ['gRPC'], start: startGrpcEcho, check: false },
+      ];
 
   // Every system is measured once per round, rounds one after the other, and
   // each point reports its median round: on a small shared machine one
@@ -633,12 +789,14 @@ async function main(): Promise<number> {
   const key = (system: string, protocol: Protocol | '-', c: number) => `${system}\0${protocol}\0${c}`;
   const add = (round: number, system: string, protocol: Protocol | '-', c: number, r: Result) => {
     samples.set(key(system, protocol, c), [...(samples.get(key(system, protocol, c)) ?? []), r]);
-    console.log(`  [round ${round}] ${system} ${protocol} c=${c}: ${fmt(r.rps)} req/s, p50 ${fmt(r.p50, 3)} ms, p99 ${fmt(r.p99, 3)} ms, errors ${r.errors}`);
+    const cpu = r.cpuUsPerRequest !== undefined ? `, server CPU ${fmt(r.cpuUsPerRequest, 1)} µs/request` : '';
+    console.log(`  [round ${round}] ${system} ${protocol} c=${c}: ${fmt(r.rps)} req/s, p50 ${fmt(r.p50, 3)} ms, p99 ${fmt(r.p99, 3)} ms, errors ${r.errors}${cpu}`);
     if (r.errors > 0) errors.push(`${system} ${protocol} c=${c} (round ${round}): ${r.errors} failed requests, the first: ${r.firstError ?? '?'}`);
   };
   for (let round = 1; round <= rounds; round++) {
-    for (const c of concurrencies) add(round, IN_PROCESS, '-', c, await inProcess(c, warmupMs, durationMs));
-    for (const s of systems) {
+    if (!onlyLog) for (const c of concurrencies) add(round, IN_PROCESS, '-', c, await inProcess(c, warmupMs, durationMs));
+    // Every other round in reverse order: a pair compared closely (the log off and on) does not always run in the same slot.
+    for (const s of round % 2 === 1 ? systems : [...systems].reverse()) {
       if (failed.has(s.name)) continue;
       let r: Running | undefined;
       try {
@@ -647,9 +805,13 @@ async function main(): Promise<number> {
           const port = protocol === 'REST' ? r.rest : r.grpc;
           if (!port) throw new Error(`${s.name} has no ${protocol} port`);
           if (s.check) await checkAnswer(r, protocol, port, expected);
-          for (const c of concurrencies) add(round, s.name, protocol, c, await runLoadgen({ protocol, port, concurrency: c, connections, warmupMs, durationMs }));
+          for (const c of concurrencies) {
+            const load = { protocol, port, concurrency: c, connections, warmupMs, durationMs };
+            add(round, s.name, protocol, c, s.role === 'fluxora' || s.role === 'fluxora-log' ? await runLoadgenMeasuringCpu(r, load) : await runLoadgen(load));
+          }
           if (exited(r.child)) throw failure(r, `exited with ${r.child.exitCode ?? r.child.signalCode} while measured`);
         }
+        await s.after?.(r, round);
       } catch (e) {
         const msg = e instanceof Error ? e.message : String(e);
         console.log(`  [round ${round}] ${s.name}: ERROR ${msg}`);
@@ -692,65 +854,127 @@ async function main(): Promise<number> {
     rows.filter((r) => r.role === 'peer' && r.protocol === protocol && r.concurrency === c && r.r).sort((a, b) => (b.r?.rps ?? 0) - (a.r?.rps ?? 0))[0];
   const floorOf = (protocol: Protocol) => systems.find((s) => s.role === 'floor' && s.protocols.includes(protocol))?.name ?? '';
   const fluxoras = systems.filter((s) => s.role === 'fluxora');
-
-  console.log('\nratios (fluxora against the better peer of the same protocol at the same concurrency)');
-  for (const c of concurrencies) {
-    for (const protocol of ['REST', 'gRPC'] as Protocol[]) {
-      const peer = bestPeer(protocol, c);
-      const limit = at(IN_PROCESS, '-', c)?.r;
-      const floor = at(floorOf(protocol), protocol, c)?.r;
-      for (const s of fluxoras) {
-        const row = at(s.name, protocol, c);
-        const label = `  c=${String(c).padEnd(3)} ${protocol.padEnd(4)} ${s.name.padEnd(28)}`;
-        if (!row?.r) {
-          console.log(`${label} ${row?.note ?? 'no result'}`);
-          continue;
-        }
-        const parts: string[] = [];
-        if (peer?.r) parts.push(`${fmt(row.r.rps / peer.r.rps, 2)}x ${peer.system} (p99 ${fmt(row.r.p99, 2)} vs ${fmt(peer.r.p99, 2)} ms)`);
-        if (limit) parts.push(`${fmt((100 * row.r.rps) / limit.rps, 1)}% of the in-process limit`);
-        if (floor) parts.push(`${fmt((100 * row.r.rps) / floor.rps, 1)}% of the ${protocol === 'REST' ? 'HTTP' : 'gRPC'} floor`);
-        console.log(`${label} ${parts.join(', ')}`);
-      }
-    }
-  }
-
-  console.log('\ntargets (issue 16; a MISS is reported, not a failure)');
   const verdict = (ok: boolean) => (ok ? 'PASS' : 'MISS');
   const line = (label: string, result: string) => console.log(`  ${label.padEnd(44)} ${result}`);
-  const vsPeer = (protocol: Protocol, withP99: boolean) => {
-    console.log(`${protocol} >= 3x the better peer's ${protocol} req/s${withP99 ? ', with a lower p99' : ''}, at every concurrency`);
-    for (const s of fluxoras) {
-      for (const c of concurrencies) {
-        const row = at(s.name, protocol, c);
-        const peer = bestPeer(protocol, c);
-        const label = `c=${String(c).padEnd(3)} ${s.name}`;
-        if (!row?.r) line(label, row?.note ?? 'n/a (no result)');
-        else if (!peer?.r) line(label, 'n/a (no peer result)');
-        else {
-          const ratio = row.r.rps / peer.r.rps;
-          const ok = ratio >= 3 && (!withP99 || row.r.p99 < peer.r.p99);
-          line(label, `${verdict(ok)}  ${fmt(ratio, 2)}x ${peer.system}${withP99 ? `, p99 ${fmt(row.r.p99, 2)} vs ${fmt(peer.r.p99, 2)} ms` : ''}`);
-        }
-      }
-    }
-  };
-  vsPeer('REST', true);
-  console.log('REST at c=64 >= 70% of the HTTP floor');
-  for (const s of fluxoras) {
-    const row = at(s.name, 'REST', 64)?.r;
-    const floor = at(floorOf('REST'), 'REST', 64)?.r;
-    if (!concurrencies.includes(64)) line(s.name, 'n/a (c=64 not in BENCH_CONCURRENCY)');
-    else if (!row || !floor) line(s.name, 'n/a (no result)');
-    else line(s.name, `${verdict(row.rps >= 0.7 * floor.rps)}  ${fmt((100 * row.rps) / floor.rps, 1)}%`);
-  }
-  vsPeer('gRPC', false);
+
+  if (!onlyLog) printPeerTargets();
+  printLogComparison();
 
   if (errors.length) {
     console.log(`\nERRORS (the run fails):\n  ${errors.join('\n  ')}`);
     return 1;
   }
   return 0;
+
+  /**
+   * The log on against off, from every round's figures: the median
+   * throughput and, separately, the median p99 (a p99 swings more between
+   * rounds than throughput does; a median of each keeps one bad round from
+   * deciding the verdict).
+   */
+  function printLogComparison(): void {
+    const off = fluxora(true).name;
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] ?? NaN;
+    const medians = (system: string, protocol: Protocol, c: number) => {
+      const rs = samples.get(key(system, protocol, c)) ?? [];
+      return rs.length ? { rps: median(rs.map((r) => r.rps)), p99: median(rs.map((r) => r.p99)), cpu: median(rs.map((r) => r.cpuUsPerRequest ?? NaN)) } : undefined;
+    };
+    console.log(`\nprediction log on against off: "${fluxoraLog.name}" against "${off}" (medians over the rounds)`);
+    const header =
+      `  ${'proto'.padEnd(5)} ${'conc'.padStart(5)} ${'off req/s'.padStart(10)} ${'on req/s'.padStart(10)} ${'on/off'.padStart(7)} ${'off p99 ms'.padStart(11)} ${'on p99 ms'.padStart(10)} ${'on/off'.padStart(7)}` +
+      ` ${'off CPU µs/req'.padStart(15)} ${'on CPU µs/req'.padStart(14)} ${'on/off'.padStart(7)}`;
+    console.log(`${header}\n  ${'-'.repeat(header.length - 2)}`);
+    const verdicts: [string, string][] = [];
+    for (const protocol of ['REST', 'gRPC'] as Protocol[]) {
+      for (const c of concurrencies) {
+        const label = `c=${String(c).padEnd(3)} ${protocol}`;
+        if (!fluxoraLog.protocols.includes(protocol)) {
+          verdicts.push([label, fluxoraLog.unavailable?.[protocol] ?? 'n/a']);
+          continue;
+        }
+        const a = medians(off, protocol, c);
+        const b = medians(fluxoraLog.name, protocol, c);
+        if (!a || !b) {
+          console.log(`  ${protocol.padEnd(5)} ${String(c).padStart(5)} no result`);
+          verdicts.push([label, 'n/a (no result)']);
+          continue;
+        }
+        const tput = b.rps / a.rps;
+        const p99 = b.p99 / a.p99;
+        console.log(
+          `  ${protocol.padEnd(5)} ${String(c).padStart(5)} ${fmt(a.rps).padStart(10)} ${fmt(b.rps).padStart(10)} ${`${fmt(100 * tput, 1)}%`.padStart(7)} ${fmt(a.p99, 3).padStart(11)} ${fmt(b.p99, 3).padStart(10)} ${`${fmt(p99, 2)}x`.padStart(7)}` +
+            ` ${fmt(a.cpu, 1).padStart(15)} ${fmt(b.cpu, 1).padStart(14)} ${`${fmt(b.cpu / a.cpu, 2)}x`.padStart(7)}`,
+        );
+        verdicts.push([label, `${verdict(tput >= 0.9)}  throughput ${fmt(100 * tput, 1)}% of off;  ${verdict(p99 <= 1.2)}  p99 ${fmt(p99, 2)}x off`]);
+      }
+    }
+    console.log('CPU µs/req: CPU time of the server (all its threads) per request answered; it grows when a server answers fewer requests per wake-up, so it compares best between points of similar req/s');
+    console.log('\ntargets (prediction log; a MISS is reported, not a failure)');
+    console.log('with the log on: throughput >= 90% and p99 <= 1.2x of the log off, at every concurrency');
+    for (const [label, result] of verdicts) line(label, result);
+    console.log('every request answered with the log on is stored on MinIO (none dropped or failed)');
+    if (logCounts.length === 0) line('(no round)', 'n/a (the log-on server was not measured)');
+    for (const { round, count, error } of logCounts) {
+      if (!count) line(`round ${round}`, `ERROR ${error ?? ''}`);
+      else {
+        const { answered, status: st, records, objects } = count;
+        line(`round ${round}`, `${verdict(st.dropped + st.failed === 0)}  ${records} of ${answered} records on MinIO (${objects} objects), ${st.dropped} dropped, ${st.failed} failed`);
+      }
+    }
+  }
+
+  function printPeerTargets(): void {
+    console.log('\nratios (fluxora against the better peer of the same protocol at the same concurrency)');
+    for (const c of concurrencies) {
+      for (const protocol of ['REST', 'gRPC'] as Protocol[]) {
+        const peer = bestPeer(protocol, c);
+        const limit = at(IN_PROCESS, '-', c)?.r;
+        const floor = at(floorOf(protocol), protocol, c)?.r;
+        for (const s of fluxoras) {
+          const row = at(s.name, protocol, c);
+          const label = `  c=${String(c).padEnd(3)} ${protocol.padEnd(4)} ${s.name.padEnd(28)}`;
+          if (!row?.r) {
+            console.log(`${label} ${row?.note ?? 'no result'}`);
+            continue;
+          }
+          const parts: string[] = [];
+          if (peer?.r) parts.push(`${fmt(row.r.rps / peer.r.rps, 2)}x ${peer.system} (p99 ${fmt(row.r.p99, 2)} vs ${fmt(peer.r.p99, 2)} ms)`);
+          if (limit) parts.push(`${fmt((100 * row.r.rps) / limit.rps, 1)}% of the in-process limit`);
+          if (floor) parts.push(`${fmt((100 * row.r.rps) / floor.rps, 1)}% of the ${protocol === 'REST' ? 'HTTP' : 'gRPC'} floor`);
+          console.log(`${label} ${parts.join(', ')}`);
+        }
+      }
+    }
+
+    console.log('\ntargets (issue 16; a MISS is reported, not a failure)');
+    const vsPeer = (protocol: Protocol, withP99: boolean) => {
+      console.log(`${protocol} >= 3x the better peer's ${protocol} req/s${withP99 ? ', with a lower p99' : ''}, at every concurrency`);
+      for (const s of fluxoras) {
+        for (const c of concurrencies) {
+          const row = at(s.name, protocol, c);
+          const peer = bestPeer(protocol, c);
+          const label = `c=${String(c).padEnd(3)} ${s.name}`;
+          if (!row?.r) line(label, row?.note ?? 'n/a (no result)');
+          else if (!peer?.r) line(label, 'n/a (no peer result)');
+          else {
+            const ratio = row.r.rps / peer.r.rps;
+            const ok = ratio >= 3 && (!withP99 || row.r.p99 < peer.r.p99);
+            line(label, `${verdict(ok)}  ${fmt(ratio, 2)}x ${peer.system}${withP99 ? `, p99 ${fmt(row.r.p99, 2)} vs ${fmt(peer.r.p99, 2)} ms` : ''}`);
+          }
+        }
+      }
+    };
+    vsPeer('REST', true);
+    console.log('REST at c=64 >= 70% of the HTTP floor');
+    for (const s of fluxoras) {
+      const row = at(s.name, 'REST', 64)?.r;
+      const floor = at(floorOf('REST'), 'REST', 64)?.r;
+      if (!concurrencies.includes(64)) line(s.name, 'n/a (c=64 not in BENCH_CONCURRENCY)');
+      else if (!row || !floor) line(s.name, 'n/a (no result)');
+      else line(s.name, `${verdict(row.rps >= 0.7 * floor.rps)}  ${fmt((100 * row.rps) / floor.rps, 1)}%`);
+    }
+    vsPeer('gRPC', false);
+  }
 }
 
 if (process.argv[2] === 'echo-server') {
@@ -763,6 +987,7 @@ if (process.argv[2] === 'echo-server') {
 } else {
   const onSignal = (signal: NodeJS.Signals) => {
     for (const r of running) killGroup(r, 'SIGKILL');
+    for (const c of cleanups) c();
     process.exit(signal === 'SIGINT' ? 130 : 143);
   };
   process.once('SIGINT', onSignal);
@@ -774,6 +999,13 @@ if (process.argv[2] === 'echo-server') {
     console.error(`bench:serve failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
   } finally {
     for (const r of [...running]) await stop(r);
+    for (const c of cleanups.splice(0)) {
+      try {
+        c();
+      } catch (e) {
+        console.error(`bench:serve: cleaning up failed: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
   }
   process.exit(code);
 }

@@ -1,67 +1,40 @@
 #!/usr/bin/env python3
-"""The Python side of `npm run bench:drift` (bench/drift.ts).
+"""The Python side of `npm run bench:drift` (bench/drift.ts), which runs it
+with the python of a cached venv built from hack/requirements-drift.txt (the
+versions pinned there: scipy, numpy, pandas, Evidently).
 
-Reads the data set bench/drift.ts wrote (float64 little-endian, one feature
-after another, reference and current files plus meta.json) and times, per
-feature, what a Python drift check would run:
+Reads the data set bench/drift.ts wrote: numeric features as float64
+little-endian (one feature after another), categorical ones as uint8 codes
+into their labels, reference and current files, and meta.json. Prints one
+JSON object with best-of-N wall times in milliseconds and the values, so the
+caller compares both.
 
-  ks           scipy.stats.ks_2samp (what Evidently's "ks" calls)
-  psi          numpy: Evidently's binning (Sturges bins on the combined data) and formula
-  wasserstein  scipy.stats.wasserstein_distance / np.std(reference)
-  evidently_*  Evidently's own stattest functions on pandas Series, when installed
-
-Prints one JSON object: best-of-N milliseconds for all features together,
-and the per-feature values so the caller can check both sides agree.
-Runs itself in the cached venv (~/.cache/fluxora/venv-drift) with
-hack/requirements-drift.txt, creating it on first use.
+  --peer scipy      what a Python drift check would run per numeric feature:
+                    ks (scipy.stats.ks_2samp, what Evidently's "ks" calls),
+                    psi (numpy: Evidently's binning and formula),
+                    wasserstein (scipy.stats.wasserstein_distance / np.std(reference))
+  --peer evidently  Evidently itself on pandas Series (float64; categorical
+                    columns as strings, as read_csv gives them), for the
+                    (feature, method, threshold) list in meta.json:
+                    - its registered stattests, called one column at a time
+                      (evidently.legacy.calculations.stattests, get_stattest):
+                      the statistics alone, timed per method;
+                    - the same as one Report of ValueDrift(column, method,
+                      threshold) metrics over two Datasets (what its docs show
+                      a user), timed as a whole.
 """
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import time
 import warnings
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-REQUIREMENTS = HERE / "requirements-drift.txt"
-VENV = Path(os.environ.get("FLUXORA_DRIFT_VENV", Path.home() / ".cache" / "fluxora" / "venv-drift"))
-
-
-def ensure_venv() -> None:
-    """Re-run this script inside the cached venv, creating or updating it first (install output to stderr)."""
-    if os.environ.get("FLUXORA_DRIFT_IN_VENV") == "1":
-        return
-    python = VENV / "bin" / "python"
-    stamp = VENV / ".fluxora-requirements"
-    wanted = REQUIREMENTS.read_text()
-    if not python.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True, stdout=sys.stderr)
-    if not stamp.exists() or stamp.read_text() != wanted:
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "-r", str(REQUIREMENTS)], check=True, stdout=sys.stderr)
-        stamp.write_text(wanted)
-    env = {**os.environ, "FLUXORA_DRIFT_IN_VENV": "1"}
-    os.execve(str(python), [str(python), str(Path(__file__).resolve()), *sys.argv[1:]], env)
-
-
-ensure_venv()
-
-import numpy as np  # noqa: E402
-import scipy  # noqa: E402
-from scipy import stats  # noqa: E402
-
-try:
-    import evidently
-    import pandas as pd
-    from evidently.legacy.calculations.stattests.psi import _psi
-    from evidently.legacy.calculations.stattests.wasserstein_distance_norm import _wasserstein_distance_norm
-    from evidently.legacy.core import ColumnType
-except Exception as err:  # noqa: BLE001 - any import failure just means "no Evidently column"
-    print(f"bench-drift.py: Evidently unavailable ({err}); timing scipy/numpy only", file=sys.stderr)
-    evidently = None
+import numpy as np
+import scipy
+from scipy import stats
 
 
 def psi_numpy(ref: np.ndarray, cur: np.ndarray) -> float:
@@ -83,40 +56,95 @@ def ks_scipy(ref: np.ndarray, cur: np.ndarray) -> float:
     return float(stats.ks_2samp(ref, cur).pvalue)
 
 
-def best_of(reps: int, fn, features) -> tuple[float, list[float]]:
+def best_of(reps: int, fn):
+    """Best wall time of `reps` runs (ms) and the last run's result."""
     best = float("inf")
-    values: list[float] = []
+    result = None
     for _ in range(reps):
         t0 = time.perf_counter()
-        values = [fn(r, c) for r, c in features]
+        result = fn()
         best = min(best, (time.perf_counter() - t0) * 1000)
-    return best, values
+    return best, result
+
+
+def load(data: Path, meta: dict):
+    rows = meta["rows"]
+    numeric, categorical = meta["numeric"], meta["categorical"]
+    num = {}
+    for side in ("reference", "current"):
+        arr = np.fromfile(data / f"{side}.f64", dtype="<f8").reshape(len(numeric), rows)
+        num[side] = {name: arr[i] for i, name in enumerate(numeric)}
+    cat = {}
+    for side in ("reference", "current"):
+        codes = np.fromfile(data / f"{side}.cat.u8", dtype="u1").reshape(len(categorical), rows) if categorical else []
+        cat[side] = {c["name"]: np.array(c["labels"], dtype=object)[codes[i]] for i, c in enumerate(categorical)}
+    return num, cat
+
+
+def run_scipy(num: dict, names: list[str], reps: int) -> dict:
+    features = [(num["reference"][n], num["current"][n]) for n in names]
+    out: dict = {"versions": {"python": sys.version.split()[0], "numpy": np.__version__, "scipy": scipy.__version__}, "ms": {}, "values": {}}
+    for key, fn in (("ks", ks_scipy), ("psi", psi_numpy), ("wasserstein", wasserstein_numpy)):
+        out["ms"][key], out["values"][key] = best_of(reps, lambda fn=fn: [fn(r, c) for r, c in features])
+    return out
+
+
+# Ours -> Evidently's stattest names.
+EVIDENTLY_METHOD = {"ks": "ks", "chisquare": "chisquare", "zscore": "z", "psi": "psi", "jensenshannon": "jensenshannon", "wasserstein": "wasserstein"}
+
+
+def run_evidently(num: dict, cat: dict, pairs: list[dict], reps: int) -> dict:
+    import evidently
+    import pandas as pd
+    from evidently import DataDefinition, Dataset, Report
+    from evidently.legacy.calculations.stattests.registry import get_stattest
+    from evidently.legacy.core import ColumnType
+    from evidently.metrics import ValueDrift
+
+    columns = {side: {**{k: pd.Series(v) for k, v in num[side].items()}, **{k: pd.Series(v) for k, v in cat[side].items()}} for side in ("reference", "current")}
+    kind = {"numeric": ColumnType.Numerical, "categorical": ColumnType.Categorical}
+
+    def stattest(p: dict):
+        ref, cur = columns["reference"][p["feature"]], columns["current"][p["feature"]]
+        test = get_stattest(ref, cur, kind[p["type"]], EVIDENTLY_METHOD[p["method"]])
+        r = test(ref, cur, kind[p["type"]], p["threshold"])
+        return [float(r.drift_score), bool(r.drifted)]
+
+    out: dict = {"versions": {"evidently": evidently.__version__, "pandas": pd.__version__, "numpy": np.__version__, "scipy": scipy.__version__}, "ms": {}, "values": [None] * len(pairs)}
+    for method in dict.fromkeys(p["method"] for p in pairs):
+        idx = [i for i, p in enumerate(pairs) if p["method"] == method]
+        out["ms"][method], results = best_of(reps, lambda idx=idx: [stattest(pairs[i]) for i in idx])
+        for i, r in zip(idx, results):
+            out["values"][i] = r
+
+    frames = {side: pd.DataFrame(columns[side]) for side in ("reference", "current")}
+    definition = DataDefinition(numerical_columns=list(num["reference"]), categorical_columns=list(cat["reference"]))
+
+    def report():
+        metrics = [ValueDrift(column=p["feature"], method=EVIDENTLY_METHOD[p["method"]], threshold=p["threshold"]) for p in pairs]
+        current = Dataset.from_pandas(frames["current"], data_definition=definition)
+        reference = Dataset.from_pandas(frames["reference"], data_definition=definition)
+        snapshot = Report(metrics).run(current, reference)
+        return [float(m["value"]) for m in snapshot.dict()["metrics"]]
+
+    out["ms"]["report"], out["report_values"] = best_of(reps, report)
+    return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", required=True, help="directory bench/drift.ts wrote")
+    ap.add_argument("--peer", required=True, choices=["scipy", "evidently"])
     ap.add_argument("--reps", type=int, default=3)
     args = ap.parse_args()
     data = Path(args.data)
     meta = json.loads((data / "meta.json").read_text())
-    rows, names = meta["rows"], meta["features"]
-    ref_all = np.fromfile(data / "reference.f64", dtype="<f8").reshape(len(names), rows)
-    cur_all = np.fromfile(data / "current.f64", dtype="<f8").reshape(len(names), rows)
-    features = [(ref_all[i], cur_all[i]) for i in range(len(names))]
+    num, cat = load(data, meta)
     warnings.filterwarnings("ignore")
-
-    out: dict = {"versions": {"python": sys.version.split()[0], "numpy": np.__version__, "scipy": scipy.__version__},
-                 "ms": {}, "values": {}}
-    for key, fn in (("ks", ks_scipy), ("psi", psi_numpy), ("wasserstein", wasserstein_numpy)):
-        out["ms"][key], out["values"][key] = best_of(args.reps, fn, features)
-    if evidently is not None:
-        out["versions"]["evidently"] = evidently.__version__
-        series = [(pd.Series(r), pd.Series(c)) for r, c in features]
-        out["ms"]["evidently_psi"], out["values"]["evidently_psi"] = best_of(
-            args.reps, lambda r, c: float(_psi(r, c, ColumnType.Numerical, 0.1)[0]), series)
-        out["ms"]["evidently_wasserstein"], out["values"]["evidently_wasserstein"] = best_of(
-            args.reps, lambda r, c: float(_wasserstein_distance_norm(r, c, ColumnType.Numerical, 0.1)[0]), series)
+    if args.peer == "scipy":
+        out = run_scipy(num, meta["numeric"], args.reps)
+    else:
+        out = run_evidently(num, cat, meta["pairs"], args.reps)
     print(json.dumps(out))
 
 

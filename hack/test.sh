@@ -76,7 +76,8 @@ npm run --silent bench:scale -- --models 100 --monitors 20
 
 # Reduced size (the full run is `npm run bench:serve`): fluxora serve over
 # REST and gRPC against MLServer and KServe, in-process onnxruntime and the
-# HTTP floor, each briefly; the first run builds the peers' venvs.
+# HTTP floor, and with its prediction log on (to MinIO) against off, each
+# briefly; the first run builds the peers' venvs.
 step "serving benchmark (reduced)"
 npm run --silent bench:serve -- --ci
 

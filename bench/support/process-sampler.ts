@@ -98,3 +98,25 @@ export function controlPlaneCpuSeconds(dir: string): Record<string, number> {
 export function cpuSecondsBetween(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.keys(after).map((k) => [k, (after[k] ?? 0) - (before[k] ?? 0)]));
 }
+
+/**
+ * CPU seconds used so far by every live process of a process group (a server
+ * the bench started detached, its workers and threads included: a thread's
+ * time counts in its process's /proc/<pid>/stat).
+ */
+export function processGroupCpuSeconds(pgid: number): number {
+  let ticks = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    // After the command name: state, ppid, pgrp, ... utime (14th field overall), stime (15th).
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(fields[2]) === pgid) ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return ticks / CLOCK_TICKS;
+}

@@ -1,7 +1,7 @@
 // `fluxora drift-check --monitor <namespace>/<name>`: the DriftMonitor
 // CronJob's entrypoint. Exit 0 after a verdict or a "too few samples" skip;
 // exit 1 when the check failed (the reason is in the monitor's status).
-import { parseAddressMap } from '../drift/check-samples.js';
+import { parseAddressMap } from '../controllers/pod-admin.js';
 import { runDriftCheck } from '../drift/check-run.js';
 import { kubeClient } from './kube.js';
 import { createLogger } from './logger.js';
@@ -16,9 +16,10 @@ its Model and the data, and writes the verdict to the monitor's status.
   --kubeconfig PATH          kubeconfig (default: $KUBECONFIG, ~/.kube/config, or in-cluster)
   -h, --help                 this help
 
-Environment: FLUXORA_LOG_LEVEL (default info), FLUXORA_SAMPLES_ADDRESS_MAP;
-AWS_* for the data sets, FLUXORA_LABELS_AWS_* and FLUXORA_PREDICTION_LOG_AWS_*
-for the labels and the prediction log (each falls back to AWS_*).
+Environment: FLUXORA_LOG_LEVEL (default info), FLUXORA_SAMPLES_ADDRESS_MAP; AWS_*
+for the data sets, FLUXORA_PREDICTION_LOG_AWS_* for the prediction log
+(current.source PredictionLog, performance) and FLUXORA_LABELS_AWS_* for the
+labels (performance); unset keys fall back to AWS_*.
 
 ${exitStatusHelp({
   [EXIT_OK]: 'a verdict, or no verdict for too few samples',

@@ -3,7 +3,8 @@
 import { hostname } from 'node:os';
 import { DomainMetrics } from '../controllers/domain-metrics.js';
 import { createDriftMonitorController } from '../controllers/drift-monitor/drift-monitor-controller.js';
-import { createModelController } from '../controllers/model/model-controller.js';
+import { createModelController, DEFAULT_PREDICTION_LOG_CHECK_PERIOD_MS } from '../controllers/model/model-controller.js';
+import { parseAddressMap, PodAdminReader } from '../controllers/pod-admin.js';
 import { createRetrainJobController } from '../controllers/retrain-job/retrain-job-controller.js';
 import { EventRecorder } from '../runtime/events.js';
 import { parseBindAddress } from '../runtime/http-endpoints.js';
@@ -29,10 +30,17 @@ const HELP = `usage: fluxora operator [flags]
   --retry-period SECONDS             default 2
   --workers N                        concurrent reconciles per controller, 1 to 1000 (default 4)
   --resync-period SECONDS            re-check every object this often; 0 never (default 600)
+  --prediction-log-check-period SECONDS
+                                     ask the serving pods of Models with a prediction log
+                                     whether they lose records this often (default ${DEFAULT_PREDICTION_LOG_CHECK_PERIOD_MS / 1000})
   --log-level LEVEL                  trace|debug|info|warn|error (default: $FLUXORA_LOG_LEVEL or info)
   -h, --help                         this help
 
 With --leader-elect, lease-duration > renew-deadline > retry-period > 0.
+
+Environment: FLUXORA_IMAGE, FLUXORA_LOG_LEVEL, and FLUXORA_SAMPLES_ADDRESS_MAP
+("podIP:8081=host:port,...": where to reach serving pods' admin ports, for
+local runs against simulated pods).
 
 ${exitStatusHelp({
   [EXIT_OK]: 'stopped by SIGTERM or SIGINT after draining in-flight reconciles',
@@ -54,6 +62,7 @@ const OPTIONS = {
   'retry-period': { type: 'string', default: '2' },
   workers: { type: 'string', default: '4' },
   'resync-period': { type: 'string', default: '600' },
+  'prediction-log-check-period': { type: 'string', default: String(DEFAULT_PREDICTION_LOG_CHECK_PERIOD_MS / 1000) },
   'log-level': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -75,6 +84,9 @@ interface OperatorFlags {
   retryPeriodMs: number;
   workers: number;
   resyncPeriodMs: number;
+  predictionLogCheckPeriodMs: number;
+  /** FLUXORA_SAMPLES_ADDRESS_MAP: pod admin addresses rewritten before dialling. */
+  addressMap: Map<string, string>;
   logLevel: string;
 }
 
@@ -102,6 +114,12 @@ export function parseOperatorFlags(argv: string[], env: NodeJS.ProcessEnv = proc
   if (values['leader-elect'] && !(retryPeriodMs < renewDeadlineMs)) {
     throw new UsageError(`--retry-period (${values['retry-period']}) must be less than --renew-deadline (${values['renew-deadline']})`, HELP);
   }
+  let addressMap: Map<string, string>;
+  try {
+    addressMap = parseAddressMap(env.FLUXORA_SAMPLES_ADDRESS_MAP);
+  } catch (e) {
+    throw new UsageError((e as Error).message, HELP);
+  }
   const levelFromFlag = values['log-level'] !== undefined;
   const level = values['log-level'] ?? env.FLUXORA_LOG_LEVEL ?? 'info';
   return {
@@ -118,6 +136,8 @@ export function parseOperatorFlags(argv: string[], env: NodeJS.ProcessEnv = proc
     retryPeriodMs,
     workers: numberFlag('workers', values.workers, HELP, { min: 1, max: MAX_WORKERS, integer: true }),
     resyncPeriodMs: numberFlag('resync-period', values['resync-period'], HELP, { min: 0 }) * 1000,
+    predictionLogCheckPeriodMs: numberFlag('prediction-log-check-period', values['prediction-log-check-period'], HELP, { min: 1 }) * 1000,
+    addressMap,
     logLevel: logLevel(level, levelFromFlag ? '--log-level' : 'FLUXORA_LOG_LEVEL', HELP),
   };
 }
@@ -159,7 +179,18 @@ export async function runOperatorCommand(argv: string[]): Promise<number> {
   const events = new EventRecorder(client, 'fluxora-operator', logger);
   const workers = flags.workers;
   const domainMetrics = new DomainMetrics(metrics.registry);
-  createModelController({ manager, events, logger, servingImage, workers, metrics: domainMetrics });
+  // One reader for every Model: its concurrency bound holds across the controller's workers.
+  const podAdmin = new PodAdminReader({ addressMap: flags.addressMap });
+  createModelController({
+    manager,
+    events,
+    logger,
+    servingImage,
+    workers,
+    metrics: domainMetrics,
+    podAdmin,
+    predictionLogCheckPeriodMs: flags.predictionLogCheckPeriodMs,
+  });
   createDriftMonitorController({ manager, events, logger, image: servingImage, workers, metrics: domainMetrics });
   createRetrainJobController({ manager, events, logger, image: servingImage, workers, metrics: domainMetrics });
 

@@ -46,7 +46,7 @@ export class DomainMetrics {
     const registers = [registry];
     this.driftScore = new Gauge({ name: 'fluxora_drift_score', help: 'Drift score of a feature in the last check (statistic or distance)', labelNames: ['namespace', 'monitor', 'feature', 'method'], registers });
     this.driftThreshold = new Gauge({ name: 'fluxora_drift_threshold', help: 'Threshold the feature is judged against', labelNames: ['namespace', 'monitor', 'feature', 'method'], registers });
-    this.driftDetected = new Gauge({ name: 'fluxora_drift_detected', help: '1 when the last check of the monitor found data set drift', labelNames: ['namespace', 'monitor'], registers });
+    this.driftDetected = new Gauge({ name: 'fluxora_drift_detected', help: '1 when the last check of the monitor found drift (data set drift, or a monitored output drifted)', labelNames: ['namespace', 'monitor'], registers });
     this.driftShare = new Gauge({ name: 'fluxora_drift_share', help: 'Share of checked features that drifted in the last check', labelNames: ['namespace', 'monitor'], registers });
     this.checks = new Counter({ name: 'fluxora_drift_checks_total', help: 'Drift checks with a verdict observed by the operator, by monitor and result', labelNames: ['namespace', 'monitor', 'result'], registers });
     this.retrainsTriggered = new Counter({ name: 'fluxora_drift_retrains_triggered_total', help: 'RetrainJobs a monitor created because drift or degraded performance persisted', labelNames: ['namespace', 'monitor'], registers });

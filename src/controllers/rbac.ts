@@ -29,7 +29,7 @@ export const operatorRules: PolicyRule[] = [
   { apiGroups: ['batch'], resources: ['jobs'], verbs: OWN, why: "a RetrainJob's training run" },
   { apiGroups: [''], resources: ['serviceaccounts'], verbs: OWN, why: 'the identities of drift-check and trainer pods' },
   { apiGroups: ['rbac.authorization.k8s.io'], resources: ['roles', 'rolebindings'], verbs: OWN, why: "drift-check pods' least-privilege Role (the operator holds every permission it grants)" },
-  { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list'], why: 'granted to drift-check pods to find serving pods (RBAC lets the operator grant only what it holds)' },
+  { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list'], why: "find a Model's ready serving pods, to read their prediction-log state on the admin port; also granted to drift-check pods, which find them the same way (RBAC lets the operator grant only what it holds)" },
 ];
 
 /** Namespaced to the operator's own namespace (a Role, not a ClusterRole). */

@@ -1,22 +1,26 @@
 // One drift check, as the DriftMonitor's CronJob runs it: read the monitor
 // and its Model, load the reference data set, gather the current window
-// (serving pods' samples or a data set), run the engine, and write the
-// verdict to the monitor's status through the status subresource.
+// (serving pods' samples, the prediction log, or a data set), run the engine
+// on the features and on the monitored outputs, judge the logged predictions
+// against labels (spec.performance), and write the verdict to the monitor's
+// status through the status subresource.
 import type { DriftMonitor, DriftMonitorStatus, Model } from '../api/index.js';
 import { DriftMonitorType, ModelType } from '../controllers/fluxora-types.js';
 import { SecretResource } from '../controllers/resource-types.js';
 import { samplesSecretName, SAMPLES_TOKEN_KEY } from '../controllers/model/children.js';
 import { EventRecorder } from '../runtime/events.js';
 import { isConflict, resourcePath, type KubeClient } from '../runtime/kube-client.js';
-import { readObject } from '../storage/index.js';
-import { decodeTableText, formatFromName, MAX_TABLE_BYTES, parseTable } from '../table/index.js';
+import { predictionLogS3Options } from '../serving/prediction-log-credentials.js';
+import type { S3Options } from '../storage/index.js';
 import type { Logger } from 'pino';
 import { gatherServingSamples, rowsToColumns } from './check-samples.js';
 import { failedCheckStatus, insufficientSamplesStatus, verdictStatus } from './check-status.js';
 import { computeDrift } from './compute.js';
+import { CheckError, checkedColumns, dataSetError, loadDataSet, loadReference } from './check-data.js';
+import { readLogCurrent } from './check-log.js';
 import { evaluatePerformance } from './performance-check.js';
 import { judgementOf, performanceVerdictStatus, withPerformance, type PerformancePart } from './performance-status.js';
-import type { FeatureSpec, Table } from './types.js';
+import type { Table } from './types.js';
 
 export interface CheckOptions {
   client: KubeClient;
@@ -25,6 +29,8 @@ export interface CheckOptions {
   logger: Logger;
   addressMap?: ReadonlyMap<string, string>;
   now?: () => Date;
+  /** S3 settings for the prediction log; default: the FLUXORA_PREDICTION_LOG_* variables the CronJob pod gets. */
+  predictionLogS3?: S3Options;
 }
 
 export type CheckOutcome =
@@ -32,42 +38,22 @@ export type CheckOutcome =
   | { result: 'insufficient_samples'; status: DriftMonitorStatus }
   | { result: 'failed'; reason: string; message: string };
 
-export class CheckError extends Error {
-  constructor(readonly reason: string, message: string) {
-    super(message);
-    this.name = 'CheckError';
-  }
+export { CheckError, dataSetError, loadDataSet } from './check-data.js';
+
+/** The whole new status as a merge patch: a field it no longer has (status.outputs after spec.outputs went) is removed with null. */
+function mergePatchOf(prev: DriftMonitorStatus, next: DriftMonitorStatus): Record<string, unknown> {
+  const patch: Record<string, unknown> = { ...next };
+  for (const k of Object.keys(prev)) if (next[k as keyof DriftMonitorStatus] === undefined) patch[k] = null;
+  return patch;
 }
 
-/**
- * A data set that could not be read or parsed. Storage and table errors lead
- * with the URI already ("s3://b/ref.csv does not exist", "s3://b/ref.csv:3:
- * ..."): it is named once, after the data set's role; other errors get it.
- */
-export function dataSetError(reason: string, role: 'reference' | 'current', uri: string, e: unknown): CheckError {
-  const message = e instanceof Error ? e.message : String(e);
-  return new CheckError(reason, message.includes(uri) ? `${role}: ${message}` : `${role} ${uri}: ${message}`);
-}
-
-export async function loadDataSet(uri: string, features: readonly FeatureSpec[]) {
-  const text = decodeTableText(await readObject(uri, { maxBytes: MAX_TABLE_BYTES }), uri);
-  const format = formatFromName(uri.replace(/\?.*$/, '')) ?? 'csv';
-  return parseTable(text, uri, format, { columns: features.map((f) => f.name), types: new Map(features.map((f) => [f.name, f.type])) });
-}
-
-/**
- * Writes status with optimistic concurrency, re-reading on conflict (the operator may write too).
- * A top-level field `build` leaves out is removed (null in the merge patch).
- */
+/** Writes status with optimistic concurrency, re-reading on conflict (the operator may write too). */
 async function writeStatus(client: KubeClient, ns: string, name: string, build: (prev: DriftMonitorStatus) => DriftMonitorStatus) {
   for (let attempt = 0; ; attempt++) {
     const m = await client.get<DriftMonitor>(DriftMonitorType, ns, name);
-    const prev = m.status ?? {};
-    const next = build(prev);
-    const removed = Object.fromEntries(Object.keys(prev).filter((k) => !(k in next)).map((k) => [k, null]));
     try {
       await client.request('PATCH', resourcePath(DriftMonitorType, ns, name, 'status'), {
-        body: { metadata: { resourceVersion: m.metadata.resourceVersion }, status: { ...removed, ...next } },
+        body: { metadata: { resourceVersion: m.metadata.resourceVersion }, status: mergePatchOf(m.status ?? {}, build(m.status ?? {})) },
         contentType: 'application/merge-patch+json',
       });
       return m;
@@ -88,28 +74,33 @@ export async function runDriftCheck(o: CheckOptions): Promise<CheckOutcome> {
     const generation = m.metadata.generation ?? 0;
     const model = await client.getOrUndefined<Model>(ModelType, namespace, m.spec.modelRef.name);
     if (!model) throw new CheckError('ModelNotFound', `Model "${m.spec.modelRef.name}" does not exist`);
-    const overrides = new Map((m.spec.features ?? []).map((f) => [f.name, f]));
-    const features: FeatureSpec[] = model.spec.features.map((f) => ({
-      name: f.name,
-      type: f.type,
-      method: overrides.get(f.name)?.method ?? 'auto',
-      ...(overrides.get(f.name)?.threshold !== undefined ? { threshold: overrides.get(f.name)!.threshold } : {}),
-    }));
-    const reference = (
-      await loadDataSet(m.spec.reference.uri, features).catch((e: unknown) => {
-        throw dataSetError('ReferenceUnreadable', 'reference', m.spec.reference.uri, e);
-      })
-    ).columns;
+    const columns = checkedColumns(m, model);
+    const { features, outputs } = columns;
+    const reference = (await loadReference(m.spec.reference.uri, columns)).columns;
 
     let current: Table;
     let sampleCount: number;
+    // Where too few rows were found, and what the log reader skipped (for messages).
+    let found: string | undefined;
+    let skipped = '';
     if (m.spec.current.uri) {
       const uri = m.spec.current.uri;
-      const loaded = await loadDataSet(uri, features).catch((e: unknown) => {
+      const loaded = await loadDataSet(uri, [...features, ...outputs]).catch((e: unknown) => {
         throw dataSetError('CurrentUnreadable', 'current', uri, e);
       });
       current = loaded.columns;
       sampleCount = loaded.rows;
+    } else if (m.spec.current.source === 'PredictionLog') {
+      const s3 = o.predictionLogS3 ?? predictionLogS3Options();
+      const log = await readLogCurrent({ monitor: m, model, columns, now, ...(s3 ? { s3 } : {}) });
+      current = log.columns;
+      sampleCount = log.rows;
+      found = `rows in the prediction log ${log.prefix} within the last ${log.window} (current.window)`;
+      skipped = log.skipped;
+      if (log.skippedCount > 0) {
+        logger.warn({ skipped: log.skippedCount, summary: log.skipped }, 'prediction log records skipped');
+        events.record(m, 'Warning', 'PredictionLogRecordsSkipped', log.skipped);
+      }
     } else {
       const secret = await client.get<{ apiVersion: string; kind: string; metadata: { name: string }; data?: Record<string, string> }>(SecretResource, namespace, samplesSecretName(model));
       const token = Buffer.from(secret.data?.[SAMPLES_TOKEN_KEY] ?? '', 'base64').toString('utf8');
@@ -123,9 +114,10 @@ export async function runDriftCheck(o: CheckOptions): Promise<CheckOutcome> {
     }
 
     // Realized performance (spec.performance): its own part, judged beside the drift verdict (performance-status.ts).
+    const logS3 = o.predictionLogS3 ?? predictionLogS3Options();
     const perf: PerformancePart = {
       spec: m.spec.performance,
-      evaluation: m.spec.performance ? await evaluatePerformance({ spec: m.spec.performance, model, now, logger }) : undefined,
+      evaluation: m.spec.performance ? await evaluatePerformance({ spec: m.spec.performance, model, now, logger, ...(logS3 ? { logS3 } : {}) }) : undefined,
       model: model.metadata.name,
       generation,
       now,
@@ -138,11 +130,12 @@ export async function runDriftCheck(o: CheckOptions): Promise<CheckOutcome> {
 
     if (!m.spec.current.uri && sampleCount < m.spec.current.minSamples) {
       const min = m.spec.current.minSamples;
+      const why = { ...(found ? { found } : {}), ...(skipped ? { note: skipped } : {}) };
       // Too few samples for a drift verdict; a performance verdict is still the check's verdict.
-      const build = (prev: DriftMonitorStatus) =>
-        judged?.verdict
-          ? performanceVerdictStatus(insufficientSamplesStatus(prev, sampleCount, min, generation, now), prev, perf)
-          : withPerformance(insufficientSamplesStatus(prev, sampleCount, min, generation, now), prev, perf, false);
+      const build = (prev: DriftMonitorStatus) => {
+        const noDrift = insufficientSamplesStatus(prev, sampleCount, min, generation, now, why);
+        return judged?.verdict ? performanceVerdictStatus(noDrift, prev, perf) : withPerformance(noDrift, prev, perf, false);
+      };
       let status: DriftMonitorStatus = {};
       await writeStatus(client, namespace, name, (prev) => (status = build(prev)));
       recordPerformance();
@@ -151,12 +144,19 @@ export async function runDriftCheck(o: CheckOptions): Promise<CheckOutcome> {
     }
 
     const report = computeDrift({ reference, current, features, datasetDriftShare: m.spec.datasetDriftShare });
+    // Outputs are judged one by one (any drifted output is drift); the share does not apply to them.
+    const outputReport = outputs.length ? computeDrift({ reference, current, features: outputs }) : undefined;
+    const extras = { ...(outputReport ? { outputs: outputReport } : {}), ...(skipped ? { note: skipped } : {}) };
     let status: DriftMonitorStatus = {};
-    await writeStatus(client, namespace, name, (prev) => (status = withPerformance(verdictStatus(prev, report, sampleCount, generation, now), prev, perf, true)));
-    events.record(m, report.datasetDrift ? 'Warning' : 'Normal', report.datasetDrift ? 'DriftDetected' : 'NoDrift', status.conditions?.find((c) => c.type === 'DriftDetected')?.message ?? '');
+    await writeStatus(client, namespace, name, (prev) => (status = withPerformance(verdictStatus(prev, report, sampleCount, generation, now, extras), prev, perf, true)));
+    const drifted = status.driftDetected === true;
+    events.record(m, drifted ? 'Warning' : 'Normal', drifted ? 'DriftDetected' : 'NoDrift', status.conditions?.find((c) => c.type === 'DriftDetected')?.message ?? '');
     recordPerformance();
-    logger.info({ driftShare: report.driftShare, driftDetected: report.datasetDrift, sampleCount, performanceDegraded: judged?.degraded }, 'drift check finished');
-    return { result: report.datasetDrift ? 'drift' : 'no_drift', status };
+    logger.info(
+      { driftShare: report.driftShare, datasetDrift: report.datasetDrift, predictionDrift: status.predictionDrift, driftDetected: drifted, sampleCount, performanceDegraded: judged?.degraded },
+      'drift check finished',
+    );
+    return { result: drifted ? 'drift' : 'no_drift', status };
   } catch (e) {
     const reason = e instanceof CheckError ? e.reason : 'CheckFailed';
     const message = (e as Error).message;

@@ -1,12 +1,9 @@
 // Gathers the live samples a drift check compares with the reference: every
-// ready serving pod of the Model (found through its Service's EndpointSlices)
-// is asked for its captured rows on the token-protected admin port.
+// ready serving pod of the Model is asked for its captured rows on the
+// token-protected admin port (pod-admin.ts finds and asks them).
+import { PodAdminReader } from '../controllers/pod-admin.js';
 import type { KubeClient } from '../runtime/kube-client.js';
-
-interface EndpointSlice {
-  ports?: { name?: string; port?: number }[];
-  endpoints?: { addresses: string[]; conditions?: { ready?: boolean } }[];
-}
+import { samplesPath } from '../serving/admin-paths.js';
 
 export interface GatheredSamples {
   rows: Record<string, unknown>[];
@@ -30,56 +27,25 @@ export interface GatherOptions {
   addressMap?: ReadonlyMap<string, string>;
 }
 
-/** Parses FLUXORA_SAMPLES_ADDRESS_MAP: "podIP:port=host:port,...". */
-export function parseAddressMap(s: string | undefined): Map<string, string> {
-  const map = new Map<string, string>();
-  for (const pair of (s ?? '').split(',').filter(Boolean)) {
-    const [from, to] = pair.split('=');
-    if (!from || !to) throw new Error(`FLUXORA_SAMPLES_ADDRESS_MAP: "${pair}" is not "from=to"`);
-    map.set(from.trim(), to.trim());
-  }
-  return map;
+/** A pod's samples: JSON Lines, one captured row per line. */
+async function readRows(res: Response): Promise<Record<string, unknown>[]> {
+  return (await res.text())
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
 export async function gatherServingSamples(o: GatherOptions): Promise<GatheredSamples> {
-  const slices = await o.client.request<{ items: EndpointSlice[] }>('GET', `/apis/discovery.k8s.io/v1/namespaces/${encodeURIComponent(o.namespace)}/endpointslices`, {
-    query: { labelSelector: `kubernetes.io/service-name=${o.model}` },
-  });
-  const targets: string[] = [];
-  for (const slice of slices.items) {
-    const port = slice.ports?.find((p) => p.name === 'admin')?.port;
-    if (!port) continue;
-    for (const ep of slice.endpoints ?? []) {
-      if (ep.conditions?.ready === false || !ep.addresses[0]) continue;
-      const addr = `${ep.addresses[0]}:${port}`;
-      targets.push(o.addressMap?.get(addr) ?? addr);
-    }
-  }
-  const errors: string[] = [];
-  const perPod = await Promise.all(
-    targets.map(async (target) => {
-      try {
-        const res = await fetch(`http://${target}/v2/models/${encodeURIComponent(o.model)}/samples?limit=${o.maxSamples}`, {
-          headers: { Authorization: `Bearer ${o.token}` },
-          signal: AbortSignal.timeout(o.timeoutMs ?? 30_000),
-        });
-        if (!res.ok) throw new Error(`HTTP ${res.status}: ${(await res.text()).slice(0, 200)}`);
-        return (await res.text())
-          .split('\n')
-          .filter((l) => l.trim() !== '')
-          .map((l) => JSON.parse(l) as Record<string, unknown>);
-      } catch (e) {
-        errors.push(`${target}: ${(e as Error).message}`);
-        return [];
-      }
-    }),
-  );
+  // A pod sends up to maxSamples rows: give it longer than the operator's status reads.
+  const reader = new PodAdminReader({ timeoutMs: o.timeoutMs ?? 30_000, addressMap: o.addressMap });
+  const answers = await reader.getFromReadyPods(o.client, o.namespace, o.model, `${samplesPath(o.model)}?limit=${o.maxSamples}`, readRows, { token: o.token });
+  const errors = answers.flatMap((a) => (a.ok ? [] : [`${a.endpoint.pod}: ${a.error}`]));
   // The most recent rows across pods, up to maxSamples.
-  const rows = perPod
-    .flat()
+  const rows = answers
+    .flatMap((a) => (a.ok ? a.value : []))
     .sort((a, b) => ts(b).localeCompare(ts(a)))
     .slice(0, o.maxSamples);
-  return { rows, pods: targets.length, errors };
+  return { rows, pods: answers.length, errors };
 }
 
 /** A row's capture time (ISO 8601 sorts as text); rows without one sort last. */

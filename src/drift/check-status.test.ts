@@ -63,3 +63,46 @@ describe('verdictStatus', () => {
     expect(message(status)).toBe(`2 of 3 features drifted; share ${2 / 3} < 0.6667`);
   });
 });
+
+describe('verdictStatus with outputs (prediction drift)', () => {
+  const sameOut = Float64Array.from({ length: 200 }, (_, i) => i / 200);
+  const shiftedOut = Float64Array.from({ length: 200 }, (_, i) => 0.5 + i / 400);
+  const outputs = (current: Float64Array) =>
+    computeDrift({ reference: { score: sameOut, cls: same }, current: { score: current, cls: same }, features: [{ name: 'score', type: 'numeric', method: 'ks' }, { name: 'cls', type: 'numeric', method: 'ks' }] });
+  const noDataDrift = twoOfThree(0.9);
+
+  it('a drifted output is drift even when the data set did not drift, and the message names it', () => {
+    const status = verdictStatus({}, noDataDrift, 200, 1, now, { outputs: outputs(shiftedOut) });
+    expect(status).toMatchObject({ driftDetected: true, predictionDrift: true, consecutiveDriftChecks: 1 });
+    expect(status.outputs?.map((o) => [o.name, o.method, o.drifted])).toEqual([
+      ['score', 'ks', true],
+      ['cls', 'ks', false],
+    ]);
+    expect(message(status)).toBe('2 of 3 features drifted; share 0.667 < 0.9; 1 of 2 outputs drifted (score)');
+    expect(status.conditions?.find((c) => c.type === 'DriftDetected')).toMatchObject({ status: 'True', reason: 'DriftDetected' });
+  });
+
+  it('no output drift and no data set drift is no drift; the note on skipped log records is kept in the message', () => {
+    const status = verdictStatus({}, noDataDrift, 200, 1, now, { outputs: outputs(sameOut), note: '2 log objects or lines skipped (s3://l/a.jsonl.gz: not a gzip object)' });
+    expect(status).toMatchObject({ driftDetected: false, predictionDrift: false });
+    expect(message(status)).toBe('2 of 3 features drifted; share 0.667 < 0.9; 0 of 2 outputs drifted; 2 log objects or lines skipped (s3://l/a.jsonl.gz: not a gzip object)');
+  });
+
+  it('a monitor that stops checking outputs drops their results', () => {
+    const before = verdictStatus({}, noDataDrift, 200, 1, now, { outputs: outputs(shiftedOut) });
+    const after = verdictStatus(before, noDataDrift, 200, 2, now);
+    expect(after.outputs).toBeUndefined();
+    expect(after.predictionDrift).toBeUndefined();
+    expect(after.driftDetected).toBe(false);
+  });
+});
+
+describe('insufficientSamplesStatus', () => {
+  it('says where the rows were looked for, and what the log reader skipped', () => {
+    const status = insufficientSamplesStatus({}, 3, 500, 1, now, { found: 'rows in the prediction log s3://l/p within the last 6h (current.window)', note: '1 logged requests skipped (request r: skipped: …)' });
+    expect(status.conditions?.[0]?.message).toBe(
+      'only 3 rows in the prediction log s3://l/p within the last 6h (current.window), 500 needed (current.minSamples); no verdict; 1 logged requests skipped (request r: skipped: …)',
+    );
+    expect(insufficientSamplesStatus({}, 3, 500, 1, now).conditions?.[0]?.message).toBe('only 3 samples captured, 500 needed (current.minSamples); no verdict');
+  });
+});

@@ -8,10 +8,10 @@
 // only a store that cannot be listed at all fails the part. Never throws.
 import type { Logger } from 'pino';
 import { parseDuration, type Model, type PerformanceSpec } from '../api/index.js';
-import { LABELS_CREDENTIALS_PREFIX, PREDICTION_LOG_CREDENTIALS_PREFIX } from '../controllers/drift-monitor/check-credentials.js';
+import { LABELS_CREDENTIALS_PREFIX } from '../controllers/drift-monitor/check-credentials.js';
 import { joinLabels, readLabels, readLogWindow, toRowTable } from '../predictions/index.js';
 import { kubeTime } from '../runtime/conditions.js';
-import { s3OptionsFromPrefixedEnv } from '../storage/index.js';
+import { s3OptionsFromPrefixedEnv, type S3Options } from '../storage/index.js';
 import { computePerformance } from './performance-metrics.js';
 import { servingBaseline, type InputNote, type PerformanceEvaluation, type PerformanceFigures } from './performance-status.js';
 
@@ -22,8 +22,10 @@ export interface PerformanceCheckOptions {
   spec: PerformanceSpec;
   model: Model;
   now: Date;
-  /** Where the prefixed credentials are read from; default process.env. */
+  /** Where the labels' prefixed credentials are read from; default process.env. */
   env?: NodeJS.ProcessEnv;
+  /** S3 settings of the prediction log (the check passes the FLUXORA_PREDICTION_LOG_* ones); default: the process's AWS_*. */
+  logS3?: S3Options;
   logger?: Logger;
 }
 
@@ -60,7 +62,7 @@ async function evaluate(o: PerformanceCheckOptions): Promise<PerformanceEvaluati
 
   let window;
   try {
-    window = await readLogWindow({ prefix: log.uri, model: model.metadata.name, from, to, s3: s3OptionsFromPrefixedEnv(PREDICTION_LOG_CREDENTIALS_PREFIX, env) });
+    window = await readLogWindow({ prefix: log.uri, model: model.metadata.name, from, to, ...(o.logS3 ? { s3: o.logS3 } : {}) });
   } catch (e) {
     return { kind: 'failed', reason: 'PredictionLogUnreadable', message: `the prediction log ${log.uri} could not be listed: ${(e as Error).message}` };
   }

@@ -13,7 +13,7 @@
 // performance part has a verdict, that verdict alone is the check's verdict:
 // lastCheckTime advances (so the retrain trigger sees a new verdict), the
 // streak counts it, and the drift verdict fields of an older check
-// (driftDetected, driftShare, features) are removed rather than left to read
+// (driftDetected, driftShare, features, outputs, predictionDrift) are removed rather than left to read
 // as this check's. Without a performance verdict such a check changes no
 // verdict field, as before.
 import type { DriftMonitorStatus, PerformanceMetric, PerformanceSpec, PerformanceStatus } from '../api/index.js';
@@ -192,5 +192,7 @@ export function performanceVerdictStatus(noDrift: DriftMonitorStatus, prev: Drif
   delete verdict.driftDetected;
   delete verdict.driftShare;
   delete verdict.features;
+  delete verdict.outputs;
+  delete verdict.predictionDrift;
   return withPerformance(verdict, prev, p, true);
 }

@@ -4,7 +4,7 @@ import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { StorageError } from '../storage/errors.js';
 import type { PredictionLogConfig } from './config.js';
-import type { Tensors } from './datatypes.js';
+import { jsonElements, type HostTensor, type Tensors } from './datatypes.js';
 import { compactTime, mergeLogStatus, objectUri, partitionOf, PredictionLog, type LogResult, type PredictionLogOptions } from './prediction-log.js';
 
 const T0 = Date.parse('2026-03-14T15:59:58.250Z');
@@ -225,6 +225,16 @@ describe('PredictionLog', () => {
     expect(counted).toEqual({ written: 10, dropped: 1, failed: 0 });
   });
 
+  it('writes every batch at close when the deadline is nearer than an attempt\'s own limit', async () => {
+    // What is left of the deadline has a fraction of a millisecond; an attempt's limit must still be a valid timeout.
+    const store = fakeStore();
+    const { log, counted } = makeLog({ maxBatchRecords: 4, maxBufferedRecords: 100 }, store, { retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 4, timeoutMs: 60_000 } });
+    for (let i = 0; i < 10; i++) log.record(`r${i}`, tensors('x', [i]), tensors('y', [i]), T0 + i);
+    await log.close(performance.now() + 1000.5);
+    expect(counted).toEqual({ written: 10, dropped: 0, failed: 0 });
+    expect(store.puts).toHaveLength(3);
+  });
+
   it('gives up at the close deadline when the store hangs, counting what was not written', async () => {
     const store = fakeStore();
     store.hold = true;
@@ -238,6 +248,78 @@ describe('PredictionLog', () => {
     expect(counted.failed).toBe(10);
     // The write under way was cut off, not left to its own (60 s) limit: it would keep the process up.
     expect(store.aborted).toBe(1);
+  });
+});
+
+describe('PredictionLog records', () => {
+  const t = (datatype: HostTensor['datatype'], shape: number[], data: HostTensor['data']): HostTensor => ({ datatype, shape, data });
+  /** What a record line must be: JSON.stringify of the record, tensors as the V2 JSON answers write them. */
+  const expectedLine = (id: string, time: number, inputs: Tensors, outputs: Tensors) => {
+    const json = (ts: Tensors) => [...ts].map(([name, x]) => ({ name, datatype: x.datatype, shape: x.shape, data: jsonElements(x) }));
+    return JSON.stringify({ id, model: 'churn', version: 'v2', time: new Date(time).toISOString(), inputs: json(inputs), outputs: json(outputs) });
+  };
+  const rawLines = (puts: Put[]) => puts.flatMap((p) => gunzipSync(p.body).toString('utf8').trim().split('\n'));
+
+  it('copies the request: changing its tensors after record() changes nothing logged', async () => {
+    const store = fakeStore();
+    const { log } = makeLog({ maxBatchRecords: 10 }, store);
+    const inputs = tensors('x', [1.5, 2.5]);
+    const outputs = tensors('y', [4]);
+    const names: Tensors = new Map([['s', t('BYTES', [1, 1], ['before'])]]);
+    log.record('r0', inputs, outputs, T0);
+    log.record('r1', names, outputs, T0 + 1);
+    // The batcher, the protocol layer or the client's buffer reuse their memory after the answer.
+    (inputs.get('x')!.data as Float32Array).fill(99);
+    (outputs.get('y')!.data as Float32Array).fill(99);
+    inputs.get('x')!.shape[0] = 7;
+    (names.get('s')!.data as string[])[0] = 'after';
+    inputs.set('extra', t('FP32', [1], new Float32Array([5])));
+    log.tick();
+    await until(() => store.puts.length === 1);
+    const [r0, r1] = lines(store.puts[0]!);
+    expect(r0!.inputs).toEqual([{ name: 'x', datatype: 'FP32', shape: [1, 2], data: [1.5, 2.5] }]);
+    expect(r0!.outputs).toEqual([{ name: 'y', datatype: 'FP32', shape: [1, 1], data: [4] }]);
+    expect(r1!.inputs).toEqual([{ name: 's', datatype: 'BYTES', shape: [1, 1], data: ['before'] }]);
+    await log.close(performance.now() + 1000);
+  });
+
+  it('writes each record as JSON.stringify would, for every datatype, form and size', async () => {
+    const store = fakeStore();
+    const { log } = makeLog({ maxBatchRecords: 1000, maxBufferedRecords: 1000 }, store);
+    const big = Float64Array.from({ length: 20_000 }, (_, i) => i / 7); // 160 kB: past the block's first buffer
+    const requests: [string, Tensors, Tensors][] = [
+      ['plain', tensors('x', [0.1, -0, 3e-20]), tensors('y', [1e21])],
+      ['non-finite "quoted" \u00e9\u{1F600}', new Map([['x', t('FP32', [1, 3], Float32Array.from([NaN, Infinity, -Infinity]))]]), new Map([['y', t('FP64', [1], Float64Array.from([NaN]))]])],
+      [
+        'ints',
+        new Map([
+          ['i8', t('INT8', [2], Int8Array.from([-128, 127]))],
+          ['u8', t('UINT8', [1], Uint8Array.from([255]))],
+          ['i16', t('INT16', [1], Int16Array.from([-32768]))],
+          ['u16', t('UINT16', [1], Uint16Array.from([65535]))],
+          ['i32', t('INT32', [1], Int32Array.from([-(2 ** 31)]))],
+          ['u32', t('UINT32', [1], Uint32Array.from([2 ** 32 - 1]))],
+        ]),
+        new Map([
+          ['i64', t('INT64', [3], BigInt64Array.from([-(2n ** 63n), 2n ** 53n + 1n, 5n]))],
+          ['u64', t('UINT64', [1], BigUint64Array.from([2n ** 64n - 1n]))],
+        ]),
+      ],
+      ['bools', new Map([['b', t('BOOL', [1, 3], Uint8Array.from([1, 0, 1]))]]), new Map([['y', t('BOOL', [1], Uint8Array.from([0]))]])],
+      ['strings', new Map([['s', t('BYTES', [3], ['a"b\\c', '\u00fc\u{1F600}', '\ud800 lone'])]]), tensors('y', [1])],
+      ['big', new Map([['x', t('FP64', [1, big.length], big)]]), tensors('y', [2])],
+      ['empty', new Map([['x', t('FP32', [0, 3], new Float32Array(0))]]), new Map<string, HostTensor>()],
+    ];
+    // Views into a larger buffer (what the batcher hands out) at an odd offset, as well as whole arrays.
+    const backing = new Float32Array(10).fill(3);
+    requests.push(['view', new Map([['x', t('FP32', [1, 3], backing.subarray(1, 4))]]), new Map([['y', t('FP32', [1, 1], backing.subarray(7, 8))]])]);
+    // More forms than a block searches back for, interleaved: each record still gets its own.
+    for (let i = 0; i < 30; i++) requests.push([`form-${i}`, tensors('x', Array.from({ length: (i % 11) + 1 }, (_, k) => k + i)), tensors('y', [i])]);
+    requests.forEach(([id, inputs, outputs], i) => log.record(id, inputs, outputs, T0 + i));
+    log.tick();
+    await until(() => store.puts.length === 1);
+    expect(rawLines(store.puts)).toEqual(requests.map(([id, inputs, outputs], i) => expectedLine(id, T0 + i, inputs, outputs)));
+    await log.close(performance.now() + 1000);
   });
 });
 

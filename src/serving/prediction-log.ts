@@ -7,13 +7,14 @@
 // so DuckDB (`read_json_auto('s3://…/**/*.jsonl.gz', hive_partitioning = 1)`),
 // pandas and Spark read it as is.
 //
-// The request path only appends a reference to the request's tensors to an
-// in-memory buffer (or counts a drop when the buffer is full); encoding,
-// compression and the PUT happen later, one batch at a time, off the request
-// path. A slow or unreachable store therefore never slows inference: the
-// buffer fills, requests beyond `maxBufferedRecords` are dropped and counted,
-// and a batch whose write keeps failing is given up after a bounded number of
-// attempts (counted as failed).
+// The request path only copies the request (its id, time and the raw bytes of
+// its tensors) into the block that will become its object (log-block.ts, which
+// says why a copy and not a reference), or counts a drop when the buffer is
+// full; encoding, compression and the PUT happen later, one batch at a time,
+// off the request path. A slow or unreachable store therefore never slows
+// inference: the buffer fills, requests beyond `maxBufferedRecords` are
+// dropped and counted, and a batch whose write keeps failing is given up after
+// a bounded number of attempts (counted as failed).
 //
 // Object names are fixed when a batch is cut, before the first attempt, so a
 // retried PUT (after a timeout whose first attempt did land, say) replaces the
@@ -35,7 +36,9 @@ import { gzip as gzipCb } from 'node:zlib';
 import { isStorageError } from '../storage/errors.js';
 import { joinUri } from '../storage/uri.js';
 import type { PredictionLogConfig } from './config.js';
-import { jsonElements, type Tensors } from './datatypes.js';
+import { LOSS_WINDOW_MS } from './admin-paths.js';
+import type { Tensors } from './datatypes.js';
+import { hourOf, LogBlock } from './log-block.js';
 
 const gzip = promisify(gzipCb);
 
@@ -73,14 +76,6 @@ export interface PredictionLogOptions {
   now?: () => number;
 }
 
-/** A buffered request: references to its tensors, encoded only when its batch is written. */
-export interface LogEntry {
-  id: string;
-  time: number;
-  inputs: Tensors;
-  outputs: Tensors;
-}
-
 /** The state the admin port reports, summed over a pod's workers by mergeLogStatus. */
 export interface PredictionLogStatus {
   uri: string;
@@ -97,12 +92,9 @@ export interface PredictionLogStatus {
   lastLossTime?: string;
   /** The last write error, if any write failed since the last success. */
   lastError?: string;
-  /** Records were lost (dropped or failed) within the last LOSS_WINDOW_MS: what a Model condition would report. */
+  /** Records were lost (dropped or failed) within the last LOSS_WINDOW_MS: what the Model's PredictionLogLosing condition reports. */
   losing: boolean;
 }
-
-/** How recent a loss must be for `losing`: long enough to span a few flush intervals of a quiet pod. */
-export const LOSS_WINDOW_MS = 5 * 60_000;
 
 /** After close()'s deadline, how long a write in progress gets to report its outcome. */
 export const CLOSE_SETTLE_MS = 1_000;
@@ -134,30 +126,35 @@ export function objectUri(o: { prefix: string; model: string; version: string; p
   );
 }
 
-function tensorsJson(t: Tensors) {
-  return [...t].map(([name, x]) => ({ name, datatype: x.datatype, shape: x.shape, data: jsonElements(x) }));
-}
+/** Records encoded between two yields of the event loop. */
+const ENCODE_SLICE = 100;
 
-/** One record as a JSON line (NaN and ±Infinity, allowed by --allow-nan, become null as in any JSON). */
-export function recordLine(e: LogEntry, model: string, version: string): string {
-  return (
-    JSON.stringify({ id: e.id, model, version, time: new Date(e.time).toISOString(), inputs: tensorsJson(e.inputs), outputs: tensorsJson(e.outputs) }) + '\n'
-  );
-}
-
-/** Encodes in slices, yielding the event loop between them: a batch of large requests must not stall serving. */
-async function encodeBatch(batch: readonly LogEntry[], model: string, version: string): Promise<Buffer> {
-  const parts: string[] = [];
-  for (let i = 0; i < batch.length; i++) {
-    parts.push(recordLine(batch[i]!, model, version));
-    if (i % 100 === 99) await new Promise((r) => setImmediate(r));
+/**
+ * The batch as gzip-compressed JSON Lines (NaN and ±Infinity, allowed by
+ * --allow-nan, become null as in any JSON). Encodes in slices, yielding the
+ * event loop before each: a batch of large requests must not stall serving,
+ * and the request whose record completed a batch (which starts the write)
+ * does not wait for its first slice.
+ */
+async function encodeBatch(block: LogBlock, model: string, version: string): Promise<Buffer> {
+  const [modelJson, versionJson] = [JSON.stringify(model), JSON.stringify(version)];
+  const parts: Buffer[] = [];
+  for (let i = 0; i < block.count; i += ENCODE_SLICE) {
+    await new Promise((r) => setImmediate(r));
+    parts.push(Buffer.from(block.lines(i, Math.min(block.count, i + ENCODE_SLICE), modelJson, versionJson), 'utf8'));
   }
-  // zlib runs on the libuv thread pool, not on the event loop.
-  return gzip(Buffer.from(parts.join(''), 'utf8'));
+  // zlib runs on the libuv thread pool, not on the event loop, but on the
+  // serving process's CPUs. Level 1: a batch of 1000 small records (315 kB of
+  // JSON) compresses in 2.2 ms instead of 3.5 ms at the default level 6,
+  // into 4 % more bytes (70.7 kB instead of 67.8 kB).
+  return gzip(Buffer.concat(parts), { level: 1 });
 }
 
 export class PredictionLog {
-  private buffer: LogEntry[] = [];
+  /** The batches to write, oldest first; records go into the last one. */
+  private blocks: LogBlock[] = [];
+  /** Records in `blocks`. */
+  private count = 0;
   /** Records at the head of the buffer the flush timer asked to write (the rest wait for a full batch or the next tick). */
   private due = 0;
   private seq = 0;
@@ -188,27 +185,36 @@ export class PredictionLog {
   }
 
   get buffered(): number {
-    return this.buffer.length;
+    return this.count;
   }
 
   /**
    * Called on the request path after a successful inference: samples, then
-   * buffers a reference to the tensors (no copy, no encoding) or counts a drop.
+   * copies the request into the current batch (no encoding) or counts a drop.
+   * Nothing of `inputs` and `outputs` is kept: the caller may reuse them.
    */
   record(id: string, inputs: Tensors, outputs: Tensors, time = this.now()): void {
     const c = this.o.config;
     if (c.sampleRate < 1 && !(this.random() < c.sampleRate)) return;
-    if (this.closed || this.buffer.length >= c.maxBufferedRecords) {
+    if (this.closed || this.count >= c.maxBufferedRecords) {
       this.loss('dropped', 1);
       return;
     }
-    this.buffer.push({ id, time, inputs, outputs });
-    if (this.buffer.length >= c.maxBatchRecords) this.kick();
+    // A batch holds at most maxBatchRecords records, all of one date/hour partition.
+    const hour = hourOf(time);
+    let block = this.blocks.at(-1);
+    if (!block || block.full || block.hour !== hour) {
+      block = new LogBlock(hour, c.maxBatchRecords);
+      this.blocks.push(block);
+    }
+    block.append(id, time, inputs, outputs);
+    this.count++;
+    if (this.count >= c.maxBatchRecords) this.kick();
   }
 
   /** The flush timer: everything buffered now is due, in as many batches as it takes. */
   tick(): void {
-    this.due = this.buffer.length;
+    this.due = this.count;
     this.kick();
   }
 
@@ -216,7 +222,7 @@ export class PredictionLog {
     const iso = (ms: number) => new Date(ms).toISOString();
     return {
       uri: this.o.config.uri,
-      buffered: this.buffer.length,
+      buffered: this.count,
       writing: this.writing,
       ...this.counts,
       ...(this.lastWrite !== undefined ? { lastWriteTime: iso(this.lastWrite) } : {}),
@@ -238,8 +244,8 @@ export class PredictionLog {
     clearInterval(this.timer);
     this.timer = undefined;
     this.wake?.();
-    this.due = this.buffer.length;
-    while (this.buffer.length > 0 || this.pumping) {
+    this.due = this.count;
+    while (this.count > 0 || this.pumping) {
       const left = deadline - performance.now();
       if (left <= 0) break;
       this.kick();
@@ -255,9 +261,10 @@ export class PredictionLog {
       clearTimeout(t);
     }
     this.closed = true;
-    if (this.buffer.length > 0) {
-      const n = this.buffer.length;
-      this.buffer = [];
+    if (this.count > 0) {
+      const n = this.count;
+      this.blocks = [];
+      this.count = 0;
       this.loss('failed', n);
       this.o.warn?.({ records: n }, 'prediction log: shutdown deadline reached; records not written');
     }
@@ -278,17 +285,19 @@ export class PredictionLog {
     this.pumping ??= this.pump().finally(() => {
       this.pumping = undefined;
       // A full batch may have formed between the loop's last check and now. (close() drives its own loop.)
-      if (!this.closing && this.buffer.length > 0 && (this.buffer.length >= this.o.config.maxBatchRecords || this.due > 0)) this.kick();
+      if (!this.closing && this.count > 0 && (this.count >= this.o.config.maxBatchRecords || this.due > 0)) this.kick();
     });
   }
 
   private async pump(): Promise<void> {
     const max = this.o.config.maxBatchRecords;
-    while (this.buffer.length > 0 && (this.buffer.length >= max || this.due > 0 || this.closing)) {
+    while (this.count > 0 && (this.count >= max || this.due > 0 || this.closing)) {
       if (this.closing && performance.now() >= this.closeDeadline) return;
-      const batch = this.takeBatch();
-      this.due = Math.max(0, this.due - batch.length);
-      this.writing = batch.length;
+      // The oldest block: full, cut at an hour's end, or (the only one) due.
+      const batch = this.blocks.shift() as LogBlock;
+      this.count -= batch.count;
+      this.due = Math.max(0, this.due - batch.count);
+      this.writing = batch.count;
       try {
         await this.writeBatch(batch);
       } finally {
@@ -297,19 +306,10 @@ export class PredictionLog {
     }
   }
 
-  /** Up to maxBatchRecords from the head of the buffer, all of one date/hour partition. */
-  private takeBatch(): LogEntry[] {
-    const max = this.o.config.maxBatchRecords;
-    const part = partitionOf(this.buffer[0]!.time);
-    let n = 1;
-    while (n < max && n < this.buffer.length && partitionOf(this.buffer[n]!.time) === part) n++;
-    return this.buffer.splice(0, n);
-  }
-
-  private async writeBatch(batch: LogEntry[]): Promise<void> {
+  private async writeBatch(batch: LogBlock): Promise<void> {
     const { model, version, pod, worker } = this.o;
-    const n = batch.length;
-    const uri = objectUri({ prefix: this.o.config.uri, model, version, pod, worker, seq: ++this.seq, firstTime: batch[0]!.time });
+    const n = batch.count;
+    const uri = objectUri({ prefix: this.o.config.uri, model, version, pod, worker, seq: ++this.seq, firstTime: batch.firstTime });
     let body: Buffer;
     try {
       body = await encodeBatch(batch, model, version);
@@ -318,13 +318,15 @@ export class PredictionLog {
       this.loss('failed', n);
       this.o.warn?.({ uri, records: n, err: e }, 'prediction log: batch cannot be encoded; records lost');
       return;
+    } finally {
+      batch.release(); // the copies may go; the compressed bytes are what is retried
     }
-    batch.length = 0; // the tensors may go; the bytes are what is retried
     for (let attempt = 1; ; attempt++) {
       const left = this.closing ? this.closeDeadline - performance.now() : Infinity;
       try {
         if (left <= 0) throw new Error('shutdown deadline reached');
-        const limit = AbortSignal.timeout(Math.max(1, Math.min(this.retry.timeoutMs, left)));
+        // Whole milliseconds: AbortSignal.timeout refuses a fraction, and what is left of a deadline has one.
+        const limit = AbortSignal.timeout(Math.max(1, Math.ceil(Math.min(this.retry.timeoutMs, left))));
         await this.o.write(uri, body, AbortSignal.any([limit, this.closeAbort.signal]));
         this.counts.written += n;
         this.o.count?.('written', n);

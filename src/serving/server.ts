@@ -6,10 +6,10 @@
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Server as NetServer, type Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { readObject, s3OptionsFromPrefixedEnv, writeObject, type S3Options } from '../storage/index.js';
+import { readObject, writeObject } from '../storage/index.js';
 import { AdminApi } from './admin-api.js';
 import { Batcher } from './batcher.js';
-import { PREDICTION_LOG_CREDENTIALS_PREFIX, type ServeConfig } from './config.js';
+import type { ServeConfig } from './config.js';
 import { GrpcApi } from './grpc-api.js';
 import { FeatureMismatchError } from './load-failure.js';
 import { ServingMetrics } from './metrics.js';
@@ -17,6 +17,7 @@ import { modelMetadata } from './model-service.js';
 import { tensorMetadata } from './model-signature.js';
 import { loadOnnxModel, warmupFeeds, type OnnxModel } from './onnx-model.js';
 import { PredictionLog, type PredictionLogStatus } from './prediction-log.js';
+import { predictionLogS3Options } from './prediction-log-credentials.js';
 import { PublicApi } from './public-api.js';
 import { resolveFeatureLayout, SampleCapture } from './sample-capture.js';
 import type { PodLink, ServedModel, ServerState } from './server-state.js';
@@ -53,15 +54,6 @@ export interface FluxoraServer {
   capturedRows(limit: number | undefined): [number, string][];
   /** This process's prediction log state; undefined when the log is off. */
   predictionLogStatus(): PredictionLogStatus | undefined;
-}
-
-/**
- * S3 settings of the prediction log: the variables of its own credentials Secret, which the operator
- * passes with a prefix (envFrom prefix) so they do not replace the artifact's AWS_* variables;
- * undefined (the process's own AWS_* settings, the artifact's) when there are none.
- */
-export function predictionLogS3Options(env: NodeJS.ProcessEnv = process.env): S3Options | undefined {
-  return s3OptionsFromPrefixedEnv(PREDICTION_LOG_CREDENTIALS_PREFIX, env);
 }
 
 /** At shutdown the prediction log gets what the drain left of the drain timeout, and at least this. */

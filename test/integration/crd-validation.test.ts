@@ -164,6 +164,22 @@ describe('example manifests', () => {
     });
   });
 
+  it('a DriftMonitor reading the prediction log, with outputs, is accepted and defaulted exactly as parseSpec defaults it', async () => {
+    const m = example('drift-monitor.yaml');
+    m.metadata!.name = 'from-the-log';
+    m.spec!.current = { source: 'PredictionLog', window: '6h', minSamples: 100 };
+    m.spec!.outputs = [{ name: 'churn_probability', output: 'probability' }, { name: 'churn_class', output: 'label', type: 'categorical' }];
+    const created = await createWhenServed(m);
+    expect(created.spec).toMatchObject({
+      current: { source: 'PredictionLog', window: '6h', minSamples: 100, maxSamples: 10000 },
+      outputs: [
+        { name: 'churn_probability', output: 'probability', index: 0, type: 'numeric', method: 'auto' },
+        { name: 'churn_class', output: 'label', index: 0, type: 'categorical', method: 'auto' },
+      ],
+    });
+    expect(created.spec).toEqual(assertSpec('DriftMonitor', m.spec));
+  });
+
   it('a DriftMonitor with performance gets its defaults, exactly as parseSpec gives them', async () => {
     const m = example('drift-monitor.yaml');
     m.spec!.performance = {

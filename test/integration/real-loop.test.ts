@@ -22,7 +22,7 @@ import { CronJobResource, DeploymentResource, SecretResource } from '../../src/c
 import { getCondition } from '../../src/runtime/conditions.js';
 import type { KubeObject } from '../../src/runtime/kube-client.js';
 import { writeObject } from '../../src/storage/index.js';
-import { normal, seededRandom } from '../../src/training/random.js';
+import { dataset, NEW_CONCEPT, OLD_CONCEPT, traffic } from '../fixtures/models/churn-world.js';
 import { FEATURES, inferBody } from '../fixtures/models/serve-harness.js';
 import { runFluxora } from '../support/captured-process.js';
 import { operatorNamespace, retrainJobFinished, waitFor } from '../support/cluster.js';
@@ -41,30 +41,6 @@ import {
 
 const BUCKET = 'fluxora-real';
 const OPERATOR_NS = 'fluxora-system';
-const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
-
-/** Labelled rows: features ~ N(shift, 1), churned ~ Bernoulli(sigmoid(concept · x)). */
-function dataset(rows: number, seed: number, shift: number, concept: readonly number[]): string {
-  const rnd = seededRandom(seed);
-  const g = normal(rnd);
-  const lines = ['tenure,spend,visits,churned'];
-  for (let i = 0; i < rows; i++) {
-    const x = [g() + shift, g() + shift, g() + shift];
-    const z = concept[3]! + x.reduce((s, v, j) => s + v * concept[j]!, 0);
-    lines.push(`${x.map((v) => v.toFixed(5)).join(',')},${rnd() < sigmoid(z) ? 1 : 0}`);
-  }
-  return lines.join('\n') + '\n';
-}
-
-function traffic(rows: number, seed: number, shift: number): number[][] {
-  const g = normal(seededRandom(seed));
-  return Array.from({ length: rows }, () => [g() + shift, g() + shift, g() + shift]);
-}
-
-// The world v1 learned, and the one that arrives later: inputs move by +1.5
-// and the relationship to churn changes.
-const OLD_CONCEPT = [1.5, -1, 0.5, 0];
-const NEW_CONCEPT = [-1, 1.5, 0.5, -0.5];
 
 interface InferAnswer {
   model_version: string;

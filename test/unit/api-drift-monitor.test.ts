@@ -60,12 +60,40 @@ describe('DriftMonitor spec', () => {
     ['both current source and uri', { current: { source: 'Serving', uri: 's3://d/c.csv' } }, 'spec.current: current must set exactly one'],
     ['neither current source nor uri', { current: { minSamples: 10 } }, 'spec.current'],
     ['minSamples above maxSamples', { current: { source: 'Serving', minSamples: 100, maxSamples: 10 } }, 'spec.current.minSamples'],
+    ['an unknown current source', { current: { source: 'Kafka' } }, 'spec.current.source'],
+    ['a window with a data set', { current: { uri: 's3://data/c.csv', window: '6h' } }, 'spec.current.window: current.window applies only to source PredictionLog'],
+    ['a window with live samples', { current: { source: 'Serving', window: '6h' } }, 'spec.current.window: current.window applies only to source PredictionLog'],
+    ['a window of zero', { current: { source: 'PredictionLog', window: '0s' } }, 'spec.current.window: current.window must be longer than 0'],
+    ['a window beyond 90 days', { current: { source: 'PredictionLog', window: '2161h' } }, 'spec.current.window: current.window must be longer than 0 and at most 2160h'],
+    ['a window in days', { current: { source: 'PredictionLog', window: '7d' } }, 'spec.current.window'],
+    ['current credentials with the log', { current: { source: 'PredictionLog', credentialsSecretRef: { name: 's3' } } }, "spec.current.credentialsSecretRef: current.credentialsSecretRef does not apply to source PredictionLog"],
+    ['outputs with live samples', { outputs: [{ name: 'score' }] }, 'spec.outputs: outputs need current.source: PredictionLog or current.uri'],
+    ['outputs with an explicit Serving source', { current: { source: 'Serving' }, outputs: [{ name: 'score' }] }, 'spec.outputs: outputs need current.source'],
+    ['duplicate outputs', { current: { source: 'PredictionLog' }, outputs: [{ name: 'score' }, { name: 'score' }] }, 'spec.outputs: output names must be unique'],
+    ['an output named like a feature', { current: { source: 'PredictionLog' }, features: [{ name: 'tenure' }], outputs: [{ name: 'tenure' }] }, 'spec.outputs: an output must not have the name of a feature'],
+    ['an output ks threshold above 1', { current: { source: 'PredictionLog' }, outputs: [{ name: 's', method: 'ks', threshold: 2 }] }, 'spec.outputs[0].threshold: threshold must be between 0 and 1'],
+    ['a negative output index', { current: { source: 'PredictionLog' }, outputs: [{ name: 's', index: -1 }] }, 'spec.outputs[0].index'],
+    ['an unknown output type', { current: { source: 'PredictionLog' }, outputs: [{ name: 's', type: 'text' }] }, 'spec.outputs[0].type'],
+    ['an output name with a space', { current: { source: 'PredictionLog' }, outputs: [{ name: 'my score' }] }, 'spec.outputs[0].name'],
     ['a drift share above 1', { datasetDriftShare: 2 }, 'spec.datasetDriftShare'],
     ['retrain enabled without a template', { retrain: { enabled: true } }, 'spec.retrain.template: retrain.template is required'],
     ['a bad cooldown', { retrain: { cooldown: '6 hours' } }, 'spec.retrain.cooldown'],
     ['zero consecutive checks', { retrain: { consecutiveChecks: 0 } }, 'spec.retrain.consecutiveChecks'],
   ])('refuses %s', (_what, patch, expected) => {
     expect(refused({ ...base(), ...patch })).toContain(expected);
+  });
+
+  it('reads the prediction log: no window default in the schema (the check applies 24h), outputs default to numeric, index 0, auto', () => {
+    const spec = assertSpec('DriftMonitor', { ...base(), current: { source: 'PredictionLog' }, outputs: [{ name: 'score', output: 'probability' }] });
+    expect(spec.current).toEqual({ source: 'PredictionLog', minSamples: 500, maxSamples: 10000 });
+    expect(spec.outputs).toEqual([{ name: 'score', output: 'probability', index: 0, type: 'numeric', method: 'auto' }]);
+    const windowed = assertSpec('DriftMonitor', { ...base(), current: { source: 'PredictionLog', window: '1h30m', minSamples: 50 } });
+    expect(windowed.current).toMatchObject({ source: 'PredictionLog', window: '1h30m', minSamples: 50 });
+  });
+
+  it('accepts outputs with a data set as current data', () => {
+    const spec = assertSpec('DriftMonitor', { ...base(), current: { uri: 's3://data/scored.csv' }, outputs: [{ name: 'class', type: 'categorical', method: 'chisquare', threshold: 0.01 }] });
+    expect(spec.outputs?.[0]).toMatchObject({ name: 'class', type: 'categorical', method: 'chisquare', threshold: 0.01 });
   });
 
   it('accepts a data set as current data, with a higher threshold for distances', () => {

@@ -70,6 +70,8 @@ describe('bad flag values are usage errors, checked before anything starts', { t
     ['operator', ['--workers=2.5'], {}, '--workers must be an integer from 1 to 1000, got "2.5"'],
     ['operator', ['--workers=four'], {}, '--workers must be an integer'],
     ['operator', ['--resync-period=-1'], {}, '--resync-period must be a number of at least 0'],
+    ['operator', ['--prediction-log-check-period=0'], {}, '--prediction-log-check-period must be a number of at least 1, got "0"'],
+    ['operator', [], { FLUXORA_SAMPLES_ADDRESS_MAP: '10.0.0.1:8081' }, 'FLUXORA_SAMPLES_ADDRESS_MAP: "10.0.0.1:8081" is not "from=to"'],
     ['operator', ['--retry-period=0'], {}, '--retry-period must be a number greater than 0'],
     ['operator', ['--leader-elect', '--lease-duration=10', '--renew-deadline=10'], {}, '--renew-deadline (10) must be less than --lease-duration (10)'],
     ['operator', ['--leader-elect', '--renew-deadline=2', '--retry-period=2'], {}, '--retry-period (2) must be less than --renew-deadline (2)'],

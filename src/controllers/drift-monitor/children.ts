@@ -1,7 +1,10 @@
 // What a DriftMonitor owns: a CronJob running `fluxora drift-check`, and the
 // ServiceAccount + Role + RoleBinding that give those pods exactly what one
 // check needs (read this monitor and its Model, read the samples token and the
-// data credentials, find the serving pods, write this monitor's status).
+// data credentials, find the serving pods, write this monitor's status). The
+// pods get the data sets' credentials, and when they read the prediction log
+// (source PredictionLog, spec.performance) the Model's log credentials and the
+// labels' credentials, as environment (check-credentials.ts).
 import type { DriftMonitor, Model } from '../../api/index.js';
 import type { KubeObject, OwnerReference } from '../../runtime/kube-client.js';
 import { childName } from '../names.js';
@@ -9,6 +12,8 @@ import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../resource-types.js';
 import { samplesSecretName } from '../model/children.js';
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from '../pod-security.js';
 import { checkCredentials, credentialsEnvFrom } from './check-credentials.js';
+
+export { logCredentials } from './check-credentials.js';
 
 /** The CronJob and its RBAC: 52 characters at most, so the CronJob's Jobs (11 more) fit in 63. */
 export const driftCheckName = (m: DriftMonitor) => childName(m.metadata.name, 'drift-check', 52);
@@ -35,14 +40,15 @@ export function buildServiceAccount(m: DriftMonitor): KubeObject {
   return { apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta(m), automountServiceAccountToken: false } as KubeObject;
 }
 
-/** Secrets a check reads: the Model's samples token and the credentials of what it reads (check-credentials.ts). */
-function secretNames(m: DriftMonitor, model: Model | undefined): string[] {
+/** Secrets a check reads: the Model's samples token and the data sets' credentials. */
+function secretNames(m: DriftMonitor): string[] {
   const names = new Set([samplesSecretName({ metadata: { name: m.spec.modelRef.name } })]);
-  for (const c of checkCredentials(m, model)) names.add(c.name);
+  if (m.spec.reference.credentialsSecretRef) names.add(m.spec.reference.credentialsSecretRef.name);
+  if (m.spec.current.credentialsSecretRef) names.add(m.spec.current.credentialsSecretRef.name);
   return [...names].sort();
 }
 
-export function buildRole(m: DriftMonitor, model?: Model): KubeObject {
+export function buildRole(m: DriftMonitor): KubeObject {
   const name = m.metadata.name;
   return {
     apiVersion: 'rbac.authorization.k8s.io/v1',
@@ -52,7 +58,7 @@ export function buildRole(m: DriftMonitor, model?: Model): KubeObject {
       { apiGroups: ['fluxora.io'], resources: ['driftmonitors'], resourceNames: [name], verbs: ['get'] },
       { apiGroups: ['fluxora.io'], resources: ['driftmonitors/status'], resourceNames: [name], verbs: ['get', 'update', 'patch'] },
       { apiGroups: ['fluxora.io'], resources: ['models'], resourceNames: [m.spec.modelRef.name], verbs: ['get'] },
-      { apiGroups: [''], resources: ['secrets'], resourceNames: secretNames(m, model), verbs: ['get'] },
+      { apiGroups: [''], resources: ['secrets'], resourceNames: secretNames(m), verbs: ['get'] },
       // list cannot be narrowed by name; slices only reveal pod addresses.
       { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list'] },
       { apiGroups: [''], resources: ['events'], verbs: ['create'] },
@@ -70,7 +76,11 @@ export function buildRoleBinding(m: DriftMonitor): KubeObject {
   } as KubeObject;
 }
 
-/** `model`: the monitored Model, when it exists (the prediction log's credentials are named in its spec). */
+/**
+ * The check's CronJob. `model` is the monitored Model when it exists: when
+ * the check reads the prediction log its log credentials are part of the pod
+ * spec, so a change of them (or the Model's appearing) changes the CronJob.
+ */
 export function buildCronJob(m: DriftMonitor, image: string, model?: Model): KubeObject {
   const envFrom = credentialsEnvFrom(checkCredentials(m, model));
   return {

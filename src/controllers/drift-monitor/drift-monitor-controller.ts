@@ -68,6 +68,7 @@ export function createDriftMonitorController(o: DriftMonitorControllerOptions): 
     const status: Status = monitor.status ?? {};
     const generation = monitor.metadata.generation ?? 0;
     const name = driftCheckName(monitor);
+    // The CronJob's pod spec depends on the Model too (its prediction log credentials); the Model watch below requeues.
     const model = models.get(req.namespace, monitor.spec.modelRef.name);
 
     // A child the API server refuses (a schedule it cannot parse, a policy)
@@ -75,7 +76,7 @@ export function createDriftMonitorController(o: DriftMonitorControllerOptions): 
     let refused: string | undefined;
     for (const [type, desired, informer] of [
       [ServiceAccountResource, buildServiceAccount(monitor), accounts],
-      [RoleResource, buildRole(monitor, model), roles],
+      [RoleResource, buildRole(monitor), roles],
       [RoleBindingResource, buildRoleBinding(monitor), bindings],
       [CronJobResource, buildCronJob(monitor, o.image, model), cronjobs],
     ] as const) {
@@ -93,13 +94,14 @@ export function createDriftMonitorController(o: DriftMonitorControllerOptions): 
       }
     }
 
-    // The check pods get the data sets' Secrets as environment: a missing one
+    // The check pods get the data sets', the labels' and the Model's log Secrets as environment: a missing one
     // keeps them from starting at all (CreateContainerConfigError), so no
     // check could ever say so. Secrets are not watched; look them up.
     const missingSecrets: { field: string; name: string }[] = [];
     for (const { field, name: secret } of checkCredentials(monitor, model)) {
       if (!(await client.getOrUndefined(SecretResource, req.namespace, secret))) missingSecrets.push({ field, name: secret });
     }
+
     const findConditions = () => monitorConditions(monitor, {
       generation,
       ...(refused ? { refused } : {}),
@@ -178,7 +180,8 @@ export function createDriftMonitorController(o: DriftMonitorControllerOptions): 
     owns: [cronjobs, accounts, roles, bindings, retrains],
     watches: [
       {
-        // A Model appearing or disappearing changes the monitor's readiness.
+        // A Model appearing or disappearing changes the monitor's readiness, and
+        // with source PredictionLog its log credentials are in the CronJob.
         informer: models,
         map: (model: KubeObject) =>
           monitors

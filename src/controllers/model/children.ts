@@ -74,15 +74,47 @@ export function pvcClaim(uri: string): string | undefined {
   return match?.[1];
 }
 
+/** A Secret a pod gets through envFrom, and the field of the Model that names it (for messages). */
+export interface CredentialsSource {
+  field: string;
+  secretName: string;
+}
+
+/**
+ * The Secrets holding the prediction log's S3 settings, in envFrom order (a
+ * later one wins a key both set): the log's own credentialsSecretRef, else
+ * the artifact's. A pod whose own AWS_* variables are the artifact's (the
+ * serving pod) needs only the log's own Secret, and falls back to its own
+ * variables for what that leaves out; a pod whose AWS_* variables serve
+ * something else (the drift check: its reference data set) gets the
+ * artifact's Secret too, first, so it ends up with the same settings.
+ */
+export function predictionLogCredentials(m: Model, o: { podHasArtifactCredentials: boolean }): CredentialsSource[] {
+  const log = m.spec.serving?.predictionLog;
+  if (!log) return [];
+  const artifact = m.spec.artifact.credentialsSecretRef?.name;
+  return [
+    ...(artifact && !o.podHasArtifactCredentials ? [{ field: 'spec.artifact.credentialsSecretRef', secretName: artifact }] : []),
+    ...(log.credentialsSecretRef ? [{ field: 'spec.serving.predictionLog.credentialsSecretRef', secretName: log.credentialsSecretRef.name }] : []),
+  ];
+}
+
+/**
+ * predictionLogCredentials as envFrom entries: under PREDICTION_LOG_CREDENTIALS_PREFIX, so their AWS_* keys do
+ * not replace the pod's own; `fluxora serve` and `fluxora drift-check` read them back with predictionLogS3Options.
+ */
+export function predictionLogEnvFrom(m: Model, o: { podHasArtifactCredentials: boolean }) {
+  return predictionLogCredentials(m, o).map((c) => ({ prefix: PREDICTION_LOG_CREDENTIALS_PREFIX, secretRef: { name: c.secretName } }));
+}
+
 export function buildDeployment(m: Model, version: VersionRecord, ctx: ChildContext): KubeObject {
   const serving = m.spec.serving ?? {};
   const claim = pvcClaim(version.uri);
   const credentials = m.spec.artifact.credentialsSecretRef?.name;
   const log = serving.predictionLog;
-  // The log's own Secret, if any, arrives with a prefix so its AWS_* keys do not replace the artifact's.
   const envFrom = [
     ...(credentials ? [{ secretRef: { name: credentials } }] : []),
-    ...(log?.credentialsSecretRef ? [{ prefix: PREDICTION_LOG_CREDENTIALS_PREFIX, secretRef: { name: log.credentialsSecretRef.name } }] : []),
+    ...predictionLogEnvFrom(m, { podHasArtifactCredentials: true }),
   ];
   const env = [
     { name: 'FLUXORA_MODEL_NAME', value: m.metadata.name },

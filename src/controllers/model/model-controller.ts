@@ -1,6 +1,7 @@
 // Reconciles a Model into a Deployment running `fluxora serve`, a Service, an
 // HPA (when autoscaling is set) and the Secret holding the token that guards
-// the serving pods' sample endpoint; then reports the rollout in status.
+// the serving pods' sample endpoint; then reports the rollout in status, and,
+// for a Model with a prediction log, whether its pods keep losing records.
 //
 // Every step compares the desired object with the informer's copy and only
 // writes on a difference, so an unchanged Model costs zero API writes.
@@ -9,7 +10,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import type { Model } from '../../api/index.js';
 import { applyIfChanged, patchStatus } from '../../runtime/apply.js';
-import { getCondition, kubeTime } from '../../runtime/conditions.js';
+import { getCondition, kubeTime, type Condition } from '../../runtime/conditions.js';
 import { Controller, type ReconcileResult, type Request } from '../../runtime/controller.js';
 import type { EventRecorder } from '../../runtime/events.js';
 import { isAlreadyExists, isRefused, type KubeObject } from '../../runtime/kube-client.js';
@@ -24,6 +25,8 @@ import {
 } from '../resource-types.js';
 import type { DomainMetrics } from '../domain-metrics.js';
 import { ModelType } from '../fluxora-types.js';
+import type { PodAdminReader } from '../pod-admin.js';
+import { predictionLogPath } from '../../serving/admin-paths.js';
 import {
   buildDeployment,
   buildHpa,
@@ -33,8 +36,17 @@ import {
   hpaName,
   MODEL_LABEL,
   samplesSecretName,
+  serviceName,
   type ChildContext,
 } from './children.js';
+import {
+  parsePodLogStatus,
+  PREDICTION_LOG_LOSING,
+  predictionLogVerdict,
+  withPredictionLogCondition,
+  type LogVerdict,
+  type PodLogReport,
+} from './prediction-log-health.js';
 import { serverFailure, summarizeServerPod } from './server-failure.js';
 import { modelConditions, rolloutState } from './status.js';
 import { decideVersions } from './versions.js';
@@ -45,6 +57,10 @@ export interface ModelControllerOptions extends ChildContext {
   events: EventRecorder;
   logger: Logger;
   workers?: number;
+  /** Reads the serving pods' admin port; without one, prediction logs are not checked (PredictionLogLosing is never set). */
+  podAdmin?: PodAdminReader;
+  /** How often the pods of a Model with a prediction log are asked for its state. */
+  predictionLogCheckPeriodMs?: number;
 }
 
 type ModelStatus = NonNullable<Model['status']>;
@@ -53,6 +69,10 @@ type ModelStatus = NonNullable<Model['status']>;
 const POD_CHECK_AFTER_MS = 10_000;
 /** While a rollout stays unfinished, its pods are read again this often. */
 const POD_RECHECK_MS = 15_000;
+/** How often a Model's pods are asked for their prediction log's state, by default. */
+export const DEFAULT_PREDICTION_LOG_CHECK_PERIOD_MS = 60_000;
+/** spec.serving.predictionLog.maxBufferedRecords when unset (the schema's default). */
+const DEFAULT_MAX_BUFFERED_RECORDS = 10_000;
 
 /** When the current rollout started: the Ready condition's last transition to False (a new version, a new Model). */
 function rollingOutSince(conditions: ModelStatus['conditions'], now: Date): number {
@@ -83,11 +103,63 @@ export function createModelController(o: ModelControllerOptions): Controller<Mod
     return serverFailure((await client.list(PodResource, model.metadata.namespace, selector)).map(summarizeServerPod), version);
   }
 
+  /**
+   * The last prediction-log verdict of each Model (by namespace/name, for the
+   * uid it was made for). Reconciles come far more often than checks are due
+   * (every rollout step, every status write): between checks the last verdict
+   * is applied again, which changes nothing, so only a check that finds
+   * something new writes status, and a write lost to a conflict is redone by
+   * the retry without asking the pods again.
+   */
+  const logChecks = new Map<string, { uid: string | undefined; at: number; verdict: LogVerdict | undefined }>();
+  const logCheckPeriodMs = o.predictionLogCheckPeriodMs ?? DEFAULT_PREDICTION_LOG_CHECK_PERIOD_MS;
+
+  /** Asks each ready pod of the Model for its prediction log's state (pods that do not answer are reports too). */
+  async function podLogReports(model: Model): Promise<PodLogReport[]> {
+    const answers = await o.podAdmin!.getFromReadyPods(client, model.metadata.namespace!, serviceName(model), predictionLogPath(model.metadata.name), async (res) =>
+      parsePodLogStatus(await res.json()),
+    );
+    return answers.map((a): PodLogReport => {
+      if (!a.ok) return { pod: a.endpoint.pod, state: 'silent', error: a.error };
+      return a.value.enabled ? { pod: a.endpoint.pod, state: 'reported', status: a.value.status } : { pod: a.endpoint.pod, state: 'disabled' };
+    });
+  }
+
+  /**
+   * The PredictionLogLosing verdict for a Model with a prediction log (a
+   * fresh one when a check is due, else the last; none when the pods could
+   * not even be listed, which leaves the condition as it is), and when the
+   * next check is due; undefined for a Model without a log.
+   */
+  async function predictionLogCheck(model: Model, key: string, now: Date, log: Logger): Promise<{ verdict?: LogVerdict; dueInMs: number } | undefined> {
+    const spec = model.spec.serving?.predictionLog;
+    if (!spec || !o.podAdmin) {
+      logChecks.delete(key);
+      return undefined;
+    }
+    const last = logChecks.get(key)?.uid === model.metadata.uid ? logChecks.get(key) : undefined;
+    const age = last ? now.getTime() - last.at : Infinity;
+    if (last && age >= 0 && age < logCheckPeriodMs) return { verdict: last.verdict, dueInMs: logCheckPeriodMs - age };
+    let verdict: LogVerdict | undefined;
+    try {
+      verdict = predictionLogVerdict(await podLogReports(model), { uri: spec.uri, maxBufferedRecords: spec.maxBufferedRecords ?? DEFAULT_MAX_BUFFERED_RECORDS });
+    } catch (err) {
+      // Listing the EndpointSlices failed (the API server, RBAC): not the Model's news, and no reason to
+      // hold back the rest of its status. The last verdict stands until the next check.
+      log.warn({ err }, 'could not list the serving pods to read their prediction logs');
+      verdict = last?.verdict;
+    }
+    logChecks.set(key, { uid: model.metadata.uid, at: now.getTime(), verdict });
+    return { verdict, dueInMs: logCheckPeriodMs };
+  }
+
   async function reconcile(req: Request): Promise<ReconcileResult | void> {
     const model = models.get(req.namespace, req.name);
+    const key = `${req.namespace}/${req.name}`;
     // Deleted: the garbage collector removes children through owner references.
     if (!model || model.metadata.deletionTimestamp) {
       o.metrics?.setModelReady(req.namespace, req.name, undefined);
+      logChecks.delete(key);
       return;
     }
     const log = logger.child({ kind: 'Model', namespace: req.namespace, name: req.name });
@@ -176,13 +248,18 @@ export function createModelController(o: ModelControllerOptions): Controller<Mod
         requeueAfterMs = POD_RECHECK_MS;
       } else requeueAfterMs = POD_CHECK_AFTER_MS - elapsed;
     }
-    const conditions = modelConditions(status.conditions, {
+    // Lost log records never touch Ready or Degraded: serving works; a condition of its own says so.
+    const logCheck = await predictionLogCheck(model, key, now, log);
+    if (logCheck) requeueAfterMs = Math.min(requeueAfterMs ?? Infinity, logCheck.dueInMs);
+    let conditions = modelConditions(status.conditions, {
       generation,
       rollout,
       problem: refused ?? decision.problem,
       serverFailure: serverProblem,
       servingVersion: servedName,
     }, now);
+    // No log: the condition goes. A log without a verdict yet (the pods could not be listed): it stays as it is.
+    if (!logCheck || logCheck.verdict) conditions = withPredictionLogCondition(conditions, logCheck?.verdict, generation, now);
     const next: ModelStatus = {
       ...status,
       observedGeneration: generation,
@@ -197,7 +274,8 @@ export function createModelController(o: ModelControllerOptions): Controller<Mod
     if (!isDeepStrictEqual(next, status)) {
       models.remember(await patchStatus<Model>(client, ModelType, req.namespace, req.name, next, model.metadata.resourceVersion));
       recordTransitions(events, model, status, next, decision.recorded?.name);
-      log.info({ ready: getCondition(conditions, 'Ready')?.status, version: servedName }, 'status updated');
+      const losing = getCondition(conditions, PREDICTION_LOG_LOSING);
+      log.info({ ready: getCondition(conditions, 'Ready')?.status, version: servedName, ...(losing ? { predictionLogLosing: losing.reason } : {}) }, 'status updated');
     }
     if (refused) return { requeue: true };
     return requeueAfterMs === undefined ? undefined : { requeueAfterMs };
@@ -239,4 +317,11 @@ function recordTransitions(events: EventRecorder, model: Model, prev: ModelStatu
   if (is && (was?.status !== is.status || was.reason !== is.reason) && !(versionChanged && is.reason === 'RollingOut')) {
     events.record(model, is.status === 'True' || is.reason === 'RollingOut' ? 'Normal' : 'Warning', is.reason, is.message);
   }
+  recordLogTransition(events, model, getCondition(prev.conditions, PREDICTION_LOG_LOSING), getCondition(next.conditions, PREDICTION_LOG_LOSING));
+}
+
+/** A Warning when the pods start losing log records, a Normal event when the losses end; nothing for Unknown. */
+function recordLogTransition(events: EventRecorder, model: Model, was: Condition | undefined, is: Condition | undefined) {
+  if (is?.status === 'True' && was?.status !== 'True') events.record(model, 'Warning', is.reason, is.message);
+  else if (is?.status === 'False' && was?.status === 'True') events.record(model, 'Normal', is.reason, is.message);
 }
