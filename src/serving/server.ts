@@ -6,7 +6,7 @@
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Server as NetServer, type Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { readObject, s3OptionsFromEnv, writeObject, type S3Options } from '../storage/index.js';
+import { readObject, s3OptionsFromPrefixedEnv, writeObject, type S3Options } from '../storage/index.js';
 import { AdminApi } from './admin-api.js';
 import { Batcher } from './batcher.js';
 import { PREDICTION_LOG_CREDENTIALS_PREFIX, type ServeConfig } from './config.js';
@@ -61,9 +61,7 @@ export interface FluxoraServer {
  * undefined (the process's own AWS_* settings, the artifact's) when there are none.
  */
 export function predictionLogS3Options(env: NodeJS.ProcessEnv = process.env): S3Options | undefined {
-  const vars: Record<string, string | undefined> = {};
-  for (const [k, v] of Object.entries(env)) if (k.startsWith(`${PREDICTION_LOG_CREDENTIALS_PREFIX}AWS_`)) vars[k.slice(PREDICTION_LOG_CREDENTIALS_PREFIX.length)] = v;
-  return Object.keys(vars).length > 0 ? s3OptionsFromEnv(vars) : undefined;
+  return s3OptionsFromPrefixedEnv(PREDICTION_LOG_CREDENTIALS_PREFIX, env);
 }
 
 /** At shutdown the prediction log gets what the drain left of the drain timeout, and at least this. */
