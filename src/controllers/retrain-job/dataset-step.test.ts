@@ -22,6 +22,14 @@ describe('the data set step of a failed trainer Job', () => {
     );
   });
 
+  it('an out-of-memory kill is DatasetTooLarge; a signal (the deadline, a deletion) leaves the cause to the Job', () => {
+    const oom: TrainerPod = { metadata: { name: 'a' }, status: { phase: 'Failed', initContainerStatuses: [{ name: 'dataset', state: { terminated: { exitCode: 137, reason: 'OOMKilled' } } }] } };
+    const f = datasetStepFailure([oom], undefined);
+    expect(f).toEqual({ reason: 'DatasetTooLarge', exitCode: 137 });
+    expect(stepFailureMessage(f!, { namespace: 'ml', job: 'rj' })).toContain('ran out of memory holding the window (OOMKilled): shorten dataset.predictionLog.window (exit code 137)');
+    expect(datasetStepFailure([pod('b', '2026-03-14T12:00:00Z', 'Failed', 143)], 'Job was active longer than specified deadline')).toBeUndefined();
+  });
+
   it('is not the cause when the step passed in the newest failed pod (the trainer failed after it)', () => {
     expect(datasetStepFailure([pod('a', '2026-03-14T12:00:00Z', 'Failed', 1), pod('b', '2026-03-14T12:01:00Z', 'Failed', 0)], undefined)).toBeUndefined();
     expect(datasetStepFailure([pod('a', '2026-03-14T12:00:00Z', 'Failed')], 'Job has reached the specified backoff limit')).toBeUndefined();

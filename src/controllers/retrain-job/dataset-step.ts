@@ -8,6 +8,7 @@ import { DATASET_CONTAINER } from './job.js';
 
 interface Terminated {
   exitCode?: number;
+  reason?: string;
   message?: string;
   finishedAt?: string;
 }
@@ -22,7 +23,7 @@ export interface TrainerPod {
 }
 
 export interface StepFailure {
-  reason: 'DatasetTooSmall' | 'DatasetUnreadable' | 'DatasetInvalid';
+  reason: 'DatasetTooSmall' | 'DatasetUnreadable' | 'DatasetInvalid' | 'DatasetTooLarge';
   exitCode: number;
   /** The step's own line (its termination message), when the pod still has it. */
   detail?: string;
@@ -50,6 +51,10 @@ export function datasetStepFailure(pods: readonly TrainerPod[], jobFailureMessag
     const status = newest.status?.initContainerStatuses?.find((c) => c.name === DATASET_CONTAINER);
     const t = status?.state?.terminated ?? status?.lastState?.terminated;
     if (t?.exitCode === undefined || t.exitCode === 0) return undefined;
+    // The kernel stopped it: the window did not fit in the container's memory.
+    if (t.reason === 'OOMKilled') return { reason: 'DatasetTooLarge', exitCode: t.exitCode };
+    // Stopped by a signal (the Job's deadline, a deletion): the Job's own reason says why, not the step.
+    if (t.exitCode >= 128) return undefined;
     const detail = t.message?.trim();
     return { reason: datasetFailureReason(t.exitCode), exitCode: t.exitCode, ...(detail ? { detail } : {}) };
   }
@@ -61,12 +66,12 @@ export function datasetStepFailure(pods: readonly TrainerPod[], jobFailureMessag
 
 /** The condition message of a failed data set step. */
 export function stepFailureMessage(f: StepFailure, ctx: { namespace: string; job: string }): string {
-  const what =
-    f.reason === 'DatasetTooSmall'
-      ? 'the prediction log holds too few labelled rows to train on'
-      : f.reason === 'DatasetInvalid'
-        ? 'the data set step refused its settings'
-        : 'the data set step could not read the prediction log or the labels';
+  const what = {
+    DatasetTooSmall: 'the prediction log holds too few labelled rows to train on',
+    DatasetInvalid: 'the data set step refused its settings',
+    DatasetUnreadable: 'the data set step could not read the prediction log or the labels',
+    DatasetTooLarge: 'the data set step ran out of memory holding the window (OOMKilled): shorten dataset.predictionLog.window',
+  }[f.reason];
   const logs = `\`kubectl logs -n ${ctx.namespace} job/${ctx.job} -c ${DATASET_CONTAINER}\``;
   return f.detail ? `${what}: ${f.detail} (${logs})` : `${what} (exit code ${f.exitCode}); ${logs} says why`;
 }

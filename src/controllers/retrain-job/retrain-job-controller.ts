@@ -277,17 +277,19 @@ export function createRetrainJobController(o: RetrainJobControllerOptions): Cont
       next = withPhase(status, 'Pending', 'JobPending', `waiting for training Job ${name} to start`, generation, now, jobFields());
     } else if (!model) {
       next = withPhase(status, 'Pending', 'ModelNotFound', `Model "${rj.spec.modelRef.name}" does not exist; the run starts when it does`, generation, now);
-    } else if (datasetProblem(rj, model)) {
-      // Nothing to build the data set from (or into): fail before any Job, since the spec cannot change.
-      const p = datasetProblem(rj, model)!;
-      next = withPhase(status, 'Failed', p.reason, p.message, generation, now, { completionTime: kubeTime(now) });
     } else {
-      const created = await createJob(rj, model, name);
-      if ('refused' in created) {
-        next = withPhase(status, 'Failed', 'ChildRejected', `the API server refused the training Job ${name}: ${created.refused}`, generation, now, { completionTime: kubeTime(now) });
+      // Nothing to build the data set from (or into): fail before any Job, since the spec cannot change.
+      const problem = datasetProblem(rj, model);
+      if (problem) {
+        next = withPhase(status, 'Failed', problem.reason, problem.message, generation, now, { completionTime: kubeTime(now) });
       } else {
-        job = created;
-        next = withPhase(status, 'Pending', 'JobPending', `waiting for training Job ${name} to start`, generation, now, jobFields());
+        const created = await createJob(rj, model, name);
+        if ('refused' in created) {
+          next = withPhase(status, 'Failed', 'ChildRejected', `the API server refused the training Job ${name}: ${created.refused}`, generation, now, { completionTime: kubeTime(now) });
+        } else {
+          job = created;
+          next = withPhase(status, 'Pending', 'JobPending', `waiting for training Job ${name} to start`, generation, now, jobFields());
+        }
       }
     }
     const phase = next.phase;
