@@ -1,10 +1,11 @@
 // The prediction log's S3 settings in a pod's environment. The operator hands
 // them over under PREDICTION_LOG_CREDENTIALS_PREFIX (an envFrom prefix), so
 // they never replace the pod's own AWS_* variables: the artifact's in a
-// serving pod, the reference data set's in a drift-check pod. Read here by
-// both `fluxora serve` (writing the log) and `fluxora drift-check` (reading
-// it); a module of its own so the check does not load the inference server.
-import { s3OptionsFromEnv, type S3Options } from '../storage/index.js';
+// serving pod, the reference data set's in a drift-check pod, the output's in
+// a data set step. Read by `fluxora serve` (writing the log), `fluxora
+// drift-check` and `fluxora dataset-build` (reading it); a module of its own
+// so neither reader loads the inference server.
+import { s3OptionsFromPrefixedEnv, type S3Options } from '../storage/index.js';
 import { PREDICTION_LOG_CREDENTIALS_PREFIX } from './config.js';
 
 /**
@@ -13,7 +14,5 @@ import { PREDICTION_LOG_CREDENTIALS_PREFIX } from './config.js';
  * variables, as every S3 option does); undefined when there are none.
  */
 export function predictionLogS3Options(env: NodeJS.ProcessEnv = process.env): S3Options | undefined {
-  const vars: Record<string, string | undefined> = {};
-  for (const [k, v] of Object.entries(env)) if (k.startsWith(`${PREDICTION_LOG_CREDENTIALS_PREFIX}AWS_`)) vars[k.slice(PREDICTION_LOG_CREDENTIALS_PREFIX.length)] = v;
-  return Object.keys(vars).length > 0 ? s3OptionsFromEnv(vars) : undefined;
+  return s3OptionsFromPrefixedEnv(PREDICTION_LOG_CREDENTIALS_PREFIX, env);
 }

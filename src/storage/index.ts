@@ -12,7 +12,7 @@ import { parseStorageUri, type StorageLocation } from './uri.js';
 export { sha256Hex } from './checksum.js';
 export { STORAGE_ERROR_CODES, StorageError, isStorageError, type StorageErrorCode } from './errors.js';
 export type { CommonOptions, ObjectDetails, ReadOptions, S3Options, WriteOptions } from './options.js';
-export { resolveS3Config, s3OptionsFromEnv, type ResolvedS3Config } from './s3.js';
+export { resolveS3Config, s3OptionsFromEnv, s3OptionsFromPrefixedEnv, type ResolvedS3Config } from './s3.js';
 export { DEFAULT_PVC_ROOT, joinUri, parseStorageUri, type StorageLocation } from './uri.js';
 
 /** Reads and writes need one object, not a prefix: say so instead of failing obscurely. */

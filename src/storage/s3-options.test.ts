@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { resolveS3Config, s3OptionsFromEnv } from './index.js';
+import { resolveS3Config, s3OptionsFromEnv, s3OptionsFromPrefixedEnv } from './index.js';
 
 describe('s3OptionsFromEnv', () => {
   it("turns a credentials Secret's AWS_* keys into explicit options that win over the process environment", () => {
@@ -15,5 +15,16 @@ describe('s3OptionsFromEnv', () => {
 
   it('leaves credentials to the default chain when the Secret has none (workload identity)', () => {
     expect(s3OptionsFromEnv({ AWS_REGION: 'us-west-2' })).toEqual({ region: 'us-west-2' });
+  });
+});
+
+describe('s3OptionsFromPrefixedEnv', () => {
+  it("reads a second store's Secret passed with an envFrom prefix, beside the pod's own AWS_* variables", () => {
+    const env = { AWS_ACCESS_KEY_ID: 'own', AWS_SECRET_ACCESS_KEY: 'own-s', FLUXORA_LABELS_AWS_ACCESS_KEY_ID: 'k', FLUXORA_LABELS_AWS_SECRET_ACCESS_KEY: 's', FLUXORA_LABELS_URI: 's3://x/' };
+    expect(s3OptionsFromPrefixedEnv('FLUXORA_LABELS_', env)).toEqual({ accessKeyId: 'k', secretAccessKey: 's' });
+  });
+
+  it('is undefined without such variables, so the caller keeps its own settings', () => {
+    expect(s3OptionsFromPrefixedEnv('FLUXORA_LABELS_', { AWS_ACCESS_KEY_ID: 'own', FLUXORA_LABELS_URI: 's3://x/' })).toBeUndefined();
   });
 });

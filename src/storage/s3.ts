@@ -63,6 +63,17 @@ export function s3OptionsFromEnv(vars: Readonly<Record<string, string | undefine
   };
 }
 
+/**
+ * S3 settings a pod received with an envFrom prefix (e.g. FLUXORA_PREDICTION_LOG_AWS_ACCESS_KEY_ID):
+ * a second store's credentials beside the pod's own AWS_* variables, without replacing them.
+ * undefined when there are none, so the caller falls back to the process's own settings.
+ */
+export function s3OptionsFromPrefixedEnv(prefix: string, env: Readonly<Record<string, string | undefined>> = process.env): S3Options | undefined {
+  const vars: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(env)) if (k.startsWith(`${prefix}AWS_`)) vars[k.slice(prefix.length)] = v;
+  return Object.keys(vars).length > 0 ? s3OptionsFromEnv(vars) : undefined;
+}
+
 // One client per distinct configuration: clients hold connection pools worth reusing.
 const clients = new Map<string, S3Client>();
 
