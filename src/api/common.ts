@@ -91,6 +91,41 @@ export const DataSourceSchema = z.object({
   credentialsSecretRef: SecretReferenceSchema.optional(),
 });
 
+/**
+ * Ground-truth labels that arrive after the predictions they judge: CSV or
+ * JSON Lines files (optionally .gz) with a request id and the true value.
+ * One schema for every consumer (a RetrainJob trained on the prediction log,
+ * a DriftMonitor's performance check), so labels are described once.
+ */
+export const LabelsSourceSchema = withRules(
+  z.object({
+    uri: StorageUriSchema.describe(
+      'Where the label files are: a prefix (s3://bucket/labels/, pvc://claim/labels/, file:///labels/) whose CSV or JSON Lines files ' +
+        '(.csv, .jsonl, .ndjson, .json, optionally .gz) are all read, or one such file. Later files (by last-modified time) win for an id labelled twice.',
+    ),
+    credentialsSecretRef: SecretReferenceSchema.optional(),
+    idColumn: z
+      .string()
+      .min(1)
+      .max(128)
+      .default('id')
+      .describe(
+        'Column holding the request id the prediction was logged under (the Open Inference Protocol id); row r of a request of several rows is "<id>/<r>". Default id.',
+      ),
+    labelColumn: z.string().min(1).max(128).default('label').describe('Column holding the true value (a number, or a class name). Default label.'),
+  }),
+  [
+    {
+      rule: "!self.uri.startsWith('http://') && !self.uri.startsWith('https://')",
+      message: 'labels.uri must be listable: use s3://, pvc:// or file:// (http(s) locations cannot be listed)',
+      fieldPath: '.uri',
+      path: ['uri'],
+      check: (l) => !/^https?:\/\//.test(l.uri),
+    },
+  ],
+).describe('Ground-truth labels joined to logged predictions by request id.');
+export type LabelsSource = z.output<typeof LabelsSourceSchema>;
+
 export const Sha256Schema = z
   .string()
   .length(64)
@@ -135,6 +170,14 @@ export const CronScheduleSchema = withRules(
 
 /** A Kubernetes timestamp (RFC 3339), as the API server writes them. */
 export const TimestampSchema = z.iso.datetime({ offset: true });
+
+/** A span of time [from, to), as a training data set's window. */
+export const TimeWindowSchema = z
+  .object({
+    from: TimestampSchema.describe('Start of the window (inclusive).'),
+    to: TimestampSchema.describe('End of the window (exclusive).'),
+  })
+  .describe('A span of time: from (inclusive) to (exclusive).');
 
 const QUANTITY_PATTERN = /^(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$/;
 /**

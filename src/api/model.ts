@@ -13,6 +13,7 @@ import {
   SecretReferenceSchema,
   Sha256Schema,
   StorageUriSchema,
+  TimeWindowSchema,
   TimestampSchema,
   type KindResource,
 } from './common.js';
@@ -256,6 +257,17 @@ const ModelVersionSchema = z
       .max(300)
       .describe('Where the version came from: Spec (spec.artifact) or RetrainJob/<name>.'),
     metrics: MetricMapSchema.optional().describe('Metrics of the version, as its trainer reported them.'),
+    dataset: z
+      .object({
+        uri: StorageUriSchema.describe('The data set the version was trained on.'),
+        sha256: Sha256Schema.describe('SHA-256 of that data set.'),
+        window: TimeWindowSchema.describe('The logged traffic the data set came from.'),
+      })
+      .optional()
+      .describe(
+        "What the version was trained on, when its RetrainJob built the data set from the prediction log: the file, its digest and the window. " +
+          'The RetrainJob named in source has the row counts (status.dataset) and, when a DriftMonitor started it, the monitor (label fluxora.io/drift-monitor) and the check (annotation fluxora.io/drift-check-time).',
+      ),
     createdAt: TimestampSchema.describe('When the operator recorded the version.'),
   })
   .describe('One version of the model.');

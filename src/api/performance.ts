@@ -3,10 +3,10 @@
 // labels that arrive later (joined by request id), with an optional trigger
 // that counts like drift for the retrain trigger.
 //
-// Kept apart from drift-monitor.ts, which only embeds these schemas: the
-// labels source is shared with the RetrainJob's training window.
+// Kept apart from drift-monitor.ts, which only embeds these schemas. The
+// labels source (common.ts) is the one the RetrainJob's training window reads.
 import { z } from 'zod';
-import { DurationSchema, SecretReferenceSchema, StorageUriSchema, TimestampSchema } from './common.js';
+import { DurationSchema, LabelsSourceSchema, TimestampSchema } from './common.js';
 import { listMap, withRules } from './kube-meta.js';
 
 /** Whether a higher or a lower value of each performance metric is better. */
@@ -37,35 +37,6 @@ const celList = (names: readonly string[]) => `[${names.map((n) => `'${n}'`).joi
 /** Metrics bounded by [0, 1], where a threshold outside that range can never be met or breached. */
 const UNIT_METRICS: readonly PerformanceMetric[] = ['auc', 'accuracy', 'f1'];
 
-/** Where ground-truth labels arrive; shared with the RetrainJob's training window. */
-export const LabelsSourceSchema = withRules(
-  z.object({
-    uri: StorageUriSchema.describe(
-      'Prefix (ending in "/") or single file of label files: CSV or JSON Lines (.csv, .jsonl, .ndjson, .json, optionally .gz), ' +
-        'each row a request id and its true value. Files may arrive any time after the predictions; a later file (by last-modified time) ' +
-        'replaces an earlier label for the same id.',
-    ),
-    credentialsSecretRef: SecretReferenceSchema.optional(),
-    idColumn: z
-      .string()
-      .min(1)
-      .max(128)
-      .default('id')
-      .describe('Column (CSV header or JSON key) holding the request id the serving pod logged, or "<id>/<row>" for row <row> of a request of several rows. Default id.'),
-    labelColumn: z.string().min(1).max(128).default('label').describe('Column holding the true value. Default label.'),
-  }),
-  [
-    {
-      // Label files are found by listing the prefix, which http(s) cannot do.
-      rule: "!has(self.uri) || !self.uri.startsWith('http')",
-      message: 'labels.uri must be an s3://, pvc:// or file:// location: label files are found by listing it, which http(s) cannot do',
-      fieldPath: '.uri',
-      path: ['uri'],
-      check: (l) => !l.uri.startsWith('http'),
-    },
-  ],
-).describe('Ground-truth labels, joined to logged predictions by request id.');
-export type LabelsSource = z.output<typeof LabelsSourceSchema>;
 
 const PredictionSchema = z
   .object({

@@ -5,8 +5,9 @@ import { z } from 'zod';
 import {
   ConditionsSchema,
   ContainerImageSchema,
-  DataSourceSchema,
+  DurationSchema,
   GROUP_VERSION,
+  LabelsSourceSchema,
   LocalObjectReferenceSchema,
   MetricMapSchema,
   ObjectMetaSchema,
@@ -15,9 +16,11 @@ import {
   SecretReferenceSchema,
   Sha256Schema,
   StorageUriSchema,
+  TimeWindowSchema,
   TimestampSchema,
   type KindResource,
 } from './common.js';
+import { parseDuration } from './duration.js';
 import { listMap, listSet, withRules, type CelRule } from './kube-meta.js';
 
 export const RetrainJobResource = {
@@ -101,6 +104,71 @@ const TrainerSchema = withRules(
     },
   ],
 ).describe('What trains the model: exactly one of builtin or container.');
+
+/** The most a training window (and a label delay) may span: a year. */
+export const MAX_WINDOW = '8760h';
+const MAX_WINDOW_MS = parseDuration(MAX_WINDOW);
+
+/**
+ * A duration CEL can compare without overflow: at most 4 parts of at most 5
+ * digits each (under 2^63 ns), checked before duration() is called; CEL's
+ * && is false as soon as one side is, so a refused string never errors.
+ */
+const BOUNDED_DURATION = String.raw`^([0-9]{1,5}(\.[0-9]{1,9})?(ms|s|m|h)){1,4}$`;
+const boundedDuration = (field: string, min: 'above' | 'from', check: (ms: number) => boolean) => ({
+  rule: `self.matches(r'${BOUNDED_DURATION}') && duration(self) ${min === 'above' ? '>' : '>='} duration('0s') && duration(self) <= duration('${MAX_WINDOW}')`,
+  message: `${field} must be a duration ${min === 'above' ? 'above 0' : 'of at least 0'} and at most ${MAX_WINDOW} (a year), e.g. 168h (7 days) or 6h`,
+  check: (d: string) => new RegExp(BOUNDED_DURATION).test(d) && check(parseDuration(d)),
+});
+
+const PredictionLogDatasetSchema = z
+  .object({
+    window: withRules(DurationSchema, [boundedDuration('predictionLog.window', 'above', (ms) => ms > 0 && ms <= MAX_WINDOW_MS)])
+      .default('168h')
+      .describe('How much logged traffic to train on: the requests logged within this long before the window ends, e.g. 168h (7 days, the default) or 24h.'),
+    labelDelay: withRules(DurationSchema, [boundedDuration('predictionLog.labelDelay', 'from', (ms) => ms >= 0 && ms <= MAX_WINDOW_MS)])
+      .default('0s')
+      .describe(
+        'How long labels take to arrive: the window ends this long before the RetrainJob was created, so its newest predictions have had time to be labelled. Default 0s.',
+      ),
+    labels: LabelsSourceSchema,
+    minRows: z
+      .int()
+      .min(1)
+      .max(100_000_000)
+      .default(100)
+      .describe('Fewest labelled rows to train on; with fewer the run fails (reason DatasetTooSmall) before the trainer starts. Default 100.'),
+  })
+  .describe(
+    "Train on the Model's prediction log (spec.serving.predictionLog) joined with labels by request id. The window is fixed when the run starts: " +
+      'it ends at the creation time minus labelDelay and spans window. The joined rows are written to <output.uri>/<name>/dataset.csv ' +
+      "(the Model's features plus the label, named after trainer.builtin.target, or labels.labelColumn for a container trainer) and the trainer reads that file.",
+  );
+
+const DatasetSchema = withRules(
+  z.object({
+    uri: StorageUriSchema.optional().describe('A CSV or JSON Lines file with the feature columns and the target.'),
+    credentialsSecretRef: SecretReferenceSchema.optional().describe("A Secret with the storage variables for dataset.uri (for s3://, the AWS SDK variables)."),
+    predictionLog: PredictionLogDatasetSchema.optional(),
+  }),
+  [
+    {
+      rule: 'has(self.uri) != has(self.predictionLog)',
+      message: 'dataset must set exactly one of uri (a data file) or predictionLog (logged traffic joined with labels)',
+      check: (d) => (d.uri !== undefined) !== (d.predictionLog !== undefined),
+    },
+    {
+      rule: '!has(self.predictionLog) || !has(self.credentialsSecretRef)',
+      message:
+        "dataset.credentialsSecretRef goes with dataset.uri; with predictionLog, the log is read with the Model's predictionLog credentials " +
+        'and the labels with predictionLog.labels.credentialsSecretRef',
+      fieldPath: '.credentialsSecretRef',
+      path: ['credentialsSecretRef'],
+      check: (d) => d.predictionLog === undefined || d.credentialsSecretRef === undefined,
+    },
+  ],
+).describe("Training data: exactly one of uri (a data file) or predictionLog (the Model's logged traffic joined with labels).");
+export type RetrainDataset = z.output<typeof DatasetSchema>;
 
 /** Metrics the acceptance gate understands, with the direction that counts as better. */
 export const ACCEPTANCE_METRICS = {
@@ -194,7 +262,7 @@ const templateRules: CelRule<{ trainer: { builtin?: { algorithm: (typeof BUILTIN
 
 const TemplateFields = z.object({
   trainer: TrainerSchema,
-  dataset: DataSourceSchema.describe('Training data: a CSV or JSON Lines file with the feature columns and the target.'),
+  dataset: DatasetSchema,
   output: OutputSchema,
   acceptance: AcceptanceSchema.optional(),
   backoffLimit: z
@@ -236,6 +304,21 @@ export type RetrainJobSpecInput = z.input<typeof RetrainJobSpecSchema>;
 export const RETRAIN_PHASES = ['Pending', 'Running', 'Evaluating', 'Succeeded', 'Failed', 'Rejected'] as const;
 export type RetrainJobPhase = (typeof RETRAIN_PHASES)[number];
 
+/** What a run trained on, when the operator built the data set (dataset.predictionLog): read from dataset.json after the Job. */
+export const RunDatasetSchema = z
+  .object({
+    uri: StorageUriSchema.describe('The data set the trainer read: <output.uri>/<name>/dataset.csv.'),
+    sha256: Sha256Schema.describe('SHA-256 of dataset.csv, as the trainer read it.'),
+    rows: z.int().min(0).describe('Rows of dataset.csv: the logged prediction rows of the window that have a label.'),
+    predictions: z.int().min(0).describe('Logged prediction rows in the window (a request of N rows counts N).'),
+    labelled: z.int().min(0).describe('Prediction rows of the window joined with a label (the rows of dataset.csv).'),
+    coverage: z.number().min(0).max(1).describe('labelled / distinct prediction ids of the window, 0 to 1.'),
+    window: TimeWindowSchema.describe('The logged traffic it came from: requests logged from (inclusive) to (exclusive).'),
+  })
+  .describe("The data set built from the Model's prediction log for this run (dataset.predictionLog), as recorded in its dataset.json.");
+
+export type RunDataset = z.output<typeof RunDatasetSchema>;
+
 export const RetrainJobStatusSchema = z
   .object({
     observedGeneration: ObservedGenerationSchema.optional(),
@@ -259,6 +342,7 @@ export const RetrainJobStatusSchema = z
       .optional()
       .describe('The trained artifact.'),
     metrics: MetricMapSchema.optional().describe('Metrics the trainer reported in metrics.json, by name.'),
+    dataset: RunDatasetSchema.optional(),
     promotedVersion: z
       .string()
       .max(32)

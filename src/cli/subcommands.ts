@@ -30,6 +30,10 @@ export const SUBCOMMANDS: Readonly<Record<string, Subcommand>> = {
     summary: 'the built-in trainer: fit a tabular model, write model.onnx + metrics.json',
     run: async (argv) => (await import('./train-command.js')).runTrainCommand(argv),
   },
+  'dataset-build': {
+    summary: "a training data set from a Model's prediction log joined with labels (a RetrainJob's first step)",
+    run: async (argv) => (await import('./dataset-build-command.js')).runDatasetBuildCommand(argv),
+  },
   'drift-check': {
     summary: "one drift check of a DriftMonitor (its CronJob's entrypoint)",
     run: async (argv) => (await import('./drift-check-command.js')).runDriftCheckCommand(argv),

@@ -24,7 +24,7 @@ export const operatorRules: PolicyRule[] = [
   { apiGroups: ['autoscaling'], resources: ['horizontalpodautoscalers'], verbs: OWN, why: "a Model's HPA when autoscaling is set" },
   { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch', 'create'], why: "creates each Model's samples token once (it watches only Secrets it labelled); get is also granted on to drift-check pods for named Secrets, and tells whether a DriftMonitor's credentials Secrets exist" },
   { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'], why: 'record transitions for kubectl describe' },
-  { apiGroups: [''], resources: ['pods'], verbs: ['list'], why: "report why a Model's server pods fail to start (their container state) in the Model's status, read while a rollout is unfinished" },
+  { apiGroups: [''], resources: ['pods'], verbs: ['list'], why: "report why a Model's server pods fail to start (their container state) in the Model's status, read while a rollout is unfinished; and why a RetrainJob's data set step failed (its exit code and termination message)" },
   { apiGroups: ['batch'], resources: ['cronjobs'], verbs: OWN, why: "a DriftMonitor's scheduled checks" },
   { apiGroups: ['batch'], resources: ['jobs'], verbs: OWN, why: "a RetrainJob's training run" },
   { apiGroups: [''], resources: ['serviceaccounts'], verbs: OWN, why: 'the identities of drift-check and trainer pods' },

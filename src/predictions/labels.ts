@@ -74,7 +74,9 @@ export async function readLabels(o: ReadLabelsOptions): Promise<LabelSet> {
       ids = t.columns.get(o.idColumn) as readonly (string | null)[];
       values = t.columns.get(o.labelColumn)!;
     } catch (e) {
-      set.problems.add({ uri: d.uri, message: (e as Error).message.replace(`${d.uri}: `, '').replace(`${d.uri}`, '') || 'unreadable' });
+      // Table errors lead with "<uri>:<line>: "; keep the line apart so the summary names it once.
+      const m = /^:(\d+)(?::\d+)?: (.*)$/s.exec((e as Error).message.replace(d.uri, ''));
+      set.problems.add(m ? { uri: d.uri, line: Number(m[1]), message: m[2]! } : { uri: d.uri, message: (e as Error).message.replace(`${d.uri}: `, '') });
       continue;
     }
     set.files++;

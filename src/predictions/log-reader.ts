@@ -94,7 +94,10 @@ export interface ReadLogWindowOptions extends CommonOptions {
 const HOUR_MS = 3_600_000;
 const pad = (n: number) => String(n).padStart(2, '0');
 
-/** The date=…/hour=… partitions (UTC) that can hold records in [from, to), newest first. */
+/**
+ * The date=…/hour=… partitions (UTC) that can hold records in [from, to), newest first. The server
+ * cuts a batch at the end of an hour, so an object's records all lie in its partition's hour.
+ */
 export function hourPartitions(from: Date, to: Date): string[] {
   const out: string[] = [];
   const first = Math.floor(from.getTime() / HOUR_MS) * HOUR_MS;

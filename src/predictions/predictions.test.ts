@@ -175,6 +175,9 @@ describe('labels and the join', () => {
     expect(set).toMatchObject({ files: 2, rows: 7, repeated: 1, conflicting: 1, incomplete: 1, numeric: true });
     expect(set.problems.count).toBe(2);
     expect(set.problems.items.map((p) => p.uri.split('/').at(-1))).toEqual(expect.arrayContaining(['broken.csv', 'notes.txt']));
+    const broken = set.problems.items.find((p) => p.uri.endsWith('broken.csv'))!;
+    expect(broken.line).toBe(2);
+    expect(set.problems.summary('label files')).not.toMatch(/: :/);
   });
 
   it('reads old files too when no time bound is given', async () => {

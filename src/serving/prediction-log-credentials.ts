@@ -1,9 +1,10 @@
 // The prediction log's S3 settings in a pod's environment. The operator hands
 // them over under PREDICTION_LOG_CREDENTIALS_PREFIX (an envFrom prefix), so
 // they never replace the pod's own AWS_* variables: the artifact's in a
-// serving pod, the reference data set's in a drift-check pod. Read here by
-// both `fluxora serve` (writing the log) and `fluxora drift-check` (reading
-// it); a module of its own so the check does not load the inference server.
+// serving pod, the reference data set's in a drift-check pod, the output's in
+// a data set step. Read by `fluxora serve` (writing the log), `fluxora
+// drift-check` and `fluxora dataset-build` (reading it); a module of its own
+// so neither reader loads the inference server.
 import { s3OptionsFromPrefixedEnv, type S3Options } from '../storage/index.js';
 import { PREDICTION_LOG_CREDENTIALS_PREFIX } from './config.js';
 

@@ -19,12 +19,12 @@ describe('s3OptionsFromEnv', () => {
 });
 
 describe('s3OptionsFromPrefixedEnv', () => {
-  it("reads only the prefixed AWS_* variables, beside another Secret's unprefixed ones", () => {
-    const env = { AWS_ACCESS_KEY_ID: 'data-key', AWS_SECRET_ACCESS_KEY: 'data-secret', FLUXORA_LABELS_AWS_ACCESS_KEY_ID: 'l', FLUXORA_LABELS_AWS_SECRET_ACCESS_KEY: 's', FLUXORA_LABELS_OTHER: 'x' };
-    expect(s3OptionsFromPrefixedEnv('FLUXORA_LABELS_', env)).toEqual({ accessKeyId: 'l', secretAccessKey: 's' });
+  it("reads a second store's Secret passed with an envFrom prefix, beside the pod's own AWS_* variables", () => {
+    const env = { AWS_ACCESS_KEY_ID: 'own', AWS_SECRET_ACCESS_KEY: 'own-s', FLUXORA_LABELS_AWS_ACCESS_KEY_ID: 'k', FLUXORA_LABELS_AWS_SECRET_ACCESS_KEY: 's', FLUXORA_LABELS_URI: 's3://x/' };
+    expect(s3OptionsFromPrefixedEnv('FLUXORA_LABELS_', env)).toEqual({ accessKeyId: 'k', secretAccessKey: 's' });
   });
 
-  it('is undefined without prefixed variables, so the process environment applies', () => {
-    expect(s3OptionsFromPrefixedEnv('FLUXORA_LABELS_', { AWS_ACCESS_KEY_ID: 'k', FLUXORA_PREDICTION_LOG_AWS_REGION: 'r' })).toBeUndefined();
+  it('is undefined without such variables, so the caller keeps its own settings', () => {
+    expect(s3OptionsFromPrefixedEnv('FLUXORA_LABELS_', { AWS_ACCESS_KEY_ID: 'own', FLUXORA_LABELS_URI: 's3://x/' })).toBeUndefined();
   });
 });

@@ -64,12 +64,11 @@ export function s3OptionsFromEnv(vars: Readonly<Record<string, string | undefine
 }
 
 /**
- * S3 settings from the AWS_* variables a pod received with an envFrom prefix
- * (PREFIX_AWS_ACCESS_KEY_ID, ...): a location with its own credentials
- * Secret beside another's unprefixed AWS_* variables. Undefined when there
- * are none, so the process's own AWS_* settings apply.
+ * S3 settings a pod received with an envFrom prefix (e.g. FLUXORA_PREDICTION_LOG_AWS_ACCESS_KEY_ID):
+ * a second store's credentials beside the pod's own AWS_* variables, without replacing them.
+ * undefined when there are none, so the caller falls back to the process's own settings.
  */
-export function s3OptionsFromPrefixedEnv(prefix: string, env: NodeJS.ProcessEnv = process.env): S3Options | undefined {
+export function s3OptionsFromPrefixedEnv(prefix: string, env: Readonly<Record<string, string | undefined>> = process.env): S3Options | undefined {
   const vars: Record<string, string | undefined> = {};
   for (const [k, v] of Object.entries(env)) if (k.startsWith(`${prefix}AWS_`)) vars[k.slice(prefix.length)] = v;
   return Object.keys(vars).length > 0 ? s3OptionsFromEnv(vars) : undefined;

@@ -3,6 +3,7 @@
 // log, so one file reads the same way everywhere.
 export { TableError } from './errors.js';
 export { parseCsv, MAX_ROW_CHARS, rowTooLong, type RecordSink } from './csv.js';
+export { csvNumber, csvRecord, csvText } from './csv-format.js';
 export {
   readTable,
   parseTable,

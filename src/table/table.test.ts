@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { parseCsv } from './csv.js';
+import { csvNumber, csvRecord, csvText } from './csv-format.js';
 import { TableError } from './errors.js';
 import { formatFromName, parseNumberCell, parseTable, readTable } from './table.js';
 
@@ -46,6 +47,19 @@ describe('CSV tokenizer', () => {
   it('names the line of an unclosed quote or stray text after a closing quote', () => {
     expect(tableError(() => records('a\n"open\n')).message).toBe('f.csv:2: quoted field is never closed');
     expect(tableError(() => records('a\n"x"y\n')).message).toBe('f.csv:2: unexpected character after a closing quote');
+  });
+});
+
+describe('CSV writing', () => {
+  it('reads back cell for cell: quotes, commas, line breaks, edge spaces, missing numbers and extremes', () => {
+    const texts = ['plain', 'a,b', 'say "hi"', 'multi\nline', ' padded ', '', 'crlf\r\n'];
+    const numbers = [0, -1.5, 1e-300, Number.MAX_VALUE, Infinity, -Infinity, NaN, 0.1 + 0.2];
+    const text = csvRecord(['t', 'n']) + texts.map((t, i) => csvRecord([csvText(t), csvNumber(numbers[i]!)])).join('');
+    expect(records(text).slice(1).map(([f]) => f[0])).toEqual(texts);
+    const table = parseTable(text, 'w.csv', 'csv', { types: new Map([['n', 'numeric'], ['t', 'categorical']]) });
+    expect([...(table.columns.get('n') as Float64Array)]).toEqual(numbers.slice(0, texts.length));
+    expect(csvText('plain')).toBe('plain');
+    expect(csvNumber(NaN)).toBe('');
   });
 });
 

@@ -12,3 +12,13 @@ export const EXIT_BAD_INPUT = 3;
 
 /** Exit codes on which the trainer Job fails without retrying. */
 export const PERMANENT_EXIT_CODES: readonly number[] = [EXIT_USAGE, EXIT_BAD_INPUT];
+
+/**
+ * `fluxora dataset-build` only (the trainer Job's init container when the
+ * data set is the prediction log): the window holds fewer labelled rows than
+ * dataset.predictionLog.minRows. A retry would find the same rows.
+ */
+export const EXIT_DATASET_TOO_SMALL = 4;
+
+/** Exit codes on which the data set step fails the Job without retrying. */
+export const DATASET_BUILD_PERMANENT_EXIT_CODES: readonly number[] = [EXIT_USAGE, EXIT_BAD_INPUT, EXIT_DATASET_TOO_SMALL];

@@ -151,6 +151,19 @@ describe('example manifests', () => {
     expect(created.spec).toEqual(assertSpec('Model', m.spec));
   });
 
+  it('a RetrainJob on the prediction log gets its defaults (and passes the CEL duration rules), exactly as parseSpec gives them', async () => {
+    const job = example('retrain-job.yaml');
+    job.spec!.dataset = { predictionLog: { labelDelay: '2h', labels: { uri: 's3://fluxora-examples/churn/labels/' } } };
+    const created = await createWhenServed(job);
+    expect(created.spec!.dataset).toEqual({
+      predictionLog: { window: '168h', labelDelay: '2h', minRows: 100, labels: { uri: 's3://fluxora-examples/churn/labels/', idColumn: 'id', labelColumn: 'label' } },
+    });
+    expect(created.spec).toEqual(assertSpec('RetrainJob', job.spec));
+    // The longest window and label delay the rules allow are accepted by the server as by zod.
+    job.spec!.dataset = { predictionLog: { window: '8760h', labelDelay: '8759h59m59s', labels: { uri: 'pvc://labels/churn/' } } };
+    expect((await createWhenServed(job)).spec).toEqual(assertSpec('RetrainJob', job.spec));
+  });
+
   it('the DriftMonitor gets current, method, retrain and template defaults', async () => {
     const created = await createWhenServed(example('drift-monitor.yaml'));
     expect(created.spec).toMatchObject({

@@ -2,14 +2,14 @@
 //
 // 1. Pod Security "restricted": in a namespace that enforces it, every pod
 //    the operator's children create (serving Deployment, drift-check
-//    CronJob, trainer Job) is admitted. kube-controller-manager creates those
+//    CronJob, trainer Job with and without its data set step) is admitted. kube-controller-manager creates those
 //    pods; a refused pod shows up only as a FailedCreate Event or a
 //    ReplicaFailure condition, so the test looks for both and for the pods.
 //    Two negative controls prove the namespace enforces and that the
 //    detector sees a refusal: a privileged pod is refused, and a Deployment
 //    with an unrestricted template gets FailedCreate.
 // 2. Secrets are never logged: the operator, a `fluxora serve` process,
-//    `fluxora drift-check` and `fluxora train` runs are given distinctive
+//    `fluxora drift-check`, `fluxora dataset-build` and `fluxora train` runs are given distinctive
 //    secrets (temporary S3 credentials from MinIO's STS, the samples token,
 //    API tokens), do real work with them (S3 reads and writes, sample
 //    fetches, API calls; failing S3 calls too), at debug log level; then all their raw stdout/stderr, the Events
@@ -30,6 +30,7 @@ import { CronJobResource, DeploymentResource, EventResource, JobResource, Secret
 import { getCondition } from '../../src/runtime/conditions.js';
 import { ApiError, type KubeClient, type KubeObject, type ResourceType } from '../../src/runtime/kube-client.js';
 import { sha256Hex, writeObject } from '../../src/storage/index.js';
+import { logRecord, writeLogObject } from '../fixtures/models/prediction-log-records.js';
 import { FEATURES, http, inferBody } from '../fixtures/models/serve-harness.js';
 import { startFluxora, runFluxora, type CapturedProcess } from '../support/captured-process.js';
 import { operatorNamespace, retrainJobFinished, waitFor } from '../support/cluster.js';
@@ -54,8 +55,13 @@ interface EventObject extends KubeObject {
   message?: string;
   involvedObject: { kind: string; name: string };
 }
+interface PodContainer {
+  env?: { name: string; value?: string }[];
+  envFrom?: { prefix?: string; secretRef?: { name: string } }[];
+  args?: string[];
+}
 interface PodTemplateOwner extends KubeObject {
-  spec: { template: { spec: { containers: { env?: { name: string; value?: string }[]; envFrom?: { secretRef?: { name: string } }[]; args?: string[] }[] } } };
+  spec: { template: { spec: { initContainers?: PodContainer[]; containers: PodContainer[] } } };
 }
 
 /** Temporary credentials from MinIO's STS (AssumeRole): a fresh, random secret key nothing else uses. */
@@ -128,6 +134,18 @@ describe('security: restricted namespace, secrets never logged', () => {
     // What the trainer Job wrote for RetrainJob "retrain-1": kwok only simulates that pod (the test runs `fluxora train` itself below).
     await writeObject(`s3://${bucket}/runs/retrain-1/model.onnx`, 'trained-model-bytes', { s3: admin });
     await writeObject(`s3://${bucket}/runs/retrain-1/metrics.json`, JSON.stringify({ auc: 0.9 }), { s3: admin });
+    // The logged traffic of the last hour and its labels, for RetrainJob "retrain-log" (trained on the prediction log).
+    const logged = Array.from({ length: 30 }, (_, i) => logRecord(`req-${i}`, Date.now() - 3_600_000 + i * 1000, [[i % 7, (i * 13) % 11, (i * 5) % 3]]));
+    await writeLogObject(`s3://${bucket}/log`, logged, { storage: { s3: admin } });
+    await writeObject(`s3://${bucket}/labels/l.csv`, `id,label\n${logged.map((r, i) => `${r.id},${i % 4}`).join('\n')}\n`, { s3: admin });
+    // What its Job wrote: kwok only simulates that pod (the test runs `fluxora dataset-build` itself below).
+    await writeObject(`s3://${bucket}/runs/retrain-log/model.onnx`, 'trained-on-traffic', { s3: admin });
+    await writeObject(`s3://${bucket}/runs/retrain-log/metrics.json`, JSON.stringify({ rmse: 0.5 }), { s3: admin });
+    await writeObject(
+      `s3://${bucket}/runs/retrain-log/dataset.json`,
+      JSON.stringify({ uri: `s3://${bucket}/runs/retrain-log/dataset.csv`, sha256: sha256Hex('rows'), rows: 30, predictions: 30, labelled: 30, coverage: 1, window: { from: '2026-03-07T00:00:00Z', to: '2026-03-14T00:00:00Z' } }),
+      { s3: admin },
+    );
 
     const sts = await temporaryS3Credentials(minio);
     secrets.s3SecretAccessKey = sts.secretAccessKey;
@@ -164,7 +182,8 @@ describe('security: restricted namespace, secrets never logged', () => {
       spec: {
         artifact: { uri: `s3://${bucket}/models/linear.onnx`, credentialsSecretRef: { name: 's3-creds' } },
         features: FEATURES,
-        serving: { replicas: 1 },
+        // The log is read with the artifact's Secret (no Secret of its own), so the Deployment keeps one envFrom.
+        serving: { replicas: 1, predictionLog: { uri: `s3://${bucket}/log` } },
         // The retrained version is recorded but not rolled out: the pod (and its address) stay put for the drift check.
         promotion: { policy: 'Manual' },
       },
@@ -189,6 +208,17 @@ describe('security: restricted namespace, secrets never logged', () => {
         modelRef: { name: 'churn' },
         trainer: { builtin: { algorithm: 'linear', target: 'y' } },
         dataset: { uri: `s3://${bucket}/data/train.csv`, credentialsSecretRef: { name: 's3-creds' } },
+        output: { uri: `s3://${bucket}/runs`, credentialsSecretRef: { name: 's3-creds' } },
+      },
+    } as unknown as RetrainJob);
+    await client.create(RetrainJobType, {
+      apiVersion: 'fluxora.io/v1alpha1',
+      kind: 'RetrainJob',
+      metadata: { name: 'retrain-log', namespace: ns },
+      spec: {
+        modelRef: { name: 'churn' },
+        trainer: { builtin: { algorithm: 'linear', target: 'y' } },
+        dataset: { predictionLog: { minRows: 10, labels: { uri: `s3://${bucket}/labels/`, credentialsSecretRef: { name: 's3-creds' } } } },
         output: { uri: `s3://${bucket}/runs`, credentialsSecretRef: { name: 's3-creds' } },
       },
     } as unknown as RetrainJob);
@@ -251,6 +281,16 @@ describe('security: restricted namespace, secrets never logged', () => {
       expect(rj.status?.artifact?.sha256).toBe(sha256Hex('trained-model-bytes'));
       const job = await client.get<Conditioned>(JobResource, ns, 'retrain-1');
       expect(job.status?.succeeded).toBe(1);
+      expect((await admissionFailures(client, ns)).filter((x) => !x.includes(CONTROL))).toEqual([]);
+    });
+
+    it("the trainer Job's pod with the data set step (an init container) is admitted, and the operator records its dataset.json", async () => {
+      const rj = await retrainJobFinished(client, ns, 'retrain-log', 90_000);
+      expect(rj.status?.phase).toBe('Succeeded');
+      expect(rj.status?.dataset).toMatchObject({ rows: 30, sha256: sha256Hex('rows') });
+      const pods = await client.list<KubeObject & { spec: { initContainers?: { name: string }[] } }>(PodResource, ns, 'fluxora.io/retrain-job=retrain-log');
+      expect(pods.length).toBeGreaterThanOrEqual(1);
+      expect(pods[0]!.spec.initContainers?.map((c) => c.name)).toEqual(['dataset']);
       expect((await admissionFailures(client, ns)).filter((x) => !x.includes(CONTROL))).toEqual([]);
     });
 
@@ -361,6 +401,33 @@ describe('security: restricted namespace, secrets never logged', () => {
       expect(ok.stdout).toContain('"trained"');
     });
 
+    it('the data set step does its work with the S3 secret under its prefixes, on success and failure paths', async () => {
+      // `fluxora dataset-build` with the init container's environment and its Secrets as envFrom gives them (with their prefixes).
+      const job = await waitFor('the trainer Job', () => client.getOrUndefined<PodTemplateOwner>(JobResource, ns, 'retrain-log'), 90_000);
+      const step = job.spec.template.spec.initContainers![0]!;
+      expect(step.envFrom).toEqual([
+        { secretRef: { name: 's3-creds' } },
+        { prefix: 'FLUXORA_PREDICTION_LOG_', secretRef: { name: 's3-creds' } },
+        { prefix: 'FLUXORA_LABELS_', secretRef: { name: 's3-creds' } },
+      ]);
+      const env: Record<string, string> = { FLUXORA_LOG_LEVEL: 'debug' };
+      for (const from of step.envFrom ?? []) for (const [k, v] of Object.entries(s3Env)) env[`${from.prefix ?? ''}${k}`] = v;
+      for (const e of step.env ?? []) if (e.value !== undefined) env[e.name] = e.value;
+      env.FLUXORA_OUTPUT_URI = `s3://${bucket}/runs/dataset-process/`;
+
+      secrets.wrongLabelsS3SecretKey = randomBytes(20).toString('base64url');
+      const failed = await runFluxora(step.args!, { ...env, FLUXORA_LABELS_AWS_SECRET_ACCESS_KEY: secrets.wrongLabelsS3SecretKey });
+      finishedOutput.push(failed.stdout, failed.stderr);
+      // 3: credentials a retry would present the same way.
+      expect(failed.code, failed.stdout + failed.stderr).toBe(3);
+      expect(failed.stdout).toContain('building the data set failed');
+
+      const ok = await runFluxora(step.args!, env);
+      finishedOutput.push(ok.stdout, ok.stderr);
+      expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+      expect(ok.stdout).toContain('data set written');
+    });
+
     it('positive control: the search finds a value a process does log', async () => {
       const canary = `canary-${randomBytes(12).toString('hex')}`;
       const r = await runFluxora(['drift-check', '--monitor', `${ns}/${canary}`, `--kubeconfig=${inject('kubeconfig')}`]);
@@ -371,7 +438,7 @@ describe('security: restricted namespace, secrets never logged', () => {
 
     it('no secret in any output, Event or status', async () => {
       expect(Object.keys(secrets).sort()).toEqual(
-        ['driftCheckApiToken', 'operatorApiToken', 's3SecretAccessKey', 's3SessionToken', 'samplesToken', 'wrongS3SecretKey', 'wrongSamplesToken', 'wrongTrainerS3SecretKey'].sort(),
+        ['driftCheckApiToken', 'operatorApiToken', 's3SecretAccessKey', 's3SessionToken', 'samplesToken', 'wrongLabelsS3SecretKey', 'wrongS3SecretKey', 'wrongSamplesToken', 'wrongTrainerS3SecretKey'].sort(),
       );
       // The processes did log (the search has something to search).
       expect(operator!.jsonLines().length).toBeGreaterThan(10);
@@ -388,7 +455,7 @@ describe('security: restricted namespace, secrets never logged', () => {
         'operator stderr': operator!.stderr(),
         'serve stdout': serve!.stdout(),
         'serve stderr': serve!.stderr(),
-        'drift-check and trainer output': finishedOutput.join('\n'),
+        'drift-check, dataset-build and trainer output': finishedOutput.join('\n'),
         Events: JSON.stringify(events),
         'Model/DriftMonitor/RetrainJob status': JSON.stringify(resources.map((r) => (r as { status?: unknown }).status)),
       };

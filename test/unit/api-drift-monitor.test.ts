@@ -35,6 +35,18 @@ describe('DriftMonitor spec', () => {
     expect(spec.retrain.template).toMatchObject({ backoffLimit: 2, activeDeadlineSeconds: 3600, trainer: { builtin: { validationSplit: 0.2 } } });
   });
 
+  it("accepts a retrain template that trains on the prediction log, defaulted like a RetrainJob's", () => {
+    const spec = assertSpec('DriftMonitor', {
+      ...base(),
+      retrain: { enabled: true, template: { ...template, dataset: { predictionLog: { window: '72h', labels: { uri: 's3://data/churn/labels/' } } } } },
+    });
+    expect(spec.retrain.template?.dataset).toEqual({
+      predictionLog: { window: '72h', labelDelay: '0s', minRows: 100, labels: { uri: 's3://data/churn/labels/', idColumn: 'id', labelColumn: 'label' } },
+    });
+    const both = parseSpec('DriftMonitor', { ...base(), retrain: { template: { ...template, dataset: { uri: 's3://data/x.csv', predictionLog: { labels: { uri: 's3://data/labels/' } } } } } });
+    expect(both.success ? '' : both.message).toContain('spec.retrain.template.dataset: dataset must set exactly one of uri (a data file) or predictionLog');
+  });
+
   it.each(['@hourly', '0 3 * * *', '*/5 1-3,7 ? JAN-MAR mon-fri', '15,45 */2 1 1-12/3 0', '*/01 * * * *', '5/2 * * * *', '1-1 * * * *', '0 0 * * SUN-sat'])('accepts the schedule %s', (schedule) => {
     expect(parseSpec('DriftMonitor', { ...base(), schedule }).success).toBe(true);
   });
@@ -148,7 +160,7 @@ describe('DriftMonitor spec.performance', () => {
 
   it.each([
     ['no labels', { labels: undefined }, 'spec.performance.labels'],
-    ['an http labels uri', { labels: { uri: 'https://example.com/labels/' } }, 'spec.performance.labels.uri: labels.uri must be an s3://, pvc:// or file:// location'],
+    ['an http labels uri', { labels: { uri: 'https://example.com/labels/' } }, 'spec.performance.labels.uri: labels.uri must be listable: use s3://, pvc:// or file://'],
     ['no prediction output', { prediction: {} }, 'spec.performance.prediction.output'],
     ['an unknown task', { task: 'MultiClass' }, 'spec.performance.task'],
     ['a negative output index', { prediction: { output: 'p', index: -1 } }, 'spec.performance.prediction.index'],

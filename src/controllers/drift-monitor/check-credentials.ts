@@ -12,10 +12,11 @@
 //                            pods' log settings: predictionLogCredentials)
 import type { DriftMonitor, Model } from '../../api/index.js';
 import { PREDICTION_LOG_CREDENTIALS_PREFIX } from '../../serving/config.js';
+import { LABELS_CREDENTIALS_PREFIX } from '../../training/logged-dataset.js';
 import { predictionLogCredentials, type CredentialsSource } from '../model/children.js';
 
-export { PREDICTION_LOG_CREDENTIALS_PREFIX };
-export const LABELS_CREDENTIALS_PREFIX = 'FLUXORA_LABELS_';
+// The same prefixes as the RetrainJob's data set step (fluxora dataset-build).
+export { LABELS_CREDENTIALS_PREFIX, PREDICTION_LOG_CREDENTIALS_PREFIX };
 
 export interface CheckCredential {
   /** The field that names the Secret, for messages. */

@@ -15,6 +15,8 @@ export interface VersionRecord {
   sha256?: string;
   source: string;
   metrics?: Record<string, number>;
+  /** The data set a RetrainJob built from the prediction log and trained the version on. */
+  dataset?: { uri: string; sha256: string; window: { from: string; to: string } };
   createdAt: string;
 }
 

@@ -6,7 +6,7 @@
 // serves it (the newest version); with Manual it waits for spec.pinnedVersion.
 import type { Logger } from 'pino';
 import { isDeepStrictEqual } from 'node:util';
-import type { Model, RetrainJob } from '../../api/index.js';
+import type { Model, RetrainJob, RunDataset } from '../../api/index.js';
 import { patchStatus } from '../../runtime/apply.js';
 import { getCondition, kubeTime, setAbnormalCondition, setCondition, type Condition } from '../../runtime/conditions.js';
 import { Controller, type ReconcileResult, type Request } from '../../runtime/controller.js';
@@ -19,9 +19,11 @@ import { MissingSecretError, storageOptionsFromSecret } from '../storage-credent
 import type { DomainMetrics } from '../domain-metrics.js';
 import { ModelType, RetrainJobType } from '../fluxora-types.js';
 import { nextVersionName, trimHistory, type VersionRecord } from '../model/versions.js';
-import { JobResource, MANAGED_SELECTOR, ServiceAccountResource } from '../resource-types.js';
+import { JobResource, MANAGED_SELECTOR, PodResource, ServiceAccountResource } from '../resource-types.js';
 import { applyAcceptance, parseTrainerMetrics } from './acceptance.js';
-import { buildTrainerJob, buildTrainerServiceAccount, outputPrefix, trainerJobName } from './job.js';
+import { datasetStepFailure, parseDatasetRecord, stepFailureMessage, type TrainerPod } from './dataset-step.js';
+import { buildTrainerJob, buildTrainerServiceAccount, datasetTarget, outputPrefix, trainerJobName } from './job.js';
+import { MANIFEST_FILE } from '../../training/logged-dataset.js';
 
 interface JobState extends KubeObject {
   status?: {
@@ -67,12 +69,29 @@ export function createRetrainJobController(o: RetrainJobControllerOptions): Cont
   }
 
   /** Adds the accepted artifact to the Model's versions (idempotent: keyed by the RetrainJob). */
-  async function recordVersion(model: Model, rj: RetrainJob, uri: string, sha256: string, metrics: Record<string, number>, now: Date): Promise<VersionRecord> {
+  async function recordVersion(
+    model: Model,
+    rj: RetrainJob,
+    uri: string,
+    sha256: string,
+    metrics: Record<string, number>,
+    dataset: RunDataset | undefined,
+    now: Date,
+  ): Promise<VersionRecord> {
     const source = `RetrainJob/${rj.metadata.name}`;
     const versions = [...((model.status?.versions ?? []) as VersionRecord[])];
     const existing = versions.find((v) => v.source === source);
     if (existing) return existing;
-    const record: VersionRecord = { name: nextVersionName(versions), uri, sha256, source, metrics, createdAt: kubeTime(now) };
+    const record: VersionRecord = {
+      name: nextVersionName(versions),
+      uri,
+      sha256,
+      source,
+      metrics,
+      // Lineage: the version names the data it came from; its RetrainJob (source) has the counts and the verdict that started it.
+      ...(dataset ? { dataset: { uri: dataset.uri, sha256: dataset.sha256, window: dataset.window } } : {}),
+      createdAt: kubeTime(now),
+    };
     versions.push(record);
     const keep = new Set([record.name, ...(model.status?.servingVersion ? [model.status.servingVersion] : []), ...(model.spec.pinnedVersion ? [model.spec.pinnedVersion] : [])]);
     // resourceVersion guards against a concurrent Model status write (409 -> retried).
@@ -96,10 +115,13 @@ export function createRetrainJobController(o: RetrainJobControllerOptions): Cont
     const modelUri = `${prefix}model.onnx`;
     let metricsText: string;
     let artifact: Buffer;
+    let datasetText: string | undefined;
     try {
       const storage = await storageOptionsFromSecret(client, rj.metadata.namespace ?? '', rj.spec.output.credentialsSecretRef?.name);
       metricsText = (await readObject(`${prefix}metrics.json`, { ...storage, maxBytes: 1 << 20 })).toString('utf8');
       artifact = await readObject(modelUri, storage);
+      // What the data set step built (dataset.predictionLog): the run's lineage.
+      if (rj.spec.dataset.predictionLog) datasetText = (await readObject(`${prefix}${MANIFEST_FILE}`, { ...storage, maxBytes: 1 << 20 })).toString('utf8');
     } catch (e) {
       if (e instanceof MissingSecretError) return { next: withPhase(status, 'Failed', 'CredentialsNotFound', e.message, generation, now) };
       if (e instanceof StorageError && e.code !== 'Unreachable') {
@@ -115,15 +137,23 @@ export function createRetrainJobController(o: RetrainJobControllerOptions): Cont
     } catch (e) {
       return { next: withPhase(status, 'Failed', 'InvalidMetrics', (e as Error).message, generation, now) };
     }
+    let dataset: RunDataset | undefined;
+    if (datasetText !== undefined) {
+      try {
+        dataset = parseDatasetRecord(datasetText);
+      } catch (e) {
+        return { next: withPhase(status, 'Failed', 'InvalidDatasetRecord', `the trainer succeeded but the data set step's record is unusable: ${(e as Error).message}`, generation, now) };
+      }
+    }
     const sha256 = sha256Hex(artifact);
-    const artifactStatus = { artifact: { uri: modelUri, sha256 }, metrics: parsed.metrics };
+    const artifactStatus = { artifact: { uri: modelUri, sha256 }, metrics: parsed.metrics, ...(dataset ? { dataset } : {}) };
     const servingMetrics = (model.status?.versions ?? []).find((v) => v.name === model.status?.servingVersion)?.metrics;
     const gate = applyAcceptance(rj.spec.acceptance, parsed, servingMetrics);
     if (!gate.accepted) {
       // A metric the gate cannot read is broken trainer output (Failed), not a quality verdict (Rejected).
       return { next: withPhase(status, gate.invalid ? 'Failed' : 'Rejected', gate.reason, gate.message, generation, now, artifactStatus) };
     }
-    const version = await recordVersion(model, rj, modelUri, sha256, parsed.metrics, now);
+    const version = await recordVersion(model, rj, modelUri, sha256, parsed.metrics, dataset, now);
     const automatic = (model.spec.promotion?.policy ?? 'Automatic') === 'Automatic' && !model.spec.pinnedVersion;
     const message = automatic
       ? `${gate.message}; recorded as ${version.name}, which the Model now serves`
@@ -174,6 +204,28 @@ export function createRetrainJobController(o: RetrainJobControllerOptions): Cont
     }
   }
 
+  /** Why a predictionLog data set cannot be built for this Model, before any Job is created. */
+  function datasetProblem(rj: RetrainJob, model: Model): { reason: string; message: string } | undefined {
+    const spec = rj.spec.dataset.predictionLog;
+    if (!spec) return undefined;
+    if (!model.spec.serving?.predictionLog) {
+      return {
+        reason: 'PredictionLogNotConfigured',
+        message:
+          `dataset.predictionLog trains on the prediction log of Model "${model.metadata.name}", which has none: ` +
+          'set spec.serving.predictionLog on the Model (and let it log traffic), or train on a file with dataset.uri',
+      };
+    }
+    const target = datasetTarget(rj)!;
+    if (model.spec.features.some((f) => f.name === target)) {
+      return {
+        reason: 'DatasetInvalid',
+        message: `the label column of the data set, "${target}" (${rj.spec.trainer.builtin ? 'trainer.builtin.target' : 'dataset.predictionLog.labels.labelColumn'}), is also a feature of Model "${model.metadata.name}": name it differently`,
+      };
+    }
+    return undefined;
+  }
+
   async function reconcile(req: Request): Promise<ReconcileResult | void> {
     const rj = retrains.get(req.namespace, req.name);
     if (!rj || rj.metadata.deletionTimestamp) return; // the GC removes the Job
@@ -205,13 +257,20 @@ export function createRetrainJobController(o: RetrainJobControllerOptions): Cont
       if (TERMINAL.has(next.phase!)) next = { ...next, completionTime: job?.status?.completionTime ?? kubeTime(now) };
     } else if (job && cond('Failed')) {
       const failed = cond('Failed')!;
-      // PodFailurePolicy: the built-in trainer exited with a code that says its input is bad (the
-      // only FailJob rule we set), so the run ended without retries; its log says what is wrong.
+      // The data set step (dataset.predictionLog) failed: its exit code and line say why, and which reason.
+      const step = rj.spec.dataset.predictionLog
+        ? datasetStepFailure(await client.list<KubeObject & TrainerPod>(PodResource, req.namespace, `fluxora.io/retrain-job=${rj.metadata.name}`), failed.message)
+        : undefined;
+      // PodFailurePolicy otherwise: the built-in trainer exited with a code that says its input is bad,
+      // so the run ended without retries; its log says what is wrong.
       const badInput = failed.reason === 'PodFailurePolicy';
-      const msg = badInput
-        ? `the trainer refused its input and was not retried (${failed.message ?? `exit code ${PERMANENT_EXIT_CODES.join(' or ')}`}); \`kubectl logs -n ${req.namespace} job/${name}\` says why`
-        : `training Job failed (${failed.reason ?? 'Failed'}): ${failed.message ?? ''}`.trim();
-      next = withPhase(status, 'Failed', badInput ? 'InvalidInput' : (failed.reason ?? 'JobFailed'), msg, generation, now, { ...jobFields(), completionTime: kubeTime(now) });
+      const msg = step
+        ? stepFailureMessage(step, { namespace: req.namespace, job: name })
+        : badInput
+          ? `the trainer refused its input and was not retried (${failed.message ?? `exit code ${PERMANENT_EXIT_CODES.join(' or ')}`}); \`kubectl logs -n ${req.namespace} job/${name}\` says why`
+          : `training Job failed (${failed.reason ?? 'Failed'}): ${failed.message ?? ''}`.trim();
+      const reason = step?.reason ?? (badInput ? 'InvalidInput' : (failed.reason ?? 'JobFailed'));
+      next = withPhase(status, 'Failed', reason, msg, generation, now, { ...jobFields(), completionTime: kubeTime(now) });
     } else if (job && (job.status?.active ?? 0) > 0) {
       next = withPhase(status, 'Running', 'Training', `training Job ${name} is running`, generation, now, jobFields());
     } else if (job) {
@@ -219,12 +278,18 @@ export function createRetrainJobController(o: RetrainJobControllerOptions): Cont
     } else if (!model) {
       next = withPhase(status, 'Pending', 'ModelNotFound', `Model "${rj.spec.modelRef.name}" does not exist; the run starts when it does`, generation, now);
     } else {
-      const created = await createJob(rj, model, name);
-      if ('refused' in created) {
-        next = withPhase(status, 'Failed', 'ChildRejected', `the API server refused the training Job ${name}: ${created.refused}`, generation, now, { completionTime: kubeTime(now) });
+      // Nothing to build the data set from (or into): fail before any Job, since the spec cannot change.
+      const problem = datasetProblem(rj, model);
+      if (problem) {
+        next = withPhase(status, 'Failed', problem.reason, problem.message, generation, now, { completionTime: kubeTime(now) });
       } else {
-        job = created;
-        next = withPhase(status, 'Pending', 'JobPending', `waiting for training Job ${name} to start`, generation, now, jobFields());
+        const created = await createJob(rj, model, name);
+        if ('refused' in created) {
+          next = withPhase(status, 'Failed', 'ChildRejected', `the API server refused the training Job ${name}: ${created.refused}`, generation, now, { completionTime: kubeTime(now) });
+        } else {
+          job = created;
+          next = withPhase(status, 'Pending', 'JobPending', `waiting for training Job ${name} to start`, generation, now, jobFields());
+        }
       }
     }
     const phase = next.phase;
