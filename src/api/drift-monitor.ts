@@ -20,6 +20,7 @@ import {
 } from './common.js';
 import { DURATION_PATTERN, parseDuration } from './duration.js';
 import { listMap, withRules, type CelRule } from './kube-meta.js';
+import { PerformanceSpecSchema, PerformanceStatusSchema } from './performance.js';
 import { RetrainJobTemplateSchema } from './retrain-job.js';
 
 export const DriftMonitorResource = {
@@ -221,13 +222,13 @@ const OutputChecksSchema = withRules(listMap(z.array(OutputCheckSchema).max(32),
 
 const RetrainPolicySchema = withRules(
   z.object({
-    enabled: z.boolean().default(false).describe('Create a RetrainJob when drift persists. Default false (report only).'),
+    enabled: z.boolean().default(false).describe('Create a RetrainJob when drift or degraded performance persists. Default false (report only).'),
     consecutiveChecks: z
       .int()
       .min(1)
       .max(100)
       .default(1)
-      .describe('Checks in a row that must report drift before a retrain starts. Default 1.'),
+      .describe('Checks in a row that must report drift or degraded performance (spec.performance.trigger) before a retrain starts. Default 1.'),
     cooldown: DurationSchema.default('6h').describe('Minimum time between two retrains started by this monitor, e.g. 30m or 6h. Default 6h.'),
     maxConcurrent: z
       .int()
@@ -277,6 +278,7 @@ export const DriftMonitorSpecSchema = withRules(
         'Any drifted output sets driftDetected. Names must be unique.',
     ),
     retrain: RetrainPolicySchema,
+    performance: PerformanceSpecSchema.optional(),
   }),
   [
     {
@@ -297,7 +299,9 @@ export const DriftMonitorSpecSchema = withRules(
       check: (s) => !(s.outputs ?? []).some((o) => (s.features ?? []).some((f) => f.name === o.name)),
     },
   ],
-).describe('When and how to compare live inputs (and outputs) of a Model with a reference data set.');
+).describe(
+  'When and how to compare live inputs (and outputs) of a Model with a reference data set, and optionally judge its logged predictions against labels.',
+);
 export type DriftMonitorSpec = z.output<typeof DriftMonitorSpecSchema>;
 export type DriftMonitorSpecInput = z.input<typeof DriftMonitorSpecSchema>;
 
@@ -315,13 +319,22 @@ const FeatureResultSchema = z
 export const DriftMonitorStatusSchema = z
   .object({
     observedGeneration: ObservedGenerationSchema.optional(),
-    lastCheckTime: TimestampSchema.optional().describe('When the last check that produced a verdict finished.'),
+    lastCheckTime: TimestampSchema.optional().describe(
+      'When the last check that produced a verdict finished: a drift verdict, or a performance verdict (enough labelled rows) when the drift part had too few samples.',
+    ),
     driftDetected: z
       .boolean()
       .optional()
-      .describe('Whether the last check found drift: data set drift (driftShare at or above datasetDriftShare), or any output drifted (predictionDrift).'),
+      .describe(
+        'Whether the last verdict found drift: data set drift (driftShare at or above datasetDriftShare), or any output drifted (predictionDrift); ' +
+          'absent when that verdict had too few samples to judge drift.',
+      ),
     driftShare: z.number().min(0).max(1).optional().describe('Share of checked features that drifted in the last check (0 to 1).'),
-    consecutiveDriftChecks: z.int().min(0).optional().describe('Checks in a row, up to the last one, that found drift.'),
+    consecutiveDriftChecks: z
+      .int()
+      .min(0)
+      .optional()
+      .describe('Verdicts in a row, up to the last one, that found drift or degraded performance: what retrain.consecutiveChecks counts.'),
     sampleCount: z.int().min(0).optional().describe('Rows of current data used by the last check.'),
     lastRetrainJob: z.string().max(253).optional().describe('Name of the last RetrainJob this monitor created.'),
     lastRetrainTime: TimestampSchema.optional().describe('When this monitor last created a RetrainJob (the cooldown counts from here).'),
@@ -330,6 +343,7 @@ export const DriftMonitorStatusSchema = z
       .optional()
       .describe('Per-output results of the last check (spec.outputs), judged like features. Absent without spec.outputs.'),
     predictionDrift: z.boolean().optional().describe('Whether any of spec.outputs drifted in the last check. Absent without spec.outputs.'),
+    performance: PerformanceStatusSchema.optional(),
     conditions: ConditionsSchema.optional(),
   })
   .describe('Results of the checks. Written by the operator and the drift-check pods only.');

@@ -8,5 +8,6 @@ export { CRON_PATTERN } from './cron.js';
 export { DURATION_PATTERN, parseDuration } from './duration.js';
 export * from './model.js';
 export * from './drift-monitor.js';
+export * from './performance.js';
 export * from './retrain-job.js';
 export * from './parse.js';

@@ -18,7 +18,8 @@ its Model and the data, and writes the verdict to the monitor's status.
 
 Environment: FLUXORA_LOG_LEVEL (default info), FLUXORA_SAMPLES_ADDRESS_MAP; AWS_*
 for the data sets, FLUXORA_PREDICTION_LOG_AWS_* for the prediction log
-(current.source PredictionLog; unset keys fall back to AWS_*).
+(current.source PredictionLog, performance) and FLUXORA_LABELS_AWS_* for the
+labels (performance); unset keys fall back to AWS_*.
 
 ${exitStatusHelp({
   [EXIT_OK]: 'a verdict, or no verdict for too few samples',

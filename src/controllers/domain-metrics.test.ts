@@ -99,4 +99,47 @@ describe('DomainMetrics', () => {
     m.setModelReady('ml', 'churn', undefined);
     expect(await series(r, 'fluxora_promotions_total')).toEqual({});
   });
+
+  it('exports the performance figures of a monitor with its model, follows their changes and removes them with it', async () => {
+    const r = new Registry();
+    const m = new DomainMetrics(r);
+    const perf = (patch: Record<string, unknown>) =>
+      ({
+        lastCheckTime: '2026-12-01T10:00:00Z',
+        driftDetected: false,
+        performance: { checkTime: '2026-12-01T10:00:00Z', predictions: 1000, labelled: 800, coverage: 0.8, degraded: true, metrics: { auc: 0.7, accuracy: 0.8 }, baseline: { version: 'v2', metric: 'auc', value: 0.9 }, ...patch },
+      }) as unknown as DriftMonitorStatus;
+    m.observeMonitor('ml', 'churn-drift', perf({}), 'churn');
+    expect(await series(r, 'fluxora_model_performance')).toEqual({
+      'namespace=ml,monitor=churn-drift,model=churn,metric=auc': 0.7,
+      'namespace=ml,monitor=churn-drift,model=churn,metric=accuracy': 0.8,
+    });
+    expect(await series(r, 'fluxora_model_performance_baseline')).toEqual({ 'namespace=ml,monitor=churn-drift,model=churn,metric=auc': 0.9 });
+    expect(await series(r, 'fluxora_model_performance_degraded')).toEqual({ 'namespace=ml,monitor=churn-drift,model=churn': 1 });
+    expect(await series(r, 'fluxora_prediction_label_coverage_ratio')).toEqual({ 'namespace=ml,monitor=churn-drift,model=churn': 0.8 });
+    expect(await series(r, 'fluxora_labelled_predictions')).toEqual({ 'namespace=ml,monitor=churn-drift,model=churn': 800 });
+
+    // AUC unavailable in the next window (one class only), no baseline: their series go, the others follow.
+    m.observeMonitor('ml', 'churn-drift', perf({ metrics: { accuracy: 0.95 }, baseline: undefined, degraded: false, coverage: 0.5 }), 'churn');
+    expect(await series(r, 'fluxora_model_performance')).toEqual({ 'namespace=ml,monitor=churn-drift,model=churn,metric=accuracy': 0.95 });
+    expect(await series(r, 'fluxora_model_performance_baseline')).toEqual({});
+    expect(await series(r, 'fluxora_model_performance_degraded')).toEqual({ 'namespace=ml,monitor=churn-drift,model=churn': 0 });
+
+    m.forgetMonitor('ml', 'churn-drift');
+    for (const name of ['fluxora_model_performance', 'fluxora_model_performance_degraded', 'fluxora_prediction_label_coverage_ratio', 'fluxora_labelled_predictions']) {
+      expect(await series(r, name), name).toEqual({});
+    }
+  });
+
+  it('drops fluxora_drift_detected when the last verdict had no drift part, instead of keeping a stale 1', async () => {
+    const r = new Registry();
+    const m = new DomainMetrics(r);
+    m.observeMonitor('ml', 'churn-drift', {});
+    m.observeMonitor('ml', 'churn-drift', verdict('2026-12-01T10:00:00Z', true));
+    expect(await series(r, 'fluxora_drift_detected')).toEqual({ 'namespace=ml,monitor=churn-drift': 1 });
+    m.observeMonitor('ml', 'churn-drift', { lastCheckTime: '2026-12-01T10:15:00Z' });
+    expect(await series(r, 'fluxora_drift_detected')).toEqual({});
+    // Nor is that verdict counted as a drift check: only the first one is.
+    expect(await count(r, 'fluxora_drift_checks_total')).toEqual([{ labels: { namespace: 'ml', monitor: 'churn-drift', result: 'drift' }, value: 1 }]);
+  });
 });

@@ -6,7 +6,7 @@
 // 1 is invisible to rate() and increase(), and alerts miss that first event.
 // Per-object series go when the object does.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { DriftMonitorStatus } from '../api/index.js';
+import type { DriftMonitorStatus, PerformanceStatus } from '../api/index.js';
 import { getCondition } from '../runtime/conditions.js';
 
 /** The `result` of fluxora_drift_checks_total. */
@@ -27,6 +27,13 @@ export class DomainMetrics {
   private readonly retrainJobs: Counter<'namespace' | 'result'>;
   private readonly retrainDuration: Histogram<'namespace' | 'result'>;
   private readonly promotions: Counter<'namespace' | 'model'>;
+  private readonly performance: Gauge<'namespace' | 'monitor' | 'model' | 'metric'>;
+  private readonly performanceBaseline: Gauge<'namespace' | 'monitor' | 'model' | 'metric'>;
+  private readonly performanceDegraded: Gauge<'namespace' | 'monitor' | 'model'>;
+  private readonly labelCoverage: Gauge<'namespace' | 'monitor' | 'model'>;
+  private readonly labelled: Gauge<'namespace' | 'monitor' | 'model'>;
+  /** Performance series per monitor: the model label and the metrics they carry, to remove them when they change. */
+  private readonly seenPerformance = new Map<string, { model: string; metrics: string[]; baseline?: string }>();
   /** Namespaces whose RetrainJob series exist. */
   private readonly retrainNamespaces = new Set<string>();
   private readonly seenVersions = new Map<string, string>();
@@ -42,23 +49,33 @@ export class DomainMetrics {
     this.driftDetected = new Gauge({ name: 'fluxora_drift_detected', help: '1 when the last check of the monitor found drift (data set drift, or a monitored output drifted)', labelNames: ['namespace', 'monitor'], registers });
     this.driftShare = new Gauge({ name: 'fluxora_drift_share', help: 'Share of checked features that drifted in the last check', labelNames: ['namespace', 'monitor'], registers });
     this.checks = new Counter({ name: 'fluxora_drift_checks_total', help: 'Drift checks with a verdict observed by the operator, by monitor and result', labelNames: ['namespace', 'monitor', 'result'], registers });
-    this.retrainsTriggered = new Counter({ name: 'fluxora_drift_retrains_triggered_total', help: 'RetrainJobs a monitor created because drift persisted', labelNames: ['namespace', 'monitor'], registers });
+    this.retrainsTriggered = new Counter({ name: 'fluxora_drift_retrains_triggered_total', help: 'RetrainJobs a monitor created because drift or degraded performance persisted', labelNames: ['namespace', 'monitor'], registers });
     this.monitorReady = new Gauge({ name: 'fluxora_drift_monitor_ready', help: '1 when the DriftMonitor is Ready', labelNames: ['namespace', 'monitor'], registers });
     this.modelReady = new Gauge({ name: 'fluxora_model_ready', help: '1 when the Model is Ready', labelNames: ['namespace', 'model'], registers });
     this.servingVersion = new Gauge({ name: 'fluxora_model_serving_version_info', help: 'The version a Model serves (value 1)', labelNames: ['namespace', 'model', 'version'], registers });
     this.retrainJobs = new Counter({ name: 'fluxora_retrain_jobs_total', help: 'Finished RetrainJobs by result (Succeeded, Failed, Rejected)', labelNames: ['namespace', 'result'], registers });
     this.retrainDuration = new Histogram({ name: 'fluxora_retrain_duration_seconds', help: 'Time from start to a final phase of RetrainJobs', labelNames: ['namespace', 'result'], buckets: [10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600], registers });
     this.promotions = new Counter({ name: 'fluxora_promotions_total', help: 'Versions promoted to serving automatically after a retrain', labelNames: ['namespace', 'model'], registers });
+    const perfLabels = ['namespace', 'monitor', 'model'] as const;
+    this.performance = new Gauge({ name: 'fluxora_model_performance', help: 'Realized performance of logged predictions joined with labels in the last window (spec.performance), by metric', labelNames: [...perfLabels, 'metric'], registers });
+    this.performanceBaseline = new Gauge({ name: 'fluxora_model_performance_baseline', help: "The serving version's holdout value of the trigger metric, as its trainer reported it", labelNames: [...perfLabels, 'metric'], registers });
+    this.performanceDegraded = new Gauge({ name: 'fluxora_model_performance_degraded', help: '1 when the last check found the performance degraded (spec.performance.trigger breached)', labelNames: [...perfLabels], registers });
+    this.labelCoverage = new Gauge({ name: 'fluxora_prediction_label_coverage_ratio', help: 'Share of logged predictions in the last window that have a label', labelNames: [...perfLabels], registers });
+    this.labelled = new Gauge({ name: 'fluxora_labelled_predictions', help: 'Logged predictions with a usable label in the last window: the rows the performance is computed on', labelNames: [...perfLabels], registers });
   }
 
-  observeMonitor(namespace: string, monitor: string, s: DriftMonitorStatus): void {
+  /** `model`: the monitored Model's name, the performance series' model label. */
+  observeMonitor(namespace: string, monitor: string, s: DriftMonitorStatus, model = ''): void {
     const key = `${namespace}/${monitor}`;
     if (!this.seenChecks.has(key)) {
       for (const result of DRIFT_CHECK_RESULTS) this.checks.inc({ namespace, monitor, result }, 0);
       this.retrainsTriggered.inc({ namespace, monitor }, 0);
     }
     this.monitorReady.set({ namespace, monitor }, getCondition(s.conditions, 'Ready')?.status === 'True' ? 1 : 0);
+    // Absent when the last verdict had no drift part (too few samples, a performance verdict): no stale 1.
     if (s.driftDetected !== undefined) this.driftDetected.set({ namespace, monitor }, s.driftDetected ? 1 : 0);
+    else this.driftDetected.remove({ namespace, monitor });
+    this.observePerformance(key, namespace, monitor, model, s.performance);
     if (s.driftShare !== undefined) this.driftShare.set({ namespace, monitor }, s.driftShare);
     for (const old of this.seenFeatures.get(key) ?? []) this.driftScore.remove({ namespace, monitor, ...old });
     const features = (s.features ?? []).map((f) => ({ feature: f.name, method: f.method }));
@@ -71,12 +88,39 @@ export class DomainMetrics {
     // a verdict already there when this process first sees the monitor (after
     // a restart) was counted by the previous process and is not counted again.
     const last = this.seenChecks.get(key);
-    if (last !== undefined && s.lastCheckTime && last !== s.lastCheckTime) this.checks.inc({ namespace, monitor, result: s.driftDetected ? 'drift' : 'no_drift' });
+    // A verdict of the performance part alone (drift had too few samples) is no drift verdict: not counted here.
+    if (last !== undefined && s.lastCheckTime && last !== s.lastCheckTime && s.driftDetected !== undefined) {
+      this.checks.inc({ namespace, monitor, result: s.driftDetected ? 'drift' : 'no_drift' });
+    }
     this.seenChecks.set(key, s.lastCheckTime ?? last ?? '');
+  }
+
+  /** The performance figures of the last check that had them; none while spec.performance is unset or its part failed. */
+  private observePerformance(key: string, namespace: string, monitor: string, model: string, p: PerformanceStatus | undefined): void {
+    const metrics = Object.entries(p?.metrics ?? {}).filter((e): e is [string, number] => typeof e[1] === 'number');
+    const seen = this.seenPerformance.get(key);
+    if (seen) {
+      const labels = { namespace, monitor, model: seen.model };
+      for (const metric of seen.metrics) if (seen.model !== model || !metrics.some(([m]) => m === metric)) this.performance.remove({ ...labels, metric });
+      if (seen.baseline && (seen.model !== model || seen.baseline !== p?.baseline?.metric)) this.performanceBaseline.remove({ ...labels, metric: seen.baseline });
+      if (!p || seen.model !== model) for (const g of [this.performanceDegraded, this.labelCoverage, this.labelled]) g.remove(labels);
+    }
+    if (!p) {
+      this.seenPerformance.delete(key);
+      return;
+    }
+    const labels = { namespace, monitor, model };
+    for (const [metric, v] of metrics) this.performance.set({ ...labels, metric }, v);
+    if (p.baseline) this.performanceBaseline.set({ ...labels, metric: p.baseline.metric }, p.baseline.value);
+    this.performanceDegraded.set(labels, p.degraded ? 1 : 0);
+    this.labelCoverage.set(labels, p.coverage);
+    this.labelled.set(labels, p.labelled);
+    this.seenPerformance.set(key, { model, metrics: metrics.map(([m]) => m), ...(p.baseline ? { baseline: p.baseline.metric } : {}) });
   }
 
   forgetMonitor(namespace: string, monitor: string): void {
     const key = `${namespace}/${monitor}`;
+    this.observePerformance(key, namespace, monitor, '', undefined);
     for (const f of this.seenFeatures.get(key) ?? []) {
       this.driftScore.remove({ namespace, monitor, ...f });
       this.driftThreshold.remove({ namespace, monitor, ...f });

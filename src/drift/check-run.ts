@@ -1,8 +1,9 @@
 // One drift check, as the DriftMonitor's CronJob runs it: read the monitor
 // and its Model, load the reference data set, gather the current window
 // (serving pods' samples, the prediction log, or a data set), run the engine
-// on the features and on the monitored outputs, and write the verdict to the
-// monitor's status through the status subresource.
+// on the features and on the monitored outputs, judge the logged predictions
+// against labels (spec.performance), and write the verdict to the monitor's
+// status through the status subresource.
 import type { DriftMonitor, DriftMonitorStatus, Model } from '../api/index.js';
 import { DriftMonitorType, ModelType } from '../controllers/fluxora-types.js';
 import { SecretResource } from '../controllers/resource-types.js';
@@ -17,6 +18,8 @@ import { failedCheckStatus, insufficientSamplesStatus, verdictStatus } from './c
 import { computeDrift } from './compute.js';
 import { CheckError, checkedColumns, dataSetError, loadDataSet, loadReference } from './check-data.js';
 import { readLogCurrent } from './check-log.js';
+import { evaluatePerformance } from './performance-check.js';
+import { judgementOf, performanceVerdictStatus, withPerformance, type PerformancePart } from './performance-status.js';
 import type { Table } from './types.js';
 
 export interface CheckOptions {
@@ -110,12 +113,33 @@ export async function runDriftCheck(o: CheckOptions): Promise<CheckOutcome> {
       current = rowsToColumns(gathered.rows, features);
     }
 
+    // Realized performance (spec.performance): its own part, judged beside the drift verdict (performance-status.ts).
+    const logS3 = o.predictionLogS3 ?? predictionLogS3Options();
+    const perf: PerformancePart = {
+      spec: m.spec.performance,
+      evaluation: m.spec.performance ? await evaluatePerformance({ spec: m.spec.performance, model, now, logger, ...(logS3 ? { logS3 } : {}) }) : undefined,
+      model: model.metadata.name,
+      generation,
+      now,
+    };
+    const judged = judgementOf(perf);
+    const recordPerformance = () => {
+      if (judged?.degraded) events.record(m, 'Warning', 'PerformanceDegraded', judged.condition.message);
+      else if (perf.evaluation?.kind === 'failed') events.record(m, 'Warning', perf.evaluation.reason, perf.evaluation.message);
+    };
+
     if (!m.spec.current.uri && sampleCount < m.spec.current.minSamples) {
       const min = m.spec.current.minSamples;
       const why = { ...(found ? { found } : {}), ...(skipped ? { note: skipped } : {}) };
-      const status = insufficientSamplesStatus(m.status ?? {}, sampleCount, min, generation, now, why);
-      await writeStatus(client, namespace, name, (prev) => insufficientSamplesStatus(prev, sampleCount, min, generation, now, why));
-      logger.info({ sampleCount, minSamples: min }, 'too few samples: no verdict');
+      // Too few samples for a drift verdict; a performance verdict is still the check's verdict.
+      const build = (prev: DriftMonitorStatus) => {
+        const noDrift = insufficientSamplesStatus(prev, sampleCount, min, generation, now, why);
+        return judged?.verdict ? performanceVerdictStatus(noDrift, prev, perf) : withPerformance(noDrift, prev, perf, false);
+      };
+      let status: DriftMonitorStatus = {};
+      await writeStatus(client, namespace, name, (prev) => (status = build(prev)));
+      recordPerformance();
+      logger.info({ sampleCount, minSamples: min, performanceVerdict: judged?.verdict ?? false }, 'too few samples: no drift verdict');
       return { result: 'insufficient_samples', status };
     }
 
@@ -124,10 +148,14 @@ export async function runDriftCheck(o: CheckOptions): Promise<CheckOutcome> {
     const outputReport = outputs.length ? computeDrift({ reference, current, features: outputs }) : undefined;
     const extras = { ...(outputReport ? { outputs: outputReport } : {}), ...(skipped ? { note: skipped } : {}) };
     let status: DriftMonitorStatus = {};
-    await writeStatus(client, namespace, name, (prev) => (status = verdictStatus(prev, report, sampleCount, generation, now, extras)));
+    await writeStatus(client, namespace, name, (prev) => (status = withPerformance(verdictStatus(prev, report, sampleCount, generation, now, extras), prev, perf, true)));
     const drifted = status.driftDetected === true;
     events.record(m, drifted ? 'Warning' : 'Normal', drifted ? 'DriftDetected' : 'NoDrift', status.conditions?.find((c) => c.type === 'DriftDetected')?.message ?? '');
-    logger.info({ driftShare: report.driftShare, datasetDrift: report.datasetDrift, predictionDrift: status.predictionDrift, driftDetected: drifted, sampleCount }, 'drift check finished');
+    recordPerformance();
+    logger.info(
+      { driftShare: report.driftShare, datasetDrift: report.datasetDrift, predictionDrift: status.predictionDrift, driftDetected: drifted, sampleCount, performanceDegraded: judged?.degraded },
+      'drift check finished',
+    );
     return { result: drifted ? 'drift' : 'no_drift', status };
   } catch (e) {
     const reason = e instanceof CheckError ? e.reason : 'CheckFailed';

@@ -21,27 +21,35 @@ export interface JoinResult {
 }
 
 export function joinLabels(ids: readonly string[], labels: ReadonlyMap<string, LabelValue>): JoinResult {
-  const latest = new Map<string, number>();
-  for (let i = 0; i < ids.length; i++) latest.set(ids[i]!, i);
-  const duplicateIds = ids.length - latest.size;
-  const rows: number[] = [];
-  const joined: LabelValue[] = [];
-  for (let i = 0; i < ids.length; i++) {
+  // Newest row first: the first time an id is seen is its latest row, and a
+  // distinct id with a label is one matched label, so one set and one lookup
+  // per row do the whole join (this is the hot loop of a large window).
+  const seen = new Set<string>();
+  const rowsNewestFirst: number[] = [];
+  const labelsNewestFirst: LabelValue[] = [];
+  for (let i = ids.length - 1; i >= 0; i--) {
     const id = ids[i]!;
-    if (latest.get(id) !== i) continue;
+    const before = seen.size;
+    seen.add(id);
+    if (seen.size === before) continue; // a later row carries this id
     const label = labels.get(id);
     if (label === undefined) continue;
-    rows.push(i);
-    joined.push(label);
+    rowsNewestFirst.push(i);
+    labelsNewestFirst.push(label);
   }
-  let matchedIds = 0;
-  for (const id of labels.keys()) if (latest.has(id)) matchedIds++;
+  const n = rowsNewestFirst.length;
+  const rows = new Int32Array(n);
+  const joined = new Array<LabelValue>(n);
+  for (let k = 0; k < n; k++) {
+    rows[k] = rowsNewestFirst[n - 1 - k]!;
+    joined[k] = labelsNewestFirst[n - 1 - k]!;
+  }
   return {
-    rows: Int32Array.from(rows),
+    rows,
     labels: joined,
     predictions: ids.length,
-    duplicateIds,
-    unmatchedLabels: labels.size - matchedIds,
-    coverage: latest.size === 0 ? 0 : rows.length / latest.size,
+    duplicateIds: ids.length - seen.size,
+    unmatchedLabels: labels.size - n,
+    coverage: seen.size === 0 ? 0 : n / seen.size,
   };
 }

@@ -193,6 +193,28 @@ describe('example manifests', () => {
     expect(created.spec).toEqual(assertSpec('DriftMonitor', m.spec));
   });
 
+  it('a DriftMonitor with performance gets its defaults, exactly as parseSpec gives them', async () => {
+    const m = example('drift-monitor.yaml');
+    m.spec!.performance = {
+      labels: { uri: 's3://labels/churn/', credentialsSecretRef: { name: 'labels' } },
+      prediction: { output: 'probabilities', index: 1 },
+      task: 'BinaryClassification',
+      trigger: { metric: 'auc', maxDropFromServing: 0.05 },
+    };
+    const created = await createWhenServed(m);
+    expect(created.spec!.performance).toEqual({
+      labels: { uri: 's3://labels/churn/', credentialsSecretRef: { name: 'labels' }, idColumn: 'id', labelColumn: 'label' },
+      prediction: { output: 'probabilities', index: 1 },
+      task: 'BinaryClassification',
+      threshold: 0.5,
+      window: '168h',
+      labelDelay: '0s',
+      minLabelledRows: 100,
+      trigger: { metric: 'auc', maxDropFromServing: 0.05 },
+    });
+    expect(created.spec).toEqual(assertSpec('DriftMonitor', m.spec));
+  });
+
   it('a minimal DriftMonitor defaults to live traffic and report-only', async () => {
     const created = await createWhenServed({
       apiVersion: 'fluxora.io/v1alpha1',

@@ -28,7 +28,7 @@ import type { DriftMonitor, Model, RetrainJob } from '../../src/api/index.js';
 import { leaderElectionRole } from '../../src/controllers/rbac.js';
 import { DriftMonitorType, ModelType, RetrainJobType } from '../../src/controllers/fluxora-types.js';
 import { CronJobResource, DeploymentResource, RoleBindingResource, RoleResource, SecretResource } from '../../src/controllers/resource-types.js';
-import type { KubeObject } from '../../src/runtime/kube-client.js';
+import { resourcePath, type KubeObject } from '../../src/runtime/kube-client.js';
 import { FEATURES, fixtureUri, http, inferBody, REPO_ROOT, spawnServe, type ServeProcess } from '../fixtures/models/serve-harness.js';
 import { createReadyModel, operatorNamespace, root, scrape, waitFor } from '../support/cluster.js';
 import { localCommand } from '../../hack/run-local.js';
@@ -74,7 +74,7 @@ describe('alert rules and dashboard files', () => {
     expect(stdout).toContain('SUCCESS');
     // The drift and retrain-failed alerts are among the tested ones.
     const tested = readFileSync(RULE_TESTS, 'utf8');
-    for (const a of ['FluxoraDriftDetected', 'FluxoraRetrainJobFailed', 'FluxoraModelNotReady', 'FluxoraDriftMonitorNotReady', 'FluxoraReconcileErrors', 'FluxoraOperatorNoLeader']) {
+    for (const a of ['FluxoraDriftDetected', 'FluxoraModelPerformanceDegraded', 'FluxoraRetrainJobFailed', 'FluxoraModelNotReady', 'FluxoraDriftMonitorNotReady', 'FluxoraReconcileErrors', 'FluxoraOperatorNoLeader']) {
       expect(tested).toContain(`alertname: ${a}`);
     }
   });
@@ -83,7 +83,7 @@ describe('alert rules and dashboard files', () => {
     const runbooks = readFileSync(join(root, 'docs', 'metrics-and-alerts.md'), 'utf8');
     const anchors = new Set([...runbooks.matchAll(/^#{1,6} (.+)$/gm)].map((m) => githubAnchor(m[1]!)));
     const alerts = allRules().filter((r) => r.alert);
-    expect(alerts.map((a) => a.alert)).toEqual(expect.arrayContaining(['FluxoraReconcileErrors', 'FluxoraModelNotReady', 'FluxoraDriftDetected', 'FluxoraRetrainJobFailed']));
+    expect(alerts.map((a) => a.alert)).toEqual(expect.arrayContaining(['FluxoraReconcileErrors', 'FluxoraModelNotReady', 'FluxoraDriftDetected', 'FluxoraModelPerformanceDegraded', 'FluxoraRetrainJobFailed']));
     for (const a of alerts) {
       expect(['critical', 'warning', 'info'], a.alert).toContain(a.labels?.severity);
       expect(a.annotations?.summary, a.alert).toBeTruthy();
@@ -346,6 +346,38 @@ describe('dashboard and alerts against a real Prometheus', () => {
     const triggered = await waitFor('RetrainJob from drift', async () => (await client.get<DriftMonitor>(DriftMonitorType, ns, 'churn-drift')).status?.lastRetrainJob);
     await phase(triggered, 'Failed');
 
+    // Performance figures of that verdict, degraded, as a check of a monitor with spec.performance writes them
+    // through the status subresource (the check itself, with a prediction log in MinIO and labels, is
+    // test/integration/performance-check.test.ts). The verdict already started its retrain: no second one.
+    const verdict = await client.get<DriftMonitor>(DriftMonitorType, ns, 'churn-drift');
+    await client.request('PATCH', resourcePath(DriftMonitorType, ns, 'churn-drift', 'status'), {
+      body: {
+        status: {
+          performance: {
+            checkTime: verdict.status!.lastCheckTime!,
+            windowStart: new Date(Date.now() - 7 * 86_400_000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+            windowEnd: verdict.status!.lastCheckTime!,
+            predictions: 1500,
+            labelled: 1200,
+            coverage: 0.8,
+            duplicateIds: 0,
+            unmatchedLabels: 12,
+            conflictingLabels: 0,
+            excludedRows: 0,
+            labelFiles: 3,
+            skippedLabelFiles: 1,
+            incompleteLabels: 0,
+            skippedRecords: 0,
+            metrics: { accuracy: 0.71, auc: 0.68, f1: 0.55, logLoss: 0.61 },
+            baseline: { version: 'v1', metric: 'auc', value: 0.84 },
+            degraded: true,
+          },
+        },
+      },
+      contentType: 'application/merge-patch+json',
+    });
+    await waitFor('operator exported the performance', async () => /fluxora_model_performance_degraded\{[^}]*\} 1/.test(await scrape(op.metricsPort)));
+
     // A RetrainJob whose trainer output is there and good: Succeeded, promoted, the Model rolls to v2.
     await mkdir(join(dir, 'manual', 'rj-good'), { recursive: true });
     await copyFile(join(REPO_ROOT, 'test/fixtures/models/logistic.onnx'), join(dir, 'manual', 'rj-good', 'model.onnx'));
@@ -367,6 +399,7 @@ describe('dashboard and alerts against a real Prometheus', () => {
 
     for (const expr of [
       'fluxora_drift_checks_total',
+      'fluxora_model_performance_baseline',
       'fluxora_retrain_jobs_total{result="Failed"}',
       'fluxora_retrain_jobs_total{result="Rejected"}',
       'fluxora_promotions_total',
@@ -465,17 +498,18 @@ describe('dashboard and alerts against a real Prometheus', () => {
 
   it('the alerts whose condition the fixture meets are active, and only those', async () => {
     const active = await waitFor(
-      'drift, retrain failed/rejected and inference-error alerts active',
+      'drift, performance, retrain failed/rejected and inference-error alerts active',
       async () => {
         const series = await prom!.queryRange('ALERTS', new Date(Date.now() - 5_000), new Date(), 1);
         const names = new Set(series.map((s) => s.metric.alertname));
-        return ['FluxoraDriftDetected', 'FluxoraRetrainJobFailed', 'FluxoraRetrainJobRejected', 'FluxoraInferenceErrors'].every((a) => names.has(a)) ? series : undefined;
+        return ['FluxoraDriftDetected', 'FluxoraModelPerformanceDegraded', 'FluxoraRetrainJobFailed', 'FluxoraRetrainJobRejected', 'FluxoraInferenceErrors'].every((a) => names.has(a)) ? series : undefined;
       },
       90_000,
       1000,
     );
     const byName = new Map(active.map((s) => [s.metric.alertname, s.metric]));
     expect(byName.get('FluxoraDriftDetected')).toMatchObject({ namespace: ns, monitor: 'churn-drift', severity: 'warning' });
+    expect(byName.get('FluxoraModelPerformanceDegraded')).toMatchObject({ namespace: ns, monitor: 'churn-drift', model: 'churn', severity: 'warning' });
     expect(byName.get('FluxoraRetrainJobFailed')).toMatchObject({ result: 'Failed', alertstate: 'firing' });
     expect(byName.get('FluxoraRetrainJobRejected')).toMatchObject({ result: 'Rejected', severity: 'info', alertstate: 'firing' });
     expect(byName.get('FluxoraInferenceErrors')).toMatchObject({ namespace: ns, model: 'churn' });

@@ -117,3 +117,68 @@ describe('DriftMonitor spec', () => {
     expect(spec.current.uri).toBe('s3://data/churn/last-week.csv');
   });
 });
+
+describe('DriftMonitor spec.performance', () => {
+  const performance = (patch: Record<string, unknown> = {}) => ({
+    labels: { uri: 's3://labels/churn/' },
+    prediction: { output: 'probabilities', index: 1 },
+    task: 'BinaryClassification',
+    ...patch,
+  });
+
+  it('applies defaults: id and label columns, threshold 0.5, a 168h window without delay, 100 labelled rows', () => {
+    const spec = assertSpec('DriftMonitor', { ...base(), performance: performance() });
+    expect(spec.performance).toEqual({
+      labels: { uri: 's3://labels/churn/', idColumn: 'id', labelColumn: 'label' },
+      prediction: { output: 'probabilities', index: 1 },
+      task: 'BinaryClassification',
+      threshold: 0.5,
+      window: '168h',
+      labelDelay: '0s',
+      minLabelledRows: 100,
+    });
+    expect(assertSpec('DriftMonitor', base()).performance).toBeUndefined();
+  });
+
+  it.each([
+    ['auc', { metric: 'auc', min: 0.75 }],
+    ['accuracy', { metric: 'accuracy', maxDropFromServing: 0.05 }],
+    ['logLoss', { metric: 'logLoss', max: 0.6 }],
+    ['f1', { metric: 'f1', min: 0 }],
+  ])('accepts a BinaryClassification trigger on %s', (_m, trigger) => {
+    expect(parseSpec('DriftMonitor', { ...base(), performance: performance({ trigger }) }).success).toBe(true);
+  });
+
+  it.each([
+    ['rmse', { metric: 'rmse', max: 3.5 }],
+    ['mae', { metric: 'mae', maxDropFromServing: 0.5 }],
+    ['r2', { metric: 'r2', min: -0.5 }],
+  ])('accepts a Regression trigger on %s', (_m, trigger) => {
+    const spec = { ...base(), performance: performance({ task: 'Regression', prediction: { output: 'variable' }, trigger }) };
+    expect(parseSpec('DriftMonitor', spec).success).toBe(true);
+  });
+
+  it.each([
+    ['no labels', { labels: undefined }, 'spec.performance.labels'],
+    ['an http labels uri', { labels: { uri: 'https://example.com/labels/' } }, 'spec.performance.labels.uri: labels.uri must be listable: use s3://, pvc:// or file://'],
+    ['no prediction output', { prediction: {} }, 'spec.performance.prediction.output'],
+    ['an unknown task', { task: 'MultiClass' }, 'spec.performance.task'],
+    ['a negative output index', { prediction: { output: 'p', index: -1 } }, 'spec.performance.prediction.index'],
+    ['a window in days', { window: '7d' }, 'spec.performance.window'],
+    ['a bad label delay', { labelDelay: 'two hours' }, 'spec.performance.labelDelay'],
+    ['zero labelled rows', { minLabelledRows: 0 }, 'spec.performance.minLabelledRows'],
+    ['a trigger without a bound', { trigger: { metric: 'auc' } }, 'spec.performance.trigger: trigger must set exactly one of min, max or maxDropFromServing'],
+    ['a trigger with two bounds', { trigger: { metric: 'auc', min: 0.7, maxDropFromServing: 0.1 } }, 'spec.performance.trigger: trigger must set exactly one of min, max or maxDropFromServing'],
+    ['a max on auc', { trigger: { metric: 'auc', max: 0.7 } }, 'spec.performance.trigger.max: trigger.max is for metrics where lower is better (logLoss, rmse, mae); for auc, accuracy, f1, r2 use trigger.min'],
+    ['a min on logLoss', { trigger: { metric: 'logLoss', min: 0.2 } }, 'spec.performance.trigger.min: trigger.min is for metrics where higher is better (auc, accuracy, f1, r2); for logLoss, rmse, mae use trigger.max'],
+    ['an auc minimum above 1', { trigger: { metric: 'auc', min: 75 } }, 'spec.performance.trigger.min: trigger.min must be between 0 and 1 for auc, accuracy, f1'],
+    ['a log loss maximum of 0', { trigger: { metric: 'logLoss', max: 0 } }, 'spec.performance.trigger.max: trigger.max must be greater than 0 for logLoss'],
+    ['a negative drop', { trigger: { metric: 'auc', maxDropFromServing: -0.1 } }, 'spec.performance.trigger.maxDropFromServing'],
+    ['an unknown metric', { trigger: { metric: 'precision', min: 0.5 } }, 'spec.performance.trigger.metric'],
+    ['a regression metric for a classifier', { trigger: { metric: 'rmse', max: 2 } }, 'spec.performance.trigger.metric: trigger.metric must suit the task: accuracy, auc, f1, logLoss for BinaryClassification; rmse, mae, r2 for Regression'],
+    ['a classification metric for a regression', { task: 'Regression', trigger: { metric: 'auc', min: 0.7 } }, 'spec.performance.trigger.metric: trigger.metric must suit the task'],
+    ['a positive label for a regression', { task: 'Regression', positiveLabel: 'yes' }, 'spec.performance.positiveLabel: positiveLabel is only for task BinaryClassification'],
+  ])('refuses %s', (_what, patch, expected) => {
+    expect(refused({ ...base(), performance: performance(patch) })).toContain(expected);
+  });
+});

@@ -2,14 +2,18 @@
 // ServiceAccount + Role + RoleBinding that give those pods exactly what one
 // check needs (read this monitor and its Model, read the samples token and the
 // data credentials, find the serving pods, write this monitor's status). The
-// pods get the data sets' credentials, and with source PredictionLog the
-// Model's log credentials, as environment.
+// pods get the data sets' credentials, and when they read the prediction log
+// (source PredictionLog, spec.performance) the Model's log credentials and the
+// labels' credentials, as environment (check-credentials.ts).
 import type { DriftMonitor, Model } from '../../api/index.js';
 import type { KubeObject, OwnerReference } from '../../runtime/kube-client.js';
 import { childName } from '../names.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../resource-types.js';
-import { predictionLogCredentials, predictionLogEnvFrom, samplesSecretName, type CredentialsSource } from '../model/children.js';
+import { samplesSecretName } from '../model/children.js';
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from '../pod-security.js';
+import { checkCredentials, credentialsEnvFrom } from './check-credentials.js';
+
+export { logCredentials } from './check-credentials.js';
 
 /** The CronJob and its RBAC: 52 characters at most, so the CronJob's Jobs (11 more) fit in 63. */
 export const driftCheckName = (m: DriftMonitor) => childName(m.metadata.name, 'drift-check', 52);
@@ -73,28 +77,12 @@ export function buildRoleBinding(m: DriftMonitor): KubeObject {
 }
 
 /**
- * With source PredictionLog, the Secrets that give the check the Model's
- * prediction log credentials, as the serving pods have them (the log's own,
- * else the artifact's); the check's own AWS_* variables are the reference's.
- */
-export function logCredentials(m: DriftMonitor, model: Model | undefined): CredentialsSource[] {
-  if (m.spec.current.source !== 'PredictionLog' || !model) return [];
-  return predictionLogCredentials(model, { podHasArtifactCredentials: false });
-}
-
-/**
- * The check's CronJob. `model` is the monitored Model when it exists: with
- * source PredictionLog its log credentials are part of the pod spec, so a
- * change of them (or the Model's appearing) changes the CronJob.
+ * The check's CronJob. `model` is the monitored Model when it exists: when
+ * the check reads the prediction log its log credentials are part of the pod
+ * spec, so a change of them (or the Model's appearing) changes the CronJob.
  */
 export function buildCronJob(m: DriftMonitor, image: string, model?: Model): KubeObject {
-  const creds = [m.spec.reference.credentialsSecretRef?.name, m.spec.current.credentialsSecretRef?.name].filter(
-    (n, i, all): n is string => !!n && all.indexOf(n) === i,
-  );
-  const envFrom = [
-    ...creds.map((name) => ({ secretRef: { name } })),
-    ...(m.spec.current.source === 'PredictionLog' && model ? predictionLogEnvFrom(model, { podHasArtifactCredentials: false }) : []),
-  ];
+  const envFrom = credentialsEnvFrom(checkCredentials(m, model));
   return {
     apiVersion: 'batch/v1',
     kind: 'CronJob',

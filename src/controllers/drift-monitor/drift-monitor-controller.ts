@@ -23,8 +23,9 @@ import {
   SecretResource,
   ServiceAccountResource,
 } from '../resource-types.js';
-import { buildCronJob, buildRole, buildRoleBinding, buildServiceAccount, driftCheckName, logCredentials } from './children.js';
-import { decideRetrain, unrecordedRetrain } from './retrain-trigger.js';
+import { checkCredentials } from './check-credentials.js';
+import { buildCronJob, buildRole, buildRoleBinding, buildServiceAccount, driftCheckName } from './children.js';
+import { causesText, decideRetrain, unrecordedRetrain, verdictCauses } from './retrain-trigger.js';
 import { monitorConditions } from './status.js';
 import type { DomainMetrics } from '../domain-metrics.js';
 
@@ -93,20 +94,12 @@ export function createDriftMonitorController(o: DriftMonitorControllerOptions): 
       }
     }
 
-    // The check pods get the data sets' Secrets (and the Model's log Secrets) as environment: a missing one
+    // The check pods get the data sets', the labels' and the Model's log Secrets as environment: a missing one
     // keeps them from starting at all (CreateContainerConfigError), so no
     // check could ever say so. Secrets are not watched; look them up.
     const missingSecrets: { field: string; name: string }[] = [];
-    for (const [field, ref] of [
-      ['spec.reference.credentialsSecretRef', monitor.spec.reference.credentialsSecretRef],
-      ['spec.current.credentialsSecretRef', monitor.spec.current.credentialsSecretRef],
-    ] as const) {
-      if (ref && !(await client.getOrUndefined(SecretResource, req.namespace, ref.name))) missingSecrets.push({ field, name: ref.name });
-    }
-    for (const c of logCredentials(monitor, model)) {
-      if (!(await client.getOrUndefined(SecretResource, req.namespace, c.secretName))) {
-        missingSecrets.push({ field: `${c.field} of Model "${monitor.spec.modelRef.name}", for current.source PredictionLog`, name: c.secretName });
-      }
+    for (const { field, name: secret } of checkCredentials(monitor, model)) {
+      if (!(await client.getOrUndefined(SecretResource, req.namespace, secret))) missingSecrets.push({ field, name: secret });
     }
 
     const findConditions = () => monitorConditions(monitor, {
@@ -132,15 +125,16 @@ export function createDriftMonitorController(o: DriftMonitorControllerOptions): 
           name: decision.name,
           namespace: req.namespace,
           labels: { [MONITOR_LABEL]: req.name, 'fluxora.io/model': model.metadata.name, [MANAGED_BY_LABEL]: MANAGED_BY_VALUE },
-          annotations: { 'fluxora.io/drift-check-time': status.lastCheckTime ?? '' },
+          annotations: { 'fluxora.io/drift-check-time': status.lastCheckTime ?? '', 'fluxora.io/retrain-cause': verdictCauses(status).join(',') },
           ownerReferences: [{ apiVersion: monitor.apiVersion, kind: monitor.kind, name: req.name, uid: monitor.metadata.uid ?? '', controller: true, blockOwnerDeletion: true }],
         },
         spec: { ...template, modelRef: { name: model.metadata.name } },
       };
       try {
         await client.create(RetrainJobType, job as unknown as RetrainJob);
-        log.info({ retrainJob: decision.name, driftShare: status.driftShare }, 'drift persisted: retrain started');
-        events.record(monitor, 'Normal', 'RetrainStarted', `drift in ${status.consecutiveDriftChecks ?? 0} consecutive checks: created RetrainJob ${decision.name}`);
+        const causes = causesText(verdictCauses(status));
+        log.info({ retrainJob: decision.name, driftShare: status.driftShare, causes }, `${causes} persisted: retrain started`);
+        events.record(monitor, 'Normal', 'RetrainStarted', `${causes} in the last verdict (${status.consecutiveDriftChecks ?? 0} verdicts in a row): created RetrainJob ${decision.name}`);
         o.metrics?.retrainTriggered(req.namespace, req.name);
         retrainFields = { lastRetrainJob: decision.name, lastRetrainTime: kubeTime(now) };
       } catch (e) {
@@ -158,7 +152,7 @@ export function createDriftMonitorController(o: DriftMonitorControllerOptions): 
     }
 
     const next: Status = { ...status, ...retrainFields, observedGeneration: generation, conditions };
-    o.metrics?.observeMonitor(monitor.metadata.namespace ?? '', req.name, next);
+    o.metrics?.observeMonitor(monitor.metadata.namespace ?? '', req.name, next, monitor.spec.modelRef.name);
     if (!isDeepStrictEqual(next, status)) {
       monitors.remember(await patchStatus<DriftMonitor>(client, DriftMonitorType, req.namespace, req.name, next, monitor.metadata.resourceVersion));
       const was = getCondition(status.conditions, 'Ready');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { DriftMonitor } from '../../api/index.js';
-import { decideRetrain, retrainJobName, unrecordedRetrain } from './retrain-trigger.js';
+import { causesText, decideRetrain, retrainJobName, unrecordedRetrain, verdictCauses } from './retrain-trigger.js';
 
 const NOW = new Date('2026-06-01T12:00:00Z');
 function monitor(status: Partial<NonNullable<DriftMonitor['status']>>, retrain: Partial<DriftMonitor['spec']['retrain']> = {}): DriftMonitor {
@@ -24,7 +24,7 @@ describe('decideRetrain', () => {
     expect(decideRetrain(monitor({}), { now: NOW, activeRetrains: 0 })).toEqual(d);
   });
   it('waits for the configured number of consecutive drifted checks', () => {
-    expect(decideRetrain(monitor({ consecutiveDriftChecks: 1 }), { now: NOW, activeRetrains: 0 })).toMatchObject({ create: false, reason: 'drift in 1 of 2 consecutive checks' });
+    expect(decideRetrain(monitor({ consecutiveDriftChecks: 1 }), { now: NOW, activeRetrains: 0 })).toMatchObject({ create: false, reason: 'drift or degraded performance in 1 of 2 consecutive checks' });
   });
   it('does nothing without drift, when disabled, or without a verdict', () => {
     expect(decideRetrain(monitor({ driftDetected: false }), { now: NOW, activeRetrains: 0 }).create).toBe(false);
@@ -51,6 +51,48 @@ describe('decideRetrain', () => {
   });
   it('keeps names within Job name limits', () => {
     expect(retrainJobName('m'.repeat(200), 'u', 't').length).toBeLessThanOrEqual(57);
+  });
+});
+
+describe('decideRetrain on degraded performance', () => {
+  const CHECK = '2026-06-01T11:59:00Z';
+  const degraded = (checkTime = CHECK) =>
+    ({ checkTime, degraded: true, windowStart: '2026-05-25T11:59:00Z', windowEnd: CHECK, predictions: 900, labelled: 800, coverage: 0.9, metrics: { auc: 0.6 } }) as never;
+
+  it('starts a retrain from a verdict that found degraded performance and no drift, named after that verdict', () => {
+    const m = monitor({ driftDetected: false, performance: degraded() });
+    expect(verdictCauses(m.status)).toEqual(['performance']);
+    expect(decideRetrain(m, { now: NOW, activeRetrains: 0 })).toEqual({ create: true, name: retrainJobName('churn-drift', 'u-1', CHECK) });
+  });
+
+  it('counts a performance verdict whose drift part had too few samples (no driftDetected)', () => {
+    const m = monitor({ driftDetected: undefined, performance: degraded() });
+    expect(decideRetrain(m, { now: NOW, activeRetrains: 0 }).create).toBe(true);
+  });
+
+  it('names both causes when both are found', () => {
+    expect(causesText(verdictCauses(monitor({ performance: degraded() }).status))).toBe('drift and degraded performance');
+  });
+
+  it('ignores degraded figures of another check than the last verdict', () => {
+    // E.g. a check after it had too few labels for a verdict, or the figures of an older verdict.
+    const m = monitor({ driftDetected: false, performance: degraded('2026-06-01T11:00:00Z') });
+    expect(verdictCauses(m.status)).toEqual([]);
+    expect(decideRetrain(m, { now: NOW, activeRetrains: 0 })).toEqual({ create: false, reason: 'neither drift nor degraded performance in the last verdict' });
+  });
+
+  it('waits for the streak, and keeps one retrain per verdict, the cooldown and maxConcurrent', () => {
+    const first = monitor({ driftDetected: false, consecutiveDriftChecks: 1, performance: degraded() });
+    expect(decideRetrain(first, { now: NOW, activeRetrains: 0 })).toMatchObject({ create: false, reason: 'drift or degraded performance in 1 of 2 consecutive checks' });
+    const second = monitor({ driftDetected: false, consecutiveDriftChecks: 2, performance: degraded() });
+    expect(decideRetrain(second, { now: NOW, activeRetrains: 1 })).toMatchObject({ create: false });
+    expect(decideRetrain(monitor({ driftDetected: false, performance: degraded(), lastRetrainTime: '2026-06-01T11:30:00Z' }), { now: NOW, activeRetrains: 0 }).create).toBe(false);
+    expect(decideRetrain(monitor({ driftDetected: false, performance: degraded(), lastRetrainTime: '2026-06-01T11:59:30Z' }), { now: new Date('2026-06-01T14:00:00Z'), activeRetrains: 0 }).create).toBe(false);
+  });
+
+  it('does not start one for figures that are not degraded', () => {
+    const m = monitor({ driftDetected: false, performance: { ...(degraded() as object), degraded: false } as never });
+    expect(decideRetrain(m, { now: NOW, activeRetrains: 0 }).create).toBe(false);
   });
 });
 

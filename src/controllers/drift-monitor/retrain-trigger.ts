@@ -1,5 +1,10 @@
 // Whether a DriftMonitor starts a RetrainJob now. Pure logic, no I/O.
 //
+// A verdict triggers when it found drift or degraded performance
+// (status.performance.degraded of that same check, spec.performance.trigger);
+// status.consecutiveDriftChecks counts such verdicts in a row (written by the
+// check, src/drift/performance-status.ts).
+//
 // One verdict (identified by status.lastCheckTime, which only checks that
 // produced a verdict advance) can start at most one RetrainJob: its name is
 // derived from the monitor's uid and that time, so a repeated reconcile, an
@@ -25,14 +30,28 @@ export function retrainJobName(monitorName: string, monitorUid: string, checkTim
   return `${monitorName.slice(0, 40).replace(/[-.]+$/, '')}-retrain-${id}`;
 }
 
+/** What the last verdict found that counts for a retrain: drift, degraded performance, both, or nothing. */
+export function verdictCauses(status: DriftMonitor['status']): ('drift' | 'performance')[] {
+  const s = status ?? {};
+  if (!s.lastCheckTime) return [];
+  // Figures of a check without a verdict (too few labels) or of an older check never count.
+  const degraded = s.performance?.degraded === true && s.performance.checkTime === s.lastCheckTime;
+  return [...(s.driftDetected === true ? (['drift'] as const) : []), ...(degraded ? (['performance'] as const) : [])];
+}
+
+/** "drift", "degraded performance" or "drift and degraded performance", for messages. */
+export const causesText = (causes: readonly ('drift' | 'performance')[]): string =>
+  causes.map((c) => (c === 'drift' ? 'drift' : 'degraded performance')).join(' and ') || 'nothing';
+
 export function decideRetrain(m: DriftMonitor, ctx: RetrainContext): RetrainDecision {
   const policy = m.spec.retrain;
   const s = m.status ?? {};
   if (!policy.enabled || !policy.template) return { create: false, reason: 'retrain is not enabled' };
-  if (s.driftDetected !== true || !s.lastCheckTime) return { create: false, reason: 'no drift in the last verdict' };
+  const causes = verdictCauses(s);
+  if (causes.length === 0 || !s.lastCheckTime) return { create: false, reason: 'neither drift nor degraded performance in the last verdict' };
   const streak = s.consecutiveDriftChecks ?? 0;
   if (streak < policy.consecutiveChecks) {
-    return { create: false, reason: `drift in ${streak} of ${policy.consecutiveChecks} consecutive checks` };
+    return { create: false, reason: `drift or degraded performance in ${streak} of ${policy.consecutiveChecks} consecutive checks` };
   }
   const lastRetrain = [s.lastRetrainTime, ctx.newestRetrainCreatedAt]
     .filter((t): t is string => !!t)
