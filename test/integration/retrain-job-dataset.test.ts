@@ -131,6 +131,7 @@ describe('RetrainJob on the prediction log', () => {
       });
       expect(JSON.parse(envOf(init).FLUXORA_FEATURES!)).toEqual(FEATURES);
       expect(init.envFrom).toEqual([
+        { prefix: 'FLUXORA_PREDICTION_LOG_', secretRef: { name: 'artifact-store' } },
         { prefix: 'FLUXORA_PREDICTION_LOG_', secretRef: { name: 'log-store' } },
         { prefix: 'FLUXORA_LABELS_', secretRef: { name: 'labels-store' } },
       ]);

@@ -96,10 +96,12 @@ describe('buildTrainerJob', () => {
       expect(spec.containers[0]!.envFrom).toEqual([{ secretRef: { name: 'output-store' } }]);
     });
 
-    it("passes the log's credentials (else the artifact's) and the labels' with their own prefixes, the output's as AWS_*", () => {
+    it("passes the log's credentials (the artifact's, the log's own over them) and the labels' with their own prefixes, the output's as AWS_*", () => {
       const own = logged({ logSecret: true, artifactSecret: true, labelsSecret: true });
       expect(pod(buildTrainerJob(own.job, own.m, undefined, 'fluxora:test')).initContainers![0]!.envFrom).toEqual([
         { secretRef: { name: 'output-store' } },
+        // Layered as the serving pod sees them: a key the log's Secret leaves out (the endpoint) comes from the artifact's.
+        { prefix: 'FLUXORA_PREDICTION_LOG_', secretRef: { name: 'artifact-store' } },
         { prefix: 'FLUXORA_PREDICTION_LOG_', secretRef: { name: 'log-store' } },
         { prefix: 'FLUXORA_LABELS_', secretRef: { name: 'labels-store' } },
       ]);

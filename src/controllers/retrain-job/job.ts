@@ -6,12 +6,11 @@
 // prefix, and FLUXORA_DATASET_URI names it: the trainer sees an ordinary file.
 import { parseDuration, type Model, type RetrainJob } from '../../api/index.js';
 import type { KubeObject } from '../../runtime/kube-client.js';
-import { PREDICTION_LOG_CREDENTIALS_PREFIX } from '../../serving/config.js';
 import { joinUri } from '../../storage/uri.js';
 import { childName } from '../names.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../resource-types.js';
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from '../pod-security.js';
-import { PVC_MOUNT_ROOT, pvcClaim } from '../model/children.js';
+import { predictionLogEnvFrom, PVC_MOUNT_ROOT, pvcClaim } from '../model/children.js';
 import { DATASET_BUILD_PERMANENT_EXIT_CODES, PERMANENT_EXIT_CODES } from '../../training/exit-codes.js';
 import { DATASET_FILE, LABELS_CREDENTIALS_PREFIX } from '../../training/logged-dataset.js';
 
@@ -87,19 +86,19 @@ type Mount = { name: string; mountPath: string; readOnly?: boolean };
  * `fluxora dataset-build` with everything it needs in its environment (no API
  * access): the window, the log, the Model's features, the labels and the run's
  * prefix. Credentials: the output's Secret as AWS_* (it writes dataset.csv),
- * the log's (the Model's predictionLog Secret, else its artifact Secret, as
- * the serving pods fall back) with the prefix FLUXORA_PREDICTION_LOG_, and the
- * labels' with FLUXORA_LABELS_.
+ * the log's (the Model's artifact Secret, then its predictionLog Secret over
+ * it, as the serving pods see them) with the prefix FLUXORA_PREDICTION_LOG_, and
+ * the labels' with FLUXORA_LABELS_.
  */
 function datasetContainer(rj: RetrainJob, model: Model, image: string, mounts: Mount[]) {
   const spec = rj.spec.dataset.predictionLog!;
   const log = model.spec.serving?.predictionLog;
   if (!log) throw new Error(`Model ${model.metadata.name} has no spec.serving.predictionLog`);
   const window = trainingWindow(rj)!;
-  const logSecret = log.credentialsSecretRef?.name ?? model.spec.artifact.credentialsSecretRef?.name;
   const envFrom = [
     ...(rj.spec.output.credentialsSecretRef ? [{ secretRef: { name: rj.spec.output.credentialsSecretRef.name } }] : []),
-    ...(logSecret ? [{ prefix: PREDICTION_LOG_CREDENTIALS_PREFIX, secretRef: { name: logSecret } }] : []),
+    // Its own AWS_* variables are the output's: the log's settings come layered as a drift check gets them.
+    ...predictionLogEnvFrom(model, { podHasArtifactCredentials: false }),
     ...(spec.labels.credentialsSecretRef ? [{ prefix: LABELS_CREDENTIALS_PREFIX, secretRef: { name: spec.labels.credentialsSecretRef.name } }] : []),
   ];
   const env: EnvVar[] = [
