@@ -1,6 +1,7 @@
 // computeDrift: one report for a set of features, each judged by its own
 // method and threshold, and the data-set verdict (Evidently's
 // `get_dataset_drift`: drifted share >= datasetDriftShare).
+import { sortFloat64 } from './radix-sort.js';
 import { categoryShares, countsOf, numericShares, type CategoryCounts, type CategoryKey } from './binning.js';
 import { chiSquare } from './chisquare.js';
 import { DriftInputError } from './errors.js';
@@ -156,11 +157,11 @@ export function featureDrift(spec: FeatureSpec, reference: Column, current: Colu
 function scoreNumeric(method: Procedure['method'], ref: Float64Array, cur: Float64Array): Scored {
   switch (method) {
     case 'ks': {
-      const r = ks2samp(ref.sort(), cur.sort());
+      const r = ks2samp(sortFloat64(ref), sortFloat64(cur));
       return { score: r.statistic, pValue: r.pValue };
     }
     case 'wasserstein':
-      return { score: wassersteinNormed(ref.sort(), cur.sort()) };
+      return { score: wassersteinNormed(sortFloat64(ref), sortFloat64(cur)) };
     case 'psi':
       return { score: psi(numericShares(ref, cur)) };
     case 'jensenshannon':

@@ -2,6 +2,8 @@
 // values and sort once. Every statistic after that (KS, Wasserstein,
 // histograms, distinct counts, moments) is a linear pass over sorted arrays.
 
+import { sortFloat64 } from './radix-sort.js';
+
 /** A numeric sample with NaN and ±Infinity removed (as Evidently drops them), sorted ascending. */
 export interface SortedSample {
   readonly values: Float64Array;
@@ -26,8 +28,7 @@ export function finiteValues(input: ArrayLike<number>): Float64Array {
 }
 
 export function sortedSample(input: ArrayLike<number>): SortedSample {
-  const values = finiteValues(input);
-  values.sort();
+  const values = sortFloat64(finiteValues(input));
   return { values, dropped: input.length - values.length };
 }
 
