@@ -12,6 +12,7 @@
 import type { PerformanceMetric, PerformanceTask } from '../api/index.js';
 import type { LabelValue } from '../predictions/index.js';
 import { parseNumberCell } from '../table/index.js';
+import { regressionMetrics as trainerRegressionMetrics, rocAuc } from '../training/metrics.js';
 
 export interface MetricResult {
   metrics: Partial<Record<PerformanceMetric, number>>;
@@ -25,38 +26,7 @@ export interface MetricResult {
  */
 export const LOG_LOSS_EPS = Number.EPSILON;
 
-/**
- * ROC AUC by the Mann-Whitney statistic: the share of (positive, negative)
- * pairs the score orders correctly, a tie counting half; equal to
- * roc_auc_score's trapezoidal area. Both classes' scores are sorted once
- * (native typed-array sorts, O(n log n)) and merged. Undefined with one class.
- */
-export function rocAuc(y: Uint8Array, score: Float64Array): number | undefined {
-  let positives = 0;
-  for (let i = 0; i < y.length; i++) positives += y[i]!;
-  const negatives = y.length - positives;
-  if (positives === 0 || negatives === 0) return undefined;
-  const pos = new Float64Array(positives);
-  const neg = new Float64Array(negatives);
-  for (let i = 0, p = 0, q = 0; i < y.length; i++) {
-    if (y[i]) pos[p++] = score[i]!;
-    else neg[q++] = score[i]!;
-  }
-  pos.sort();
-  neg.sort();
-  // below: negatives scored under the current positive; upTo: those scored under or equal.
-  let below = 0;
-  let upTo = 0;
-  let pairs = 0;
-  for (let k = 0; k < positives; k++) {
-    const s = pos[k]!;
-    while (below < negatives && neg[below]! < s) below++;
-    if (upTo < below) upTo = below;
-    while (upTo < negatives && neg[upTo]! <= s) upTo++;
-    pairs += below + (upTo - below) / 2;
-  }
-  return pairs / positives / negatives;
-}
+export { rocAuc };
 
 /** Binary metrics of classes y (1 = positive) and scores: the positive class is predicted at or above `threshold`. */
 export function binaryMetrics(y: Uint8Array, score: Float64Array, threshold: number): MetricResult {
@@ -103,23 +73,12 @@ export function regressionMetrics(y: Float64Array, pred: Float64Array): MetricRe
     for (const metric of ['rmse', 'mae', 'r2'] as const) out.unavailable.push({ metric, reason: 'no labelled rows' });
     return out;
   }
-  let mean = 0;
-  for (let i = 0; i < n; i++) mean += y[i]!;
-  mean /= n;
-  let sse = 0;
-  let sae = 0;
-  let sst = 0;
-  for (let i = 0; i < n; i++) {
-    const e = y[i]! - pred[i]!;
-    sse += e * e;
-    sae += Math.abs(e);
-    sst += (y[i]! - mean) ** 2;
-  }
-  out.metrics.rmse = Math.sqrt(sse / n);
-  out.metrics.mae = sae / n;
+  const { rmse, mae, r2 } = trainerRegressionMetrics(y, pred);
+  out.metrics.rmse = rmse;
+  out.metrics.mae = mae;
   if (n < 2) out.unavailable.push({ metric: 'r2', reason: 'R² needs at least 2 labelled rows' });
-  // A constant target: scikit-learn's force_finite gives 1 for a perfect fit, 0 otherwise.
-  else out.metrics.r2 = sst > 0 ? 1 - sse / sst : sse === 0 ? 1 : 0;
+  // A constant target: scikit-learn's force_finite gives 1 for a perfect fit, 0 otherwise (as the trainer's).
+  else out.metrics.r2 = r2;
   return out;
 }
 

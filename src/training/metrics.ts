@@ -25,27 +25,39 @@ export function regressionMetrics(y: Float64Array, pred: ArrayLike<number>): Met
   return { rmse: Math.sqrt(mse), mse, mae: sae / n, r2 };
 }
 
-/** Area under the ROC curve by the rank-sum statistic (ties count half); undefined with one class only. */
-export function rocAuc(y: Float64Array, score: ArrayLike<number>): number | undefined {
-  const n = y.length;
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => score[a]! - score[b]!);
+/**
+ * ROC AUC by the Mann-Whitney statistic: the share of (positive, negative)
+ * pairs the score orders correctly, a tie counting half; equal to
+ * roc_auc_score's trapezoidal area. Both classes' scores are sorted once
+ * (native typed-array sorts, O(n log n)) and merged. `y[i] === 1` is the
+ * positive class. Undefined with one class only. The trainer's holdout and
+ * the drift check's realized performance both use it.
+ */
+export function rocAuc(y: ArrayLike<number>, score: ArrayLike<number>): number | undefined {
   let positives = 0;
-  let rankSum = 0;
-  for (let i = 0; i < n; ) {
-    let j = i;
-    while (j + 1 < n && score[order[j + 1]!] === score[order[i]!]) j++;
-    const avgRank = (i + j) / 2 + 1;
-    for (let k = i; k <= j; k++) {
-      if (y[order[k]!] === 1) {
-        positives++;
-        rankSum += avgRank;
-      }
-    }
-    i = j + 1;
-  }
-  const negatives = n - positives;
+  for (let i = 0; i < y.length; i++) if (y[i] === 1) positives++;
+  const negatives = y.length - positives;
   if (positives === 0 || negatives === 0) return undefined;
-  return (rankSum - (positives * (positives + 1)) / 2) / (positives * negatives);
+  const pos = new Float64Array(positives);
+  const neg = new Float64Array(negatives);
+  for (let i = 0, p = 0, q = 0; i < y.length; i++) {
+    if (y[i] === 1) pos[p++] = score[i]!;
+    else neg[q++] = score[i]!;
+  }
+  pos.sort();
+  neg.sort();
+  // below: negatives scored under the current positive; upTo: those scored under or equal.
+  let below = 0;
+  let upTo = 0;
+  let pairs = 0;
+  for (let k = 0; k < positives; k++) {
+    const s = pos[k]!;
+    while (below < negatives && neg[below]! < s) below++;
+    if (upTo < below) upTo = below;
+    while (upTo < negatives && neg[upTo]! <= s) upTo++;
+    pairs += below + (upTo - below) / 2;
+  }
+  return pairs / positives / negatives;
 }
 
 export function classificationMetrics(y: Float64Array, prob: ArrayLike<number>): MetricValues {
