@@ -7,14 +7,14 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { DriftMonitor, Model, RetrainJob } from '../../src/api/index.js';
 import { DriftMonitorType, RetrainJobType } from '../../src/controllers/fluxora-types.js';
-import { CronJobResource, JobResource, SecretResource } from '../../src/controllers/resource-types.js';
+import { CronJobResource, JobResource } from '../../src/controllers/resource-types.js';
 import { getCondition } from '../../src/runtime/conditions.js';
 import type { KubeObject } from '../../src/runtime/kube-client.js';
 import { readObject, writeObject } from '../../src/storage/index.js';
 import { FEATURES, fixtureUri, inferBody } from '../fixtures/models/serve-harness.js';
 import { createReadyModel, operatorNamespace, waitFor } from '../support/cluster.js';
 import { createBucket, s3Options, startMinio, type MinioEndpoint } from '../support/minio.js';
-import { exposeHostPort, kubectl, requireRealNode } from '../support/real-pods.js';
+import { kubectl, minioForPods, requireRealNode } from '../support/real-pods.js';
 
 const BUCKET = 'fluxora-drift-serving';
 
@@ -65,13 +65,7 @@ describe('drift-check pods on samples captured by real serving pods', () => {
   beforeAll(async () => {
     m = await startMinio();
     await createBucket(m, BUCKET);
-    const store = await exposeHostPort(client, ns, 'minio', 9000, Number(new URL(m.endpoint).port));
-    await client.create(SecretResource, {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name: 'storage', namespace: ns },
-      stringData: { AWS_ACCESS_KEY_ID: m.accessKeyId, AWS_SECRET_ACCESS_KEY: m.secretAccessKey, AWS_ENDPOINT_URL: store, AWS_REGION: 'us-east-1' },
-    } as KubeObject);
+    await minioForPods(client, ns, m);
     const g = gaussian(11);
     await writeObject(uri('reference.csv'), ['tenure,spend,visits', ...Array.from({ length: 1000 }, () => [g(), g(), g()].map((v) => v.toFixed(5)).join(','))].join('\n') + '\n', { s3: s3Options(m) });
     await writeObject(uri('models/v1/model.onnx'), await readObject(fixtureUri('linear.onnx')), { s3: s3Options(m) });

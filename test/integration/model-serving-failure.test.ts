@@ -8,15 +8,13 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Model } from '../../src/api/index.js';
 import { ModelType } from '../../src/controllers/fluxora-types.js';
-import { SecretResource } from '../../src/controllers/resource-types.js';
 import { getCondition } from '../../src/runtime/conditions.js';
-import type { KubeObject } from '../../src/runtime/kube-client.js';
 import { readObject, writeObject } from '../../src/storage/index.js';
 import { FEATURES, fixtureUri } from '../fixtures/models/serve-harness.js';
 import { operatorNamespace, waitFor } from '../support/cluster.js';
 import { argoHealth, kstatus } from '../support/gitops.js';
 import { createBucket, s3Options, startMinio, type MinioEndpoint } from '../support/minio.js';
-import { exposeHostPort, podsWhere, requireRealNode } from '../support/real-pods.js';
+import { minioForPods, podsWhere, requireRealNode } from '../support/real-pods.js';
 
 const BUCKET = 'fluxora-serving-failure';
 
@@ -31,13 +29,7 @@ describe('a Model whose server cannot start (real pods)', () => {
   beforeAll(async () => {
     m = await startMinio();
     await createBucket(m, BUCKET);
-    const store = await exposeHostPort(client, ns, 'minio', 9000, Number(new URL(m.endpoint).port));
-    await client.create(SecretResource, {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name: 'storage', namespace: ns },
-      stringData: { AWS_ACCESS_KEY_ID: m.accessKeyId, AWS_SECRET_ACCESS_KEY: m.secretAccessKey, AWS_ENDPOINT_URL: store, AWS_REGION: 'us-east-1' },
-    } as KubeObject);
+    await minioForPods(client, ns, m);
     await suite.startOperator();
   }, 120_000);
 

@@ -18,13 +18,12 @@ import { serverSideApply } from '../../src/runtime/apply.js';
 import type { KubeObject, ResourceType } from '../../src/runtime/kube-client.js';
 import type { Model } from '../../src/api/index.js';
 import { ModelType } from '../../src/controllers/fluxora-types.js';
-import { SecretResource } from '../../src/controllers/resource-types.js';
 import { getCondition } from '../../src/runtime/conditions.js';
 import { readObject, writeObject } from '../../src/storage/index.js';
 import { FEATURES, fixtureUri, inferBody } from '../fixtures/models/serve-harness.js';
 import { operatorNamespace, root, waitFor } from '../support/cluster.js';
 import { createBucket, s3Options, startMinio } from '../support/minio.js';
-import { exposeHostPort, requireRealNode } from '../support/real-pods.js';
+import { minioForPods, requireRealNode } from '../support/real-pods.js';
 import { schemasFromCrd, schemasFromOpenApiV2, writeSchemas, type Crd } from '../support/kubeconform-schemas.js';
 import { helm, kubeconform, kubectl, run, runOk, valuesWithEveryFeature } from '../support/packaging.js';
 
@@ -181,13 +180,7 @@ spec:
       await createBucket(m, 'fluxora-packaging');
       const artifact = `s3://fluxora-packaging/${ns}/v1/model.onnx`;
       await writeObject(artifact, await readObject(fixtureUri('linear.onnx')), { s3: s3Options(m) });
-      const store = await exposeHostPort(client, ns, 'minio', 9000, Number(new URL(m.endpoint).port));
-      await client.create(SecretResource, {
-        apiVersion: 'v1',
-        kind: 'Secret',
-        metadata: { name: 'storage', namespace: ns },
-        stringData: { AWS_ACCESS_KEY_ID: m.accessKeyId, AWS_SECRET_ACCESS_KEY: m.secretAccessKey, AWS_ENDPOINT_URL: store, AWS_REGION: 'us-east-1' },
-      } as KubeObject);
+      await minioForPods(client, ns, m);
       await client.create(ModelType, {
         apiVersion: 'fluxora.io/v1alpha1',
         kind: 'Model',

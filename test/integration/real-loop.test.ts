@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DriftMonitor, Model, RetrainJob } from '../../src/api/index.js';
 import { DriftMonitorType, ModelType, RetrainJobType } from '../../src/controllers/fluxora-types.js';
-import { CronJobResource, DeploymentResource, SecretResource } from '../../src/controllers/resource-types.js';
+import { CronJobResource, DeploymentResource } from '../../src/controllers/resource-types.js';
 import { getCondition } from '../../src/runtime/conditions.js';
 import type { KubeObject } from '../../src/runtime/kube-client.js';
 import { writeObject } from '../../src/storage/index.js';
@@ -30,17 +30,19 @@ import { argoHealth, kstatus } from '../support/gitops.js';
 import { createBucket, s3Options, startMinio, type MinioEndpoint } from '../support/minio.js';
 import {
   containerPids,
-  exposeHostPort,
+  installOperator,
   kubectl,
+  minioForPods,
+  OPERATOR_NS,
   podsWhere,
   processSecurity,
+  removeOperator,
   requireRealNode,
   steadyLoad,
   type PodLike,
 } from '../support/real-pods.js';
 
 const BUCKET = 'fluxora-real';
-const OPERATOR_NS = 'fluxora-system';
 
 interface InferAnswer {
   model_version: string;
@@ -57,7 +59,6 @@ describe('real pods: the whole loop with the operator in the cluster', () => {
   const { client, ns } = operatorNamespace('real-loop', { nodes: 'real' }, { operator: false });
   let dir: string;
   let m: MinioEndpoint;
-  let storeUrl: string;
   const timings: [string, number][] = [];
   let last = Date.now();
   const mark = (step: string) => {
@@ -117,13 +118,7 @@ describe('real pods: the whole loop with the operator in the cluster', () => {
     m = await startMinio();
     await createBucket(m, BUCKET);
     // Pods reach MinIO on the host by name: CoreDNS answers, kube-proxy routes.
-    storeUrl = await exposeHostPort(client, ns, 'minio', 9000, Number(new URL(m.endpoint).port));
-    await client.create(SecretResource, {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name: 'storage', namespace: ns },
-      stringData: { AWS_ACCESS_KEY_ID: m.accessKeyId, AWS_SECRET_ACCESS_KEY: m.secretAccessKey, AWS_ENDPOINT_URL: storeUrl, AWS_REGION: 'us-east-1' },
-    } as KubeObject);
+    await minioForPods(client, ns, m);
     await writeObject(uri('data/history.csv'), dataset(3000, 1, 0, OLD_CONCEPT), s3());
     await writeObject(uri('data/reference.csv'), dataset(1000, 2, 0, OLD_CONCEPT), s3());
     await writeObject(uri('data/recent.csv'), dataset(3000, 3, 1.5, NEW_CONCEPT), s3());
@@ -143,14 +138,12 @@ describe('real pods: the whole loop with the operator in the cluster', () => {
     expect(v1.code, v1.stderr).toBe(0);
 
     // The operator, as a user installs it: the image, its RBAC, its namespace.
-    await kubectl(['apply', '--server-side', '--force-conflicts', '-k', 'manifests/install']);
-    await kubectl(['-n', OPERATOR_NS, 'rollout', 'status', 'deployment/fluxora-operator', '--timeout=120s']);
+    await installOperator();
     mark('operator installed from manifests/install, rolled out');
   }, 300_000);
 
   afterAll(async () => {
-    // The operator watches every namespace: remove it so later test files run theirs alone.
-    await kubectl(['delete', '--ignore-not-found', '--wait=true', '-n', OPERATOR_NS, 'deployment/fluxora-operator']).catch(() => undefined);
+    await removeOperator();
     if (dir) await rm(dir, { recursive: true, force: true });
     console.log(`real-pod loop, step timings:\n${timings.map(([s, ms]) => `  ${(ms / SECOND).toFixed(2).padStart(6)} s  ${s}`).join('\n')}`);
   });

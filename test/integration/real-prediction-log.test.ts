@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DriftMonitor, Model, RetrainJob } from '../../src/api/index.js';
 import { DriftMonitorType, ModelType, RetrainJobType } from '../../src/controllers/fluxora-types.js';
-import { CronJobResource, SecretResource } from '../../src/controllers/resource-types.js';
+import { CronJobResource } from '../../src/controllers/resource-types.js';
 import { readLogWindow } from '../../src/predictions/index.js';
 import { getCondition } from '../../src/runtime/conditions.js';
 import type { KubeObject } from '../../src/runtime/kube-client.js';
@@ -20,10 +20,9 @@ import { FEATURES, inferBody } from '../fixtures/models/serve-harness.js';
 import { runFluxora } from '../support/captured-process.js';
 import { operatorNamespace, retrainJobFinished, waitFor } from '../support/cluster.js';
 import { createBucket, s3Options, startMinio, type MinioEndpoint } from '../support/minio.js';
-import { exposeHostPort, kubectl, requireRealNode } from '../support/real-pods.js';
+import { installOperator, kubectl, minioForPods, removeOperator, requireRealNode } from '../support/real-pods.js';
 
 const BUCKET = 'fluxora-real-log';
-const OPERATOR_NS = 'fluxora-system';
 const SECOND = 1000;
 const REQUESTS = 800;
 
@@ -70,13 +69,7 @@ describe('real pods: prediction log, labels and performance-triggered retraining
   beforeAll(async () => {
     m = await startMinio();
     await createBucket(m, BUCKET);
-    const storeUrl = await exposeHostPort(client, ns, 'minio', 9000, Number(new URL(m.endpoint).port));
-    await client.create(SecretResource, {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name: 'storage', namespace: ns },
-      stringData: { AWS_ACCESS_KEY_ID: m.accessKeyId, AWS_SECRET_ACCESS_KEY: m.secretAccessKey, AWS_ENDPOINT_URL: storeUrl, AWS_REGION: 'us-east-1' },
-    } as KubeObject);
+    await minioForPods(client, ns, m);
     await writeObject(uri('data/history.csv'), dataset(3000, 1, 0, OLD_CONCEPT), s3());
     await writeObject(uri('data/reference.csv'), dataset(1000, 2, 0, OLD_CONCEPT), s3());
     const v1 = await runFluxora(['train'], {
@@ -90,13 +83,12 @@ describe('real pods: prediction log, labels and performance-triggered retraining
       AWS_REGION: 'us-east-1',
     });
     expect(v1.code, v1.stderr).toBe(0);
-    await kubectl(['apply', '--server-side', '--force-conflicts', '-k', 'manifests/install']);
-    await kubectl(['-n', OPERATOR_NS, 'rollout', 'status', 'deployment/fluxora-operator', '--timeout=120s']);
+    await installOperator();
     mark('operator installed from manifests/install');
   }, 300_000);
 
   afterAll(async () => {
-    await kubectl(['delete', '--ignore-not-found', '--wait=true', '-n', OPERATOR_NS, 'deployment/fluxora-operator']).catch(() => undefined);
+    await removeOperator();
     console.log(`real-pod prediction-log loop, step timings:\n${timings.map(([s, ms]) => `  ${(ms / SECOND).toFixed(2).padStart(6)} s  ${s}`).join('\n')}`);
   });
 

@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { inject } from 'vitest';
 import type { KubeClient, KubeObject } from '../../src/runtime/kube-client.js';
 import { root, waitFor } from './cluster.js';
+import type { MinioEndpoint } from './minio.js';
 
 const run = promisify(execFile);
 
@@ -68,6 +69,38 @@ export async function exposeHostPort(client: KubeClient, ns: string, name: strin
     endpoints: [{ addresses: [NODE_IP], conditions: { ready: true } }],
   } as KubeObject);
   return `http://${name}.${ns}.svc.cluster.local:${port}`;
+}
+
+const SecretRes = { group: '', version: 'v1', kind: 'Secret', plural: 'secrets', namespaced: true } as const;
+
+/**
+ * The host's MinIO for pods: Service "minio" (exposeHostPort) and Secret
+ * "storage" with its credentials as the AWS SDK variables, the endpoint being
+ * that Service. Returns the endpoint.
+ */
+export async function minioForPods(client: KubeClient, ns: string, m: MinioEndpoint): Promise<string> {
+  const endpoint = await exposeHostPort(client, ns, 'minio', 9000, Number(new URL(m.endpoint).port));
+  await client.create(SecretRes, {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 'storage', namespace: ns },
+    stringData: { AWS_ACCESS_KEY_ID: m.accessKeyId, AWS_SECRET_ACCESS_KEY: m.secretAccessKey, AWS_ENDPOINT_URL: endpoint, AWS_REGION: 'us-east-1' },
+  } as KubeObject);
+  return endpoint;
+}
+
+/** Where manifests/install puts the operator. */
+export const OPERATOR_NS = 'fluxora-system';
+
+/** The operator installed as a user does (`kubectl apply -k manifests/install`), rolled out. */
+export async function installOperator(): Promise<void> {
+  await kubectl(['apply', '--server-side', '--force-conflicts', '-k', 'manifests/install']);
+  await kubectl(['-n', OPERATOR_NS, 'rollout', 'status', 'deployment/fluxora-operator', '--timeout=120s']);
+}
+
+/** The operator watches every namespace: removed after a file, so later files run theirs alone. */
+export async function removeOperator(): Promise<void> {
+  await kubectl(['delete', '--ignore-not-found', '--wait=true', '-n', OPERATOR_NS, 'deployment/fluxora-operator']).catch(() => undefined);
 }
 
 export interface PodLike extends KubeObject {
