@@ -236,7 +236,11 @@ describe('real pods: the whole loop with the operator in the cluster', () => {
       return list.length ? list : undefined;
     }, 150_000, 1000);
     expect(rjs).toHaveLength(1);
-    const monitor = await client.get<DriftMonitor>(DriftMonitorType, ns, 'churn-drift');
+    // The operator creates the RetrainJob first and records it in the monitor's status in the next write.
+    const monitor = await waitFor('the RetrainJob recorded in the monitor', async () => {
+      const mon = await client.get<DriftMonitor>(DriftMonitorType, ns, 'churn-drift');
+      return mon.status?.lastRetrainJob ? mon : undefined;
+    }, 30_000, 250);
     expect(monitor.status?.consecutiveDriftChecks).toBeGreaterThanOrEqual(2);
     expect(monitor.status?.lastRetrainJob).toBe(rjs[0]!.metadata.name);
     const health = argoHealth('driftmonitor', monitor);

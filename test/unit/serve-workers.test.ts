@@ -215,23 +215,43 @@ function startCli(args: string[], env: Record<string, string> = {}): Cli {
 }
 
 /** An artifact store whose n-th download of the model answers as `answer(n)` says. */
-async function artifactStore(answer: (n: number) => 'model' | 'missing' | 'hold'): Promise<{ uri: string; release: () => void }> {
+interface ArtifactStore {
+  uri: string;
+  /** Resolves once a download is being held, so a test knows a worker is really mid-download. */
+  held: () => Promise<void>;
+  /** Answers the held downloads, and every later one that would have been held. */
+  release: () => void;
+}
+
+async function artifactStore(answer: (n: number) => 'model' | 'missing' | 'hold'): Promise<ArtifactStore> {
   const model = readFileSync(fixturePath('linear.onnx'));
   const held: (() => void)[] = [];
+  let released = false;
+  let onHeld: (() => void) | undefined;
+  const holding = new Promise<void>((resolve) => (onHeld = resolve));
   let n = 0;
   const server: Server = createServer((_req, res) => {
     const what = answer(n++);
     const send = () => res.writeHead(200, { 'content-length': model.length }).end(model);
-    if (what === 'model') send();
-    else if (what === 'hold') held.push(send);
-    else res.writeHead(404).end('no such object');
+    if (what === 'model' || (what === 'hold' && released)) send();
+    else if (what === 'hold') {
+      held.push(send);
+      onHeld?.();
+    } else res.writeHead(404).end('no such object');
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   cleanups.push(() => {
     server.closeAllConnections();
     server.close();
   });
-  return { uri: `http://127.0.0.1:${(server.address() as { port: number }).port}/models/churn/model.onnx`, release: () => held.splice(0).forEach((f) => f()) };
+  return {
+    uri: `http://127.0.0.1:${(server.address() as { port: number }).port}/models/churn/model.onnx`,
+    held: () => holding,
+    release: () => {
+      released = true;
+      held.splice(0).forEach((f) => f());
+    },
+  };
 }
 
 const withUri = (uri: string) => ARGS.map((a) => (a === fixtureUri('linear.onnx') ? uri : a));
@@ -242,6 +262,8 @@ describe('a pod of two workers, loading', () => {
     cli = startCli([...withUri(store.uri), '--workers', '2']);
     const port = (await cli.waitFor((l) => l.msg === 'listening')).port as number;
     await cli.waitFor((l) => l.msg === 'model loaded; waiting for the other workers');
+    // The second worker's download may not have reached the store yet; wait until it is held.
+    await store.held();
     // Several connections, so both workers answer: the one loaded and the one still downloading.
     for (let i = 0; i < 4; i++) {
       const res = await http(port, { path: '/v2/health/ready', agent: fresh() });
