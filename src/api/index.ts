@@ -7,6 +7,7 @@ export * from './common.js';
 export { CRON_PATTERN } from './cron.js';
 export { DURATION_PATTERN, parseDuration } from './duration.js';
 export * from './model.js';
+export * from './promotion.js';
 export * from './drift-monitor.js';
 export * from './performance.js';
 export * from './retrain-job.js';

@@ -18,6 +18,7 @@ import {
   type KindResource,
 } from './common.js';
 import { listMap, withRules } from './kube-meta.js';
+import { PromotionSpecSchema, PromotionStatusSchema } from './promotion.js';
 
 export const ModelResource = {
   apiVersion: GROUP_VERSION,
@@ -216,31 +217,22 @@ const ServingSchema = withRules(
   .prefault({})
   .describe('How the model is served: replica count or autoscaling, resources, batching, sampling and the prediction log.');
 
-const PromotionSchema = z
-  .object({
-    policy: z
-      .enum(['Automatic', 'Manual'])
-      .default('Automatic')
-      .describe(
-        'Automatic: serve the newest version, including accepted retrains. Manual: serve the newest version from spec.artifact; ' +
-          'retrained versions wait until spec.pinnedVersion selects them. Default Automatic.',
-      ),
-  })
-  .prefault({})
-  .describe('Which version is served when no version is pinned.');
-
 export const ModelSpecSchema = z
   .object({
     artifact: ArtifactSchema,
     features: FeaturesSchema,
     serving: ServingSchema,
-    promotion: PromotionSchema,
+    promotion: PromotionSpecSchema,
     pinnedVersion: z
       .string()
-      .max(32)
-      .regex(/^(v[0-9]{1,9})?$/)
+      .max(71)
+      .regex(/^((v[0-9]{1,9})|(sha256:[a-f0-9]{64}))?$/)
       .optional()
-      .describe('Serve this version from status.versions (e.g. v1) regardless of promotion: set it to roll back through git. Empty or unset follows promotion.'),
+      .describe(
+        'Serve this version regardless of promotion: a name from status.versions (e.g. v1) or sha256:<64 hex digits> of its artifact. ' +
+          'A digest means the same file on every cluster, so a pin committed to git selects the same model wherever it is applied. ' +
+          'Empty or unset follows promotion.',
+      ),
   })
   .describe('The model to serve and how to serve it.');
 export type ModelSpec = z.output<typeof ModelSpecSchema>;
@@ -285,6 +277,7 @@ export const ModelStatusSchema = z
     endpoint: z.string().max(2048).optional().describe('In-cluster URL of the model for V2 inference requests.'),
     replicas: z.int().min(0).optional().describe('Serving pods that exist.'),
     readyReplicas: z.int().min(0).optional().describe('Serving pods that are ready (model loaded).'),
+    promotion: PromotionStatusSchema.optional(),
     conditions: ConditionsSchema.optional(),
   })
   .describe('What the operator observed. Written by the operator only.');

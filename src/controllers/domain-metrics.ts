@@ -27,6 +27,10 @@ export class DomainMetrics {
   private readonly retrainJobs: Counter<'namespace' | 'result'>;
   private readonly retrainDuration: Histogram<'namespace' | 'result'>;
   private readonly promotions: Counter<'namespace' | 'model'>;
+  private readonly analysis: Gauge<'namespace' | 'model' | 'candidate' | 'figure'>;
+  private readonly decisions: Counter<'namespace' | 'model' | 'verdict'>;
+  private readonly rollbacks: Counter<'namespace' | 'model'>;
+  private readonly seenAnalysis = new Map<string, { candidate: string; figures: string[] }>();
   private readonly performance: Gauge<'namespace' | 'monitor' | 'model' | 'metric'>;
   private readonly performanceBaseline: Gauge<'namespace' | 'monitor' | 'model' | 'metric'>;
   private readonly performanceDegraded: Gauge<'namespace' | 'monitor' | 'model'>;
@@ -56,6 +60,14 @@ export class DomainMetrics {
     this.retrainJobs = new Counter({ name: 'fluxora_retrain_jobs_total', help: 'Finished RetrainJobs by result (Succeeded, Failed, Rejected)', labelNames: ['namespace', 'result'], registers });
     this.retrainDuration = new Histogram({ name: 'fluxora_retrain_duration_seconds', help: 'Time from start to a final phase of RetrainJobs', labelNames: ['namespace', 'result'], buckets: [10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600], registers });
     this.promotions = new Counter({ name: 'fluxora_promotions_total', help: 'Versions promoted to serving automatically after a retrain', labelNames: ['namespace', 'model'], registers });
+    this.analysis = new Gauge({
+      name: 'fluxora_promotion_analysis',
+      help: 'Figures of the running promotion analysis of a candidate (or of the guard after promotion), by figure: samples, agreement, error_rate_increase, latency_ratio, output_drift, traffic_percent',
+      labelNames: ['namespace', 'model', 'candidate', 'figure'],
+      registers,
+    });
+    this.decisions = new Counter({ name: 'fluxora_promotion_analysis_decisions_total', help: 'Promotion analysis verdicts: Promote, Reject', labelNames: ['namespace', 'model', 'verdict'], registers });
+    this.rollbacks = new Counter({ name: 'fluxora_rollbacks_total', help: 'Promoted versions the guard rolled back to their predecessor', labelNames: ['namespace', 'model'], registers });
     const perfLabels = ['namespace', 'monitor', 'model'] as const;
     this.performance = new Gauge({ name: 'fluxora_model_performance', help: 'Realized performance of logged predictions joined with labels in the last window (spec.performance), by metric', labelNames: [...perfLabels, 'metric'], registers });
     this.performanceBaseline = new Gauge({ name: 'fluxora_model_performance_baseline', help: "The serving version's holdout value of the trigger metric, as its trainer reported it", labelNames: [...perfLabels, 'metric'], registers });
@@ -145,6 +157,10 @@ export class DomainMetrics {
     if (ready === undefined) {
       this.modelReady.remove({ namespace, model });
       this.promotions.remove({ namespace, model });
+      this.decisions.remove({ namespace, model, verdict: 'Promote' });
+      this.decisions.remove({ namespace, model, verdict: 'Reject' });
+      this.rollbacks.remove({ namespace, model });
+      this.observeAnalysis(namespace, model, undefined, undefined);
       this.seenModels.delete(key);
       this.seenVersions.delete(key);
       return;
@@ -152,6 +168,9 @@ export class DomainMetrics {
     if (!this.seenModels.has(key)) {
       this.seenModels.add(key);
       this.promotions.inc({ namespace, model }, 0);
+      this.decisions.inc({ namespace, model, verdict: 'Promote' }, 0);
+      this.decisions.inc({ namespace, model, verdict: 'Reject' }, 0);
+      this.rollbacks.inc({ namespace, model }, 0);
     }
     this.modelReady.set({ namespace, model }, ready ? 1 : 0);
     if (version) {
@@ -178,5 +197,27 @@ export class DomainMetrics {
 
   promoted(namespace: string, model: string): void {
     this.promotions.inc({ namespace, model });
+  }
+
+  /** A verdict of the promotion analysis, counted once its status is written. */
+  promotionDecided(namespace: string, model: string, verdict: 'Promote' | 'Reject' | 'RolledBack'): void {
+    if (verdict === 'RolledBack') this.rollbacks.inc({ namespace, model });
+    else this.decisions.inc({ namespace, model, verdict });
+  }
+
+  /** The running analysis' figures (undefined: none runs, the series go). */
+  observeAnalysis(namespace: string, model: string, candidate: string | undefined, figures: Record<string, number | undefined> | undefined): void {
+    const key = `${namespace}/${model}`;
+    const seen = this.seenAnalysis.get(key);
+    if (seen) for (const figure of seen.figures) this.analysis.remove({ namespace, model, candidate: seen.candidate, figure });
+    this.seenAnalysis.delete(key);
+    if (!candidate || !figures) return;
+    const names: string[] = [];
+    for (const [figure, value] of Object.entries(figures)) {
+      if (value === undefined || !Number.isFinite(value)) continue;
+      this.analysis.set({ namespace, model, candidate, figure }, value);
+      names.push(figure);
+    }
+    this.seenAnalysis.set(key, { candidate, figures: names });
   }
 }

@@ -3,8 +3,8 @@
 // every slice lists each pod's address and that port), and each pod is asked
 // over HTTP with a time limit, a bounded number of requests at a time. The
 // drift check reads the pods' captured samples with it; the operator reads
-// each pod's prediction-log state (and will read promotion figures the same
-// way).
+// each pod's prediction-log state and promotion figures, and sets the pods'
+// promotion analysis.
 //
 // The pods are asked one by one, not through the Service: every pod holds
 // its own samples and counts, and the Service would answer from one of them.
@@ -111,6 +111,8 @@ export interface ReadOptions {
   token?: string;
   /** Overrides the reader's time limit for this call. */
   timeoutMs?: number;
+  /** PUT this JSON instead of a GET (the operator sets the pods' promotion analysis so). */
+  putJson?: unknown;
 }
 
 export class PodAdminReader {
@@ -139,12 +141,18 @@ export class PodAdminReader {
   async getEach<T>(endpoints: readonly AdminEndpoint[], path: string, read: (res: Response) => Promise<T>, ro: ReadOptions = {}): Promise<PodAnswer<T>[]> {
     const timeoutMs = ro.timeoutMs ?? this.timeoutMs;
     const headers: Record<string, string> = ro.token ? { Authorization: `Bearer ${ro.token}` } : {};
+    const body = ro.putJson === undefined ? undefined : JSON.stringify(ro.putJson);
+    if (body !== undefined) headers['content-type'] = 'application/json';
     return Promise.all(
       endpoints.map((endpoint) =>
         this.limiter.run(async (): Promise<PodAnswer<T>> => {
           try {
             // The clock starts when the request is sent, not while it waits for a slot.
-            const res = await fetch(`http://${endpoint.address}${path}`, { headers, signal: AbortSignal.timeout(timeoutMs) });
+            const res = await fetch(`http://${endpoint.address}${path}`, {
+              headers,
+              ...(body !== undefined ? { method: 'PUT', body } : {}),
+              signal: AbortSignal.timeout(timeoutMs),
+            });
             if (!res.ok) return { endpoint, ok: false, error: `HTTP ${res.status}: ${(await res.text()).slice(0, 200)}` };
             return { endpoint, ok: true, value: await read(res) };
           } catch (e) {

@@ -22,7 +22,21 @@ describe('Model spec', () => {
     const spec = assertSpec('Model', base());
     expect(spec.serving).toEqual({ batching: { maxBatchSize: 32, maxDelayMs: 2 }, sampling: { rate: 1, bufferSize: 10000 } });
     expect(spec.serving.replicas).toBeUndefined();
-    expect(spec.promotion).toEqual({ policy: 'Automatic' });
+    expect(spec.promotion).toEqual({
+      policy: 'Automatic',
+      strategy: 'Direct',
+      analysis: {
+        interval: '30s',
+        minSamples: 200,
+        compare: 'Labels',
+        minAgreement: 0.95,
+        maxErrorRateIncrease: 0.01,
+        maxLatencyRatio: 1.5,
+        maxOutputDrift: 0.2,
+        deadline: '1h',
+        onDeadline: 'Reject',
+      },
+    });
   });
 
   it('applies autoscaling defaults', () => {

@@ -58,6 +58,7 @@ describe('generated API reference', () => {
 /** The first word of a row's type cell, enough to find the row. */
 function typeOfRow(n: JSONSchemaProps): string {
   if (n['x-kubernetes-int-or-string']) return 'int-or-string';
+  if (n.type === 'array' && n.items) return `[]${typeOfRow(n.items)}`;
   if (n.format) return `${n.type} (${n.format})`;
   return n.type ?? 'any';
 }

@@ -267,3 +267,43 @@ export function buildSamplesSecret(m: Model, token: string): KubeObject {
 export function endpointFor(m: Model): string {
   return `http://${serviceName(m)}.${m.metadata.namespace}.svc:${HTTP_PORT}/v2/models/${m.metadata.name}`;
 }
+
+/** The candidate's Deployment and Service (Shadow and Canary): beside the champion's, never replacing it. */
+export const candidateName = (m: { metadata: { name: string } }) => `${m.metadata.name}-candidate`;
+/** On the candidate's pods only: the champion's pods keep their template (adding a label would restart them). */
+export const TRACK_LABEL = 'fluxora.io/track';
+
+const candidateSelector = (m: Model) => ({ [MODEL_LABEL]: m.metadata.name, [TRACK_LABEL]: 'candidate' });
+
+/**
+ * The candidate runs the same pod as the champion, with another version. In
+ * a Canary its pods also carry the Service's selector labels, so the one
+ * Service spreads requests over both Deployments by their pod counts (no mesh
+ * needed); in a Shadow they do not, and only the candidate Service (which the
+ * champion's pods mirror to) reaches them. The champion Deployment's selector
+ * matches canary pods too; the controllers tell them apart by owner reference,
+ * as they do for any ReplicaSet.
+ */
+export function buildCandidateDeployment(m: Model, version: VersionRecord, o: { canary: boolean; replicas: number }, ctx: ChildContext): KubeObject {
+  const d = buildDeployment(m, version, ctx) as KubeObject & { spec: Record<string, unknown> & { template: { metadata: { labels: Record<string, string> } } } };
+  const labels = { ...childLabels(m), [TRACK_LABEL]: 'candidate', ...(o.canary ? {} : { 'app.kubernetes.io/component': 'inference-shadow' }) };
+  return {
+    ...d,
+    metadata: { ...childMeta(m, candidateName(m)), labels: { ...childLabels(m), [TRACK_LABEL]: 'candidate' } },
+    spec: {
+      ...d.spec,
+      replicas: o.replicas,
+      selector: { matchLabels: candidateSelector(m) },
+      template: { ...d.spec.template, metadata: { ...d.spec.template.metadata, labels } },
+    },
+  } as KubeObject;
+}
+
+/** The candidate's pods alone: what the champion mirrors to, and how the operator finds them. */
+export function buildCandidateService(m: Model): KubeObject {
+  const s = buildService(m) as KubeObject & { spec: Record<string, unknown> };
+  return { ...s, metadata: { ...childMeta(m, candidateName(m)), labels: { ...childLabels(m), [TRACK_LABEL]: 'candidate' } }, spec: { ...s.spec, selector: candidateSelector(m) } } as KubeObject;
+}
+
+/** Where the champion's pods send mirrored requests. */
+export const candidateUrl = (m: Model) => `http://${candidateName(m)}.${m.metadata.namespace}.svc:${HTTP_PORT}`;

@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
-import type { Model } from '../../api/index.js';
+import { PromotionSpecSchema, type Model, type PromotionSpec } from '../../api/index.js';
 import { applyIfChanged, patchStatus } from '../../runtime/apply.js';
 import { getCondition, kubeTime, type Condition } from '../../runtime/conditions.js';
 import { Controller, type ReconcileResult, type Request } from '../../runtime/controller.js';
@@ -26,19 +26,41 @@ import {
 import type { DomainMetrics } from '../domain-metrics.js';
 import { ModelType } from '../fluxora-types.js';
 import type { PodAdminReader } from '../pod-admin.js';
+import type { PodFigures } from '../../promotion/figures.js';
+import { durationMs } from '../../api/index.js';
 import { predictionLogPath } from '../../serving/admin-paths.js';
 import {
+  buildCandidateDeployment,
+  buildCandidateService,
   buildDeployment,
   buildHpa,
+  candidateName,
   buildSamplesSecret,
   buildService,
   endpointFor,
   hpaName,
   MODEL_LABEL,
   samplesSecretName,
+  SAMPLES_TOKEN_KEY,
   serviceName,
+  desiredReplicas,
   type ChildContext,
 } from './children.js';
+import {
+  analysisDue,
+  candidateActive,
+  canarySteps,
+  guardWatching,
+  nextAnalysisInMs,
+  judgeCandidate,
+  judgeGuard,
+  planPromotion,
+  promotionKeeps,
+  rejectCandidate,
+  type PromotionState,
+} from './promotion.js';
+import { alignPods, candidateFigures, desiredConfig, guardFigures, promotionEndpoints, readPodFigures } from './promotion-round.js';
+import { promotionCondition, withPromotionCondition } from './promotion-condition.js';
 import {
   parsePodLogStatus,
   PREDICTION_LOG_LOSING,
@@ -49,7 +71,7 @@ import {
 } from './prediction-log-health.js';
 import { serverFailure, summarizeServerPod } from './server-failure.js';
 import { modelConditions, rolloutState } from './status.js';
-import { decideVersions } from './versions.js';
+import { decideVersions, trimHistory, type VersionRecord } from './versions.js';
 
 export interface ModelControllerOptions extends ChildContext {
   manager: Manager;
@@ -153,6 +175,137 @@ export function createModelController(o: ModelControllerOptions): Controller<Mod
     return { verdict, dueInMs: logCheckPeriodMs };
   }
 
+  /** The bearer token of the Model's pods (the samples Secret), once the Secret is in the cache. */
+  function podToken(model: Model): string | undefined {
+    const secret = secrets.get(model.metadata.namespace, samplesSecretName(model));
+    const data: unknown = secret && 'data' in secret ? secret.data : undefined;
+    const b64: unknown = data && typeof data === 'object' ? (data as Record<string, unknown>)[SAMPLES_TOKEN_KEY] : undefined;
+    return typeof b64 === 'string' && b64 ? Buffer.from(b64, 'base64').toString('utf8') : undefined;
+  }
+
+  /** When the pods of a Model were last read for something other than an analysis (digests, cleanup): at most every 30 s. */
+  const sideReads = new Map<string, number>();
+  const SIDE_READ_PERIOD_MS = 30_000;
+
+  interface RoundResult {
+    state: PromotionState;
+    /** Artifact digests the pods reported, by version, for versions recorded without one. */
+    digests: Map<string, string>;
+    /** Why no analysis ran yet (the candidate's pods are not up). */
+    waiting?: string;
+    requeueAfterMs?: number;
+  }
+
+  /**
+   * A promotion round, when one is due: read every pod's figures, tell the pods
+   * what to count, and judge the candidate or the guard. Also records the
+   * digest of a served version that has none, and ends the mirror after a
+   * decision. Without an admin reader or a token, nothing is read.
+   */
+  async function promotionRound(
+    model: Model,
+    spec: PromotionSpec,
+    promo: PromotionState,
+    versions: readonly VersionRecord[],
+    liveCandidate: KubeObject | undefined,
+    pinned: boolean,
+    now: Date,
+    log: Logger,
+  ): Promise<RoundResult> {
+    const out: RoundResult = { state: promo, digests: new Map() };
+    const token = podToken(model);
+    if (!o.podAdmin || !token) return out;
+    const key = `${model.metadata.namespace}/${model.metadata.name}`;
+    const c = promo.status.candidate;
+    const active = !pinned && candidateActive(c) ? c : undefined;
+    const watching = !pinned && !active && guardWatching(promo.status.guard) ? promo.status.guard : undefined;
+    const intervalMs = durationMs(spec.analysis.interval);
+
+    if (active) {
+      const cr = rolloutState(liveCandidate);
+      const runsCandidate = templateVersion(liveCandidate) === active.version;
+      if (!runsCandidate || !cr.complete) {
+        // Nothing is measured before the candidate's pods are up: a mirror to no pod would count as its errors.
+        const elapsed = now.getTime() - Date.parse(active.startedAt);
+        if (elapsed >= POD_CHECK_AFTER_MS) {
+          const failure = await failureOfServers(model, active.version);
+          if (failure) {
+            out.state = rejectCandidate(promo, failure.message, now);
+            return out;
+          }
+        }
+        if (elapsed >= durationMs(spec.analysis.deadline)) {
+          out.state = judgeCandidate(promo, spec, { samples: 0 }, versions, now);
+          return out;
+        }
+        out.waiting = `waiting for the candidate's pods (${runsCandidate ? cr.message : 'Deployment not updated yet'})`;
+        out.requeueAfterMs = 5_000;
+        return out;
+      }
+    }
+    const served = versions.find((v) => v.name === (pinned ? undefined : promo.status.promotedVersion));
+    const needDigest = versions.some((v) => !v.sha256 && (v.name === served?.name || v.name === active?.version));
+    const decidedAt = Math.max(Date.parse(c?.decidedAt ?? '') || 0, Date.parse(promo.status.guard?.lastAnalysisTime ?? '') || 0);
+    const cleanup = !active && !watching && now.getTime() - decidedAt < 3 * intervalMs;
+    if (active || watching) {
+      const last = active?.lastAnalysisTime ?? watching?.lastAnalysisTime;
+      if (!analysisDue(last, spec, now)) {
+        out.requeueAfterMs = nextAnalysisInMs(last, spec, now);
+        return out;
+      }
+    } else if (cleanup || needDigest) {
+      const lastSide = sideReads.get(key) ?? 0;
+      if (now.getTime() - lastSide < SIDE_READ_PERIOD_MS) {
+        out.requeueAfterMs = SIDE_READ_PERIOD_MS - (now.getTime() - lastSide);
+        return out;
+      }
+      sideReads.set(key, now.getTime());
+    } else {
+      sideReads.delete(key);
+      return out;
+    }
+
+    let reports;
+    try {
+      reports = await readPodFigures(o.podAdmin, await promotionEndpoints(o.podAdmin, client, model, active !== undefined || liveCandidate !== undefined), model, token, log);
+    } catch (err) {
+      log.warn({ err }, 'could not list the serving pods to read their promotion figures');
+      out.requeueAfterMs = intervalMs;
+      return out;
+    }
+    for (const [version, digest] of agreedDigests(reports.map((r) => r.figures))) out.digests.set(version, digest);
+    await alignPods(o.podAdmin, reports, (v) => desiredConfig(model, spec, active, watching, v), model, token, log);
+    if (active) {
+      out.state = judgeCandidate(promo, spec, candidateFigures(reports, active), versions, now);
+    } else if (watching) {
+      const judged = judgeGuard(promo, spec, guardFigures(reports, watching), now);
+      out.state = judged.status.guard ? { ...judged, status: { ...judged.status, guard: { ...judged.status.guard, lastAnalysisTime: kubeTime(now) } } } : judged;
+    }
+    // A decision changes what the pods should count: tell them now, so the mirror ends with the verdict.
+    const nextActive = candidateActive(out.state.status.candidate) ? out.state.status.candidate : undefined;
+    const nextWatching = !nextActive && guardWatching(out.state.status.guard) ? out.state.status.guard : undefined;
+    if ((active || watching) && (nextActive?.analysis !== active?.analysis || nextWatching?.analysis !== watching?.analysis)) {
+      await alignPods(o.podAdmin, reports, (v) => desiredConfig(model, spec, nextActive, nextWatching, v), model, token, log);
+    }
+    out.requeueAfterMs = active || watching || nextActive || nextWatching ? intervalMs : SIDE_READ_PERIOD_MS;
+    return out;
+  }
+
+  /** Creates, updates or removes the candidate's Deployment and Service. */
+  async function ensureCandidate(model: Model, plan: CandidateChildren | undefined, live: KubeObject | undefined): Promise<void> {
+    const ns = model.metadata.namespace;
+    const name = candidateName(model);
+    if (plan) {
+      const d = await applyIfChanged(client, DeploymentResource, plan.deployment, live);
+      if (d.changed) deployments.remember(d.object);
+      const s = await applyIfChanged(client, ServiceResource, plan.service, services.get(ns, name));
+      if (s.changed) services.remember(s.object);
+      return;
+    }
+    if (live) await client.delete(DeploymentResource, ns, name);
+    if (services.get(ns, name)) await client.delete(ServiceResource, ns, name);
+  }
+
   async function reconcile(req: Request): Promise<ReconcileResult | void> {
     const model = models.get(req.namespace, req.name);
     const key = `${req.namespace}/${req.name}`;
@@ -168,18 +321,35 @@ export function createModelController(o: ModelControllerOptions): Controller<Mod
     const generation = model.metadata.generation ?? 0;
 
     const decision = decideVersions(
-      {
-        artifact: model.spec.artifact,
-        promotionPolicy: model.spec.promotion?.policy ?? 'Automatic',
-        pinnedVersion: model.spec.pinnedVersion || undefined,
-      },
+      { artifact: model.spec.artifact, pinnedVersion: model.spec.pinnedVersion || undefined },
       status.versions,
       kubeTime(now),
+    );
+    const promotionSpec = promotionSpecOf(model);
+    let promo = planPromotion({
+      spec: promotionSpec,
+      versions: decision.versions,
+      specVersion: decision.specVersion,
+      specRecorded: decision.recorded !== undefined,
+      pinned: decision.pinned !== undefined,
+      prev: status.promotion,
+      legacyServing: status.servingVersion,
+      now,
+    });
+    const liveCandidate = deployments.get(req.namespace, candidateName(model));
+    const round = await promotionRound(model, promotionSpec, promo, decision.versions, liveCandidate, decision.pinned !== undefined, now, log);
+    promo = round.state;
+    const versions = trimHistory(
+      withDigests(decision.versions, round.digests),
+      new Set([decision.specVersion.name, promo.status.promotedVersion!, ...(decision.pinned ? [decision.pinned.name] : []), ...promotionKeeps(promo)]),
     );
     // A pin to an unknown version must not take the model down: keep serving
     // what is serving now and report the problem.
     const serving =
-      decision.serving ?? decision.versions.find((v) => v.name === status.servingVersion) ?? decision.versions.at(-1)!;
+      decision.pinned ??
+      (decision.problem ? versions.find((v) => v.name === status.servingVersion) : undefined) ??
+      versions.find((v) => v.name === promo.status.promotedVersion) ??
+      versions.at(-1)!;
 
     const ensureSecret = async () => {
       if (secrets.get(req.namespace, samplesSecretName(model))) return;
@@ -212,11 +382,13 @@ export function createModelController(o: ModelControllerOptions): Controller<Mod
         return undefined;
       });
     const liveDeployment = deployments.get(req.namespace, model.metadata.name);
+    const candidatePlan = candidateChildren(model, promotionSpec, promo, versions, decision.pinned !== undefined, liveDeployment, serving.name, o);
     const writes = [
       refusable(`Deployment ${model.metadata.name}`, applyIfChanged(client, DeploymentResource, buildDeployment(model, serving, o), liveDeployment)),
       refusable(`Service ${model.metadata.name}`, applyIfChanged(client, ServiceResource, buildService(model), services.get(req.namespace, model.metadata.name))),
       refusable(`Secret ${samplesSecretName(model)}`, ensureSecret()),
       refusable(`HorizontalPodAutoscaler ${hpaName(model)}`, ensureHpa()),
+      refusable(`Deployment ${candidateName(model)}`, ensureCandidate(model, candidatePlan, liveCandidate)),
     ] as const;
     // Wait for all first: the reconcile ends only when none of its requests is in flight.
     await Promise.allSettled(writes);
@@ -260,20 +432,30 @@ export function createModelController(o: ModelControllerOptions): Controller<Mod
     }, now);
     // No log: the condition goes. A log without a verdict yet (the pods could not be listed): it stays as it is.
     if (!logCheck || logCheck.verdict) conditions = withPredictionLogCondition(conditions, logCheck?.verdict, generation, now);
+    if (candidatePlan?.trafficPercent !== undefined && promo.status.candidate) {
+      promo = { ...promo, status: { ...promo.status, candidate: { ...promo.status.candidate, trafficPercent: candidatePlan.trafficPercent } } };
+    }
+    conditions = withPromotionCondition(conditions, promotionCondition(promo.status, { pinned: decision.pinned?.name, waiting: round.waiting }), generation, now);
+    if (round.requeueAfterMs !== undefined) requeueAfterMs = Math.min(requeueAfterMs ?? Infinity, round.requeueAfterMs);
     const next: ModelStatus = {
       ...status,
       observedGeneration: generation,
       servingVersion: servedName,
-      versions: decision.versions,
+      versions,
+      promotion: promo.status,
       endpoint: endpointFor(model),
       replicas: rollout.replicas,
       readyReplicas: rollout.readyReplicas,
       conditions,
     };
     o.metrics?.setModelReady(req.namespace, req.name, getCondition(conditions, 'Ready')?.status === 'True', servedName);
+    observeAnalysisMetrics(o.metrics, req.namespace, req.name, promo.status);
     if (!isDeepStrictEqual(next, status)) {
       models.remember(await patchStatus<Model>(client, ModelType, req.namespace, req.name, next, model.metadata.resourceVersion));
       recordTransitions(events, model, status, next, decision.recorded?.name);
+      // Only now that the status holding them is written: a decision is counted once, even if this reconcile is retried.
+      for (const e of promo.events) events.record(model, e.type, e.reason, e.message);
+      for (const d of promo.decisions) o.metrics?.promotionDecided(req.namespace, req.name, d.verdict);
       const losing = getCondition(conditions, PREDICTION_LOG_LOSING);
       log.info({ ready: getCondition(conditions, 'Ready')?.status, version: servedName, ...(losing ? { predictionLogLosing: losing.reason } : {}) }, 'status updated');
     }
@@ -324,4 +506,96 @@ function recordTransitions(events: EventRecorder, model: Model, prev: ModelStatu
 function recordLogTransition(events: EventRecorder, model: Model, was: Condition | undefined, is: Condition | undefined) {
   if (is?.status === 'True' && was?.status !== 'True') events.record(model, 'Warning', is.reason, is.message);
   else if (is?.status === 'False' && was?.status === 'True') events.record(model, 'Normal', is.reason, is.message);
+}
+
+/** spec.promotion with its defaults (the API server applies them; a Model built in memory may lack them). */
+function promotionSpecOf(model: Model): PromotionSpec {
+  const parsed = PromotionSpecSchema.safeParse(model.spec.promotion ?? {});
+  return parsed.success ? parsed.data : PromotionSpecSchema.parse({});
+}
+
+/** The version a Deployment's pod template runs. */
+function templateVersion(d: KubeObject | undefined): string | undefined {
+  const t = (d as { spec?: { template?: { metadata?: { annotations?: Record<string, string> } } } } | undefined)?.spec?.template;
+  return t?.metadata?.annotations?.['fluxora.io/version'];
+}
+
+/** A version's digest, when every pod that serves it reports the same one. */
+function agreedDigests(pods: readonly PodFigures[]): Map<string, string> {
+  const by = new Map<string, Set<string>>();
+  for (const p of pods) {
+    if (!p.artifactSha256) continue;
+    if (!by.has(p.version)) by.set(p.version, new Set());
+    by.get(p.version)!.add(p.artifactSha256.toLowerCase());
+  }
+  const out = new Map<string, string>();
+  for (const [version, digests] of by) if (digests.size === 1) out.set(version, [...digests][0]!);
+  return out;
+}
+
+/** Records the digests the pods reported on versions that had none. */
+function withDigests(versions: VersionRecord[], digests: ReadonlyMap<string, string>): VersionRecord[] {
+  if (digests.size === 0) return versions;
+  return versions.map((v) => (v.sha256 || !digests.has(v.name) ? v : { ...v, sha256: digests.get(v.name)! }));
+}
+
+interface CandidateChildren {
+  deployment: KubeObject;
+  service: KubeObject;
+  trafficPercent?: number;
+}
+
+/**
+ * The candidate's children while it is analysed, and after a promotion until
+ * the champion's Deployment has rolled out to it (so capacity never dips);
+ * none otherwise. A canary's pod count is its step's share of the champion's
+ * replicas, rounded up: the Service spreads requests over all pods alike.
+ */
+function candidateChildren(
+  model: Model,
+  spec: PromotionSpec,
+  promo: PromotionState,
+  versions: readonly VersionRecord[],
+  pinned: boolean,
+  liveChampion: KubeObject | undefined,
+  servingName: string,
+  ctx: ChildContext,
+): CandidateChildren | undefined {
+  const c = promo.status.candidate;
+  if (!c || pinned || c.strategy === 'Direct') return undefined;
+  const active = c.decidedAt === undefined && (c.phase === 'Shadowing' || c.phase === 'Canary');
+  const championRunsIt = templateVersion(liveChampion) === c.version && rolloutState(liveChampion).complete;
+  if (!active && !(c.phase === 'Promoted' && servingName === c.version && !championRunsIt)) return undefined;
+  const version = versions.find((v) => v.name === c.version);
+  if (!version) return undefined;
+  const replicas = desiredReplicas(model) ?? (liveChampion as { spec?: { replicas?: number } } | undefined)?.spec?.replicas ?? 1;
+  const service = buildCandidateService(model);
+  if (c.strategy === 'Canary') {
+    const steps = canarySteps(spec);
+    const weight = steps[Math.min(c.step ?? 0, steps.length - 1)]!.weight;
+    const pods = Math.max(1, Math.ceil((weight * replicas) / 100));
+    return { deployment: buildCandidateDeployment(model, version, { canary: true, replicas: pods }, ctx), service, trafficPercent: Math.round((100 * pods) / (replicas + pods)) };
+  }
+  return { deployment: buildCandidateDeployment(model, version, { canary: false, replicas }, ctx), service };
+}
+
+/** The running analysis' figures as metrics: the candidate's, else the guard's; none otherwise. */
+function observeAnalysisMetrics(metrics: DomainMetrics | undefined, namespace: string, model: string, s: NonNullable<Model['status']>['promotion']): void {
+  if (!metrics) return;
+  const c = s?.candidate;
+  const g = s?.guard;
+  const running = c && candidateActive(c) ? { version: c.version, f: c.figures, traffic: c.trafficPercent } : guardWatching(g) ? { version: g.version, f: g.figures, traffic: undefined } : undefined;
+  if (!running) {
+    metrics.observeAnalysis(namespace, model, undefined, undefined);
+    return;
+  }
+  const f = running.f;
+  metrics.observeAnalysis(namespace, model, running.version, {
+    samples: f?.samples ?? 0,
+    agreement: f?.agreement,
+    error_rate_increase: f?.candidateErrorRate === undefined ? undefined : f.candidateErrorRate - (f.championErrorRate ?? 0),
+    latency_ratio: f?.latencyRatio,
+    output_drift: f?.outputDrift,
+    traffic_percent: running.traffic,
+  });
 }

@@ -1,48 +1,55 @@
 import { describe, expect, it } from 'vitest';
-import { decideVersions, nextVersionName, trimHistory, type VersionRecord } from './versions.js';
+import { decideVersions, nextVersionName, resolvePin, trimHistory, type VersionRecord } from './versions.js';
 
 const T = '2026-01-01T00:00:00Z';
 const v = (name: string, source = 'Spec', uri = `s3://m/${name}.onnx`): VersionRecord => ({ name, uri, source, createdAt: T });
 
 describe('decideVersions', () => {
-  it('records the spec artifact as v1 on first sight and serves it', () => {
-    const d = decideVersions({ artifact: { uri: 's3://m/a.onnx', sha256: 'ab' }, promotionPolicy: 'Automatic' }, undefined, T);
+  it('records the spec artifact as v1 on first sight', () => {
+    const d = decideVersions({ artifact: { uri: 's3://m/a.onnx', sha256: 'ab' } }, undefined, T);
     expect(d.versions).toEqual([{ name: 'v1', uri: 's3://m/a.onnx', sha256: 'ab', source: 'Spec', createdAt: T }]);
-    expect(d.serving?.name).toBe('v1');
+    expect(d.specVersion.name).toBe('v1');
     expect(d.recorded?.name).toBe('v1');
   });
 
-  it('does not record the same artifact twice', () => {
-    const first = decideVersions({ artifact: { uri: 's3://m/a.onnx' }, promotionPolicy: 'Automatic' }, undefined, T);
-    const again = decideVersions({ artifact: { uri: 's3://m/a.onnx' }, promotionPolicy: 'Automatic' }, first.versions, T);
+  it('does not record the same artifact twice, nor once its digest was learnt from the pods', () => {
+    const first = decideVersions({ artifact: { uri: 's3://m/a.onnx' } }, undefined, T);
+    const again = decideVersions({ artifact: { uri: 's3://m/a.onnx' } }, first.versions, T);
     expect(again.versions).toHaveLength(1);
     expect(again.recorded).toBeUndefined();
+    const learnt = [{ ...first.versions[0]!, sha256: 'c'.repeat(64) }];
+    expect(decideVersions({ artifact: { uri: 's3://m/a.onnx' } }, learnt, T).recorded).toBeUndefined();
+    expect(decideVersions({ artifact: { uri: 's3://m/a.onnx', sha256: 'C'.repeat(64) } }, learnt, T).recorded).toBeUndefined();
   });
 
   it('treats a changed sha256 for the same URI as a new version', () => {
-    const first = decideVersions({ artifact: { uri: 's3://m/a.onnx', sha256: 'aa' }, promotionPolicy: 'Automatic' }, undefined, T);
-    const next = decideVersions({ artifact: { uri: 's3://m/a.onnx', sha256: 'bb' }, promotionPolicy: 'Automatic' }, first.versions, T);
+    const first = decideVersions({ artifact: { uri: 's3://m/a.onnx', sha256: 'aa' } }, undefined, T);
+    const next = decideVersions({ artifact: { uri: 's3://m/a.onnx', sha256: 'bb' } }, first.versions, T);
     expect(next.versions.map((x) => x.name)).toEqual(['v1', 'v2']);
-    expect(next.serving?.name).toBe('v2');
+    expect(next.specVersion.name).toBe('v2');
   });
 
-  it('Automatic serves the newest version, including retrained ones', () => {
-    const d = decideVersions({ artifact: { uri: 's3://m/v1.onnx' }, promotionPolicy: 'Automatic' }, [v('v1'), v('v2', 'RetrainJob/rj-1')], T);
-    expect(d.serving?.name).toBe('v2');
+  it('a URI seen before names its old version again (a revert), recording nothing', () => {
+    const d = decideVersions({ artifact: { uri: 's3://m/v1.onnx' } }, [v('v1'), v('v2')], T);
+    expect(d.specVersion.name).toBe('v1');
+    expect(d.recorded).toBeUndefined();
   });
 
-  it('Manual serves the spec version and leaves retrained versions waiting', () => {
-    const d = decideVersions({ artifact: { uri: 's3://m/v1.onnx' }, promotionPolicy: 'Manual' }, [v('v1'), v('v2', 'RetrainJob/rj-1')], T);
-    expect(d.serving?.name).toBe('v1');
-  });
-
-  it('pinnedVersion wins, and an unknown pin is a problem with no serving choice', () => {
-    const hist = [v('v1'), v('v2', 'RetrainJob/x')];
-    expect(decideVersions({ artifact: { uri: 's3://m/v1.onnx' }, promotionPolicy: 'Automatic', pinnedVersion: 'v1' }, hist, T).serving?.name).toBe('v1');
-    const bad = decideVersions({ artifact: { uri: 's3://m/v1.onnx' }, promotionPolicy: 'Automatic', pinnedVersion: 'v7' }, hist, T);
-    expect(bad.serving).toBeUndefined();
+  it('pins by name or by digest; an unknown pin is a problem naming what is known', () => {
+    const hist = [{ ...v('v1'), sha256: 'a'.repeat(64) }, { ...v('v2', 'RetrainJob/x'), sha256: 'b'.repeat(64) }, v('v3')];
+    expect(decideVersions({ artifact: { uri: 's3://m/v1.onnx' }, pinnedVersion: 'v1' }, hist, T).pinned?.name).toBe('v1');
+    expect(decideVersions({ artifact: { uri: 's3://m/v1.onnx' }, pinnedVersion: `sha256:${'b'.repeat(64)}` }, hist, T).pinned?.name).toBe('v2');
+    const bad = decideVersions({ artifact: { uri: 's3://m/v1.onnx' }, pinnedVersion: 'v7' }, hist, T);
+    expect(bad.pinned).toBeUndefined();
     expect(bad.problem?.reason).toBe('PinnedVersionNotFound');
     expect(bad.problem?.message).toContain('"v7"');
+    const badDigest = decideVersions({ artifact: { uri: 's3://m/v1.onnx' }, pinnedVersion: `sha256:${'d'.repeat(64)}` }, hist, T);
+    expect(badDigest.problem?.message).toMatch(/no version's artifact has that digest \(known: v1 sha256:aaaaaaaaaaaa…, v2 sha256:bbbbbbbbbbbb…\); not yet known for v3/);
+  });
+
+  it('a digest pin picks the newest version with that file', () => {
+    const same = 'e'.repeat(64);
+    expect(resolvePin(`sha256:${same}`, [{ ...v('v1'), sha256: same }, { ...v('v4'), sha256: same }])?.name).toBe('v4');
   });
 });
 

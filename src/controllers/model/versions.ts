@@ -3,11 +3,9 @@ import { MODEL_VERSIONS_MAX } from '../../api/index.js';
 //
 // status.versions is the Model's bounded history. The artifact in spec is
 // recorded as a version (source "Spec") the first time it is seen; accepted
-// retrains add versions with source "RetrainJob/<name>". The served version:
-//   - spec.pinnedVersion, when set (rollback or choice through git);
-//   - otherwise, with promotion Automatic, the newest version;
-//   - with promotion Manual, the newest version that came from the spec, so
-//     retrained versions wait for a human to pin them.
+// retrains add versions with source "RetrainJob/<name>". spec.pinnedVersion
+// names one by name or by its artifact's digest. Which version promotion
+// serves when nothing is pinned is promotion.ts's business.
 
 export interface VersionRecord {
   name: string;
@@ -22,13 +20,15 @@ export interface VersionRecord {
 
 export interface VersionInputs {
   artifact: { uri: string; sha256?: string };
-  promotionPolicy: 'Automatic' | 'Manual';
   pinnedVersion?: string;
 }
 
 export interface VersionDecision {
   versions: VersionRecord[];
-  serving: VersionRecord | undefined;
+  /** The version spec.artifact names (recorded now if it was new). */
+  specVersion: VersionRecord;
+  /** The version spec.pinnedVersion selects, when it selects one. */
+  pinned?: VersionRecord;
   /** Set when the spec asks for something that cannot be served. */
   problem?: { reason: string; message: string };
   /** The spec's artifact was new and has just been recorded. */
@@ -42,6 +42,9 @@ const versionNumber = (name: string): number => {
   const m = /^v(\d+)$/.exec(name);
   return m ? Number(m[1]) : 0;
 };
+
+/** v12 -> 12: versions are ordered by number (names are never reused). */
+export const versionNumberOf = (name: string): number => versionNumber(name);
 
 export function nextVersionName(versions: readonly VersionRecord[]): string {
   return `v${versions.reduce((max, v) => Math.max(max, versionNumber(v.name)), 0) + 1}`;
@@ -57,35 +60,43 @@ export function trimHistory(versions: VersionRecord[], keep: ReadonlySet<string>
   return out;
 }
 
+/** A pin is a name (v3) or sha256:<hex> of a version's artifact; the newest version with that digest wins. */
+export function resolvePin(pin: string, versions: readonly VersionRecord[]): VersionRecord | undefined {
+  if (!pin.startsWith('sha256:')) return versions.find((v) => v.name === pin);
+  const digest = pin.slice('sha256:'.length).toLowerCase();
+  return [...versions].reverse().find((v) => v.sha256?.toLowerCase() === digest);
+}
+
+function pinProblem(pin: string, versions: readonly VersionRecord[]): { reason: string; message: string } {
+  if (!pin.startsWith('sha256:')) {
+    return { reason: 'PinnedVersionNotFound', message: `spec.pinnedVersion "${pin}" is not in status.versions (known: ${versions.map((v) => v.name).join(', ')})` };
+  }
+  const known = versions.filter((v) => v.sha256).map((v) => `${v.name} sha256:${v.sha256!.slice(0, 12)}…`);
+  const unknown = versions.filter((v) => !v.sha256).map((v) => v.name);
+  return {
+    reason: 'PinnedVersionNotFound',
+    message:
+      `spec.pinnedVersion "${pin}": no version's artifact has that digest (known: ${known.join(', ') || 'none'})` +
+      (unknown.length ? `; not yet known for ${unknown.join(', ')} (recorded once their pods have loaded them)` : ''),
+  };
+}
+
 export function decideVersions(inputs: VersionInputs, current: readonly VersionRecord[] | undefined, now: string): VersionDecision {
-  let versions = [...(current ?? [])];
+  const versions = [...(current ?? [])];
   const { uri, sha256 } = inputs.artifact;
+  // The same file: the same URI, and the same digest when the spec gives one (a digest recorded from the pods
+  // for a spec that gives none does not make it a different file).
   let specVersion = [...versions]
     .reverse()
-    .find((v) => v.source === 'Spec' && v.uri === uri && (v.sha256 ?? '') === (sha256 ?? ''));
+    .find((v) => v.source === 'Spec' && v.uri === uri && (sha256 === undefined || v.sha256?.toLowerCase() === sha256.toLowerCase()));
   let recorded: VersionRecord | undefined;
   if (!specVersion) {
     specVersion = { name: nextVersionName(versions), uri, ...(sha256 ? { sha256 } : {}), source: 'Spec', createdAt: now };
     versions.push(specVersion);
     recorded = specVersion;
   }
-
-  let serving: VersionRecord | undefined;
-  let problem: VersionDecision['problem'];
-  if (inputs.pinnedVersion) {
-    serving = versions.find((v) => v.name === inputs.pinnedVersion);
-    if (!serving) {
-      problem = {
-        reason: 'PinnedVersionNotFound',
-        message: `spec.pinnedVersion "${inputs.pinnedVersion}" is not in status.versions (known: ${versions.map((v) => v.name).join(', ')})`,
-      };
-    }
-  } else if (inputs.promotionPolicy === 'Manual') {
-    serving = specVersion;
-  } else {
-    serving = versions[versions.length - 1];
-  }
-  const keep = new Set([specVersion.name, ...(serving ? [serving.name] : []), ...(inputs.pinnedVersion ? [inputs.pinnedVersion] : [])]);
-  versions = trimHistory(versions, keep);
-  return { versions, serving, ...(problem ? { problem } : {}), ...(recorded ? { recorded } : {}) };
+  const pinned = inputs.pinnedVersion ? resolvePin(inputs.pinnedVersion, versions) : undefined;
+  const problem = inputs.pinnedVersion && !pinned ? pinProblem(inputs.pinnedVersion, versions) : undefined;
+  // Not trimmed here: which versions must stay (served, candidate, the guard's fallback) is known only after promotion.
+  return { versions, specVersion, ...(pinned ? { pinned } : {}), ...(problem ? { problem } : {}), ...(recorded ? { recorded } : {}) };
 }
