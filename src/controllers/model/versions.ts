@@ -15,13 +15,13 @@ export interface VersionRecord {
   sha256?: string;
   source: string;
   metrics?: Record<string, number>;
-  /** The data set a RetrainJob built from the prediction log and trained the version on. */
-  dataset?: { uri: string; sha256: string; window: { from: string; to: string } };
+  /** The data set the version was trained on: a RetrainJob's (window: built from the prediction log), or spec.artifact.trainingData. */
+  dataset?: { uri: string; sha256?: string; window?: { from: string; to: string } };
   createdAt: string;
 }
 
 export interface VersionInputs {
-  artifact: { uri: string; sha256?: string };
+  artifact: { uri: string; sha256?: string; trainingData?: { uri: string; sha256?: string } };
   promotionPolicy: 'Automatic' | 'Manual';
   pinnedVersion?: string;
 }
@@ -64,10 +64,19 @@ export function decideVersions(inputs: VersionInputs, current: readonly VersionR
     .reverse()
     .find((v) => v.source === 'Spec' && v.uri === uri && (v.sha256 ?? '') === (sha256 ?? ''));
   let recorded: VersionRecord | undefined;
+  // The spec's artifact carries what it was trained on (spec.artifact.trainingData), for a
+  // DriftMonitor that follows the serving version's reference. Declared after the artifact was
+  // recorded, it is added to (or corrected on) that artifact's record: it describes the same file.
+  const td = inputs.artifact.trainingData;
+  const dataset = td ? { uri: td.uri, ...(td.sha256 ? { sha256: td.sha256 } : {}) } : undefined;
   if (!specVersion) {
-    specVersion = { name: nextVersionName(versions), uri, ...(sha256 ? { sha256 } : {}), source: 'Spec', createdAt: now };
+    specVersion = { name: nextVersionName(versions), uri, ...(sha256 ? { sha256 } : {}), source: 'Spec', ...(dataset ? { dataset } : {}), createdAt: now };
     versions.push(specVersion);
     recorded = specVersion;
+  } else if (dataset && (specVersion.dataset?.uri !== dataset.uri || specVersion.dataset.sha256 !== dataset.sha256)) {
+    const updated: VersionRecord = { ...specVersion, dataset };
+    versions = versions.map((v) => (v === specVersion ? updated : v));
+    specVersion = updated;
   }
 
   let serving: VersionRecord | undefined;
