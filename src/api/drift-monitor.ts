@@ -7,13 +7,13 @@ import { z } from 'zod';
 import {
   ConditionsSchema,
   CronScheduleSchema,
-  DataSourceSchema,
   DurationSchema,
   GROUP_VERSION,
   LocalObjectReferenceSchema,
   ObjectMetaSchema,
   ObservedGenerationSchema,
   SecretReferenceSchema,
+  Sha256Schema,
   StorageUriSchema,
   TimestampSchema,
   type KindResource,
@@ -129,6 +129,38 @@ const CurrentSchema = withRules(
       "source: PredictionLog (the Model's prediction log, over current.window) or uri (a data set).",
   );
 
+/** The annotation whose new value re-arms a monitor whose retrain budget is exhausted. */
+export const RETRAIN_REARM_ANNOTATION = 'fluxora.io/retrain-rearm';
+
+const ReferenceSchema = withRules(
+  z.object({
+    uri: StorageUriSchema.optional().describe('A fixed reference data set (CSV or JSON Lines), usually a sample of the training data.'),
+    fromServingVersion: z
+      .boolean()
+      .optional()
+      .describe(
+        "true: the reference is the data set the Model's serving version was trained on (its status.versions[].dataset: a RetrainJob's " +
+          'training file, or spec.artifact.trainingData), followed as the serving version changes. A serving version that records none ' +
+          'stops the checks (condition reason NoReferenceForVersion) until one does.',
+      ),
+    credentialsSecretRef: SecretReferenceSchema.optional().describe(
+      `${SecretReferenceSchema.description} For the reference data set, whether fixed (uri) or the serving version's.`,
+    ),
+  }),
+  [
+    {
+      rule: 'has(self.uri) != (has(self.fromServingVersion) && self.fromServingVersion)',
+      message:
+        'reference must set exactly one of uri (a fixed data set) or fromServingVersion: true (the data set the serving version was trained on)',
+      check: (r) => (r.uri !== undefined) !== (r.fromServingVersion === true),
+    },
+  ],
+).describe(
+  'What current data is compared with: exactly one of uri (a fixed data set, usually a sample of the training data) or ' +
+    'fromServingVersion: true (the data set the serving version was trained on).',
+);
+export type DriftReference = z.output<typeof ReferenceSchema>;
+
 const MethodSchema = z
   .enum(['auto', ...DRIFT_METHODS])
   .default('auto')
@@ -236,6 +268,16 @@ const RetrainPolicySchema = withRules(
       .max(10)
       .default(1)
       .describe("RetrainJobs of this monitor that may run at once; no new one starts while this many are neither Succeeded, Failed nor Rejected. Default 1."),
+    maxConsecutiveRejections: z
+      .int()
+      .min(1)
+      .max(100)
+      .default(3)
+      .describe(
+        'The retrain budget: when the newest this-many RetrainJobs this monitor started for the Model all ended Rejected (Failed runs are skipped), ' +
+          'it starts no more and is Stalled (reason RetrainBudgetExhausted) until a person re-arms it: a change of the spec, or a new value ' +
+          `of the annotation ${RETRAIN_REARM_ANNOTATION}. Default 3.`,
+      ),
     template: RetrainJobTemplateSchema.optional().describe(
       'Spec of the RetrainJobs to create, without modelRef (the monitored Model is used). Required when enabled is true.',
     ),
@@ -259,9 +301,7 @@ export const DriftMonitorSpecSchema = withRules(
     modelRef: LocalObjectReferenceSchema.describe('The Model whose inputs are monitored, in the same namespace.'),
     schedule: CronScheduleSchema,
     suspend: z.boolean().default(false).describe('Pause the checks (the CronJob is suspended); status is kept. Default false.'),
-    reference: DataSourceSchema.describe(
-      'The reference data set (CSV or JSON Lines), usually a sample of the training data, that current data is compared with.',
-    ),
+    reference: ReferenceSchema,
     current: CurrentSchema,
     features: FeatureChecksSchema.optional().describe(
       "Per-feature methods and thresholds. Features of the Model not listed here are checked with method auto and the default threshold. Names must be unique.",
@@ -336,6 +376,32 @@ export const DriftMonitorStatusSchema = z
       .optional()
       .describe('Verdicts in a row, up to the last one, that found drift or degraded performance: what retrain.consecutiveChecks counts.'),
     sampleCount: z.int().min(0).optional().describe('Rows of current data used by the last check.'),
+    streakVersion: z
+      .string()
+      .max(32)
+      .optional()
+      .describe(
+        "The Model's serving version during the verdicts consecutiveDriftChecks counts: a verdict while another version serves starts a new streak.",
+      ),
+    reference: z
+      .object({
+        uri: StorageUriSchema.describe('The reference data set.'),
+        sha256: Sha256Schema.optional().describe('Its SHA-256, as the version recorded it.'),
+        version: z.string().max(32).optional().describe('With reference.fromServingVersion: the Model version whose training data set it is.'),
+      })
+      .optional()
+      .describe('The reference data set the last verdict compared with.'),
+    retrainBudget: z
+      .object({
+        generation: z.int().min(0).describe('The monitor generation the budget was last armed at: a newer one re-arms it.'),
+        rearm: z.string().max(253).optional().describe(`The value of the annotation ${RETRAIN_REARM_ANNOTATION} last seen: a new value re-arms it.`),
+        armedAt: TimestampSchema.optional().describe('When it was last re-armed: RetrainJobs created before do not count. Unset: never re-armed.'),
+        armedBy: z.string().max(512).optional().describe('What re-armed it last: a spec change or the annotation.'),
+        consecutiveRejections: z.int().min(0).describe('Rejected RetrainJobs in a row, newest first, since it was armed (Failed runs skipped).'),
+        exhausted: z.boolean().describe('Whether retrain.maxConsecutiveRejections is reached: no RetrainJob starts until it is re-armed.'),
+      })
+      .optional()
+      .describe('The retrain budget (retrain.maxConsecutiveRejections): rejections counted, and what last re-armed it.'),
     lastRetrainJob: z.string().max(253).optional().describe('Name of the last RetrainJob this monitor created.'),
     lastRetrainTime: TimestampSchema.optional().describe('When this monitor last created a RetrainJob (the cooldown counts from here).'),
     features: listMap(z.array(FeatureResultSchema).max(256), ['name']).optional().describe('Per-feature results of the last check.'),

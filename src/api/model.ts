@@ -39,6 +39,16 @@ const ArtifactSchema = z
     ),
     sha256: Sha256Schema.optional().describe('Expected SHA-256 of the file; serving pods refuse an artifact that does not match.'),
     credentialsSecretRef: SecretReferenceSchema.optional(),
+    trainingData: z
+      .object({
+        uri: StorageUriSchema.describe('The data set (CSV or JSON Lines) the artifact was trained on, usually the training file or a sample of it.'),
+        sha256: Sha256Schema.optional().describe('SHA-256 of that file. Set, a drift check that uses it as its reference refuses a file that no longer matches.'),
+      })
+      .optional()
+      .describe(
+        "The data the artifact was trained on. Recorded on the artifact's version (status.versions[].dataset), where a DriftMonitor with " +
+          'reference.fromServingVersion finds it while that version serves. Unset: the version records no data set.',
+      ),
   })
   .describe('The ONNX model to serve.');
 
@@ -252,12 +262,13 @@ const ModelVersionSchema = z
     dataset: z
       .object({
         uri: StorageUriSchema.describe('The data set the version was trained on.'),
-        sha256: Sha256Schema.describe('SHA-256 of that data set.'),
-        window: TimeWindowSchema.describe('The logged traffic the data set came from.'),
+        sha256: Sha256Schema.optional().describe('SHA-256 of that data set; absent when it could not be read to compute it (and spec.artifact.trainingData gave none).'),
+        window: TimeWindowSchema.optional().describe('The logged traffic the data set came from, when its RetrainJob built it from the prediction log.'),
       })
       .optional()
       .describe(
-        "What the version was trained on, when its RetrainJob built the data set from the prediction log: the file, its digest and the window. " +
+        "What the version was trained on: for a RetrainJob's version the file its trainer read (dataset.uri, or the file built from the prediction log, " +
+          "with the window), for the spec's artifact spec.artifact.trainingData. A DriftMonitor with reference.fromServingVersion compares live data with it. " +
           'The RetrainJob named in source has the row counts (status.dataset) and, when a DriftMonitor started it, the monitor (label fluxora.io/drift-monitor) and the check (annotation fluxora.io/drift-check-time).',
       ),
     createdAt: TimestampSchema.describe('When the operator recorded the version.'),

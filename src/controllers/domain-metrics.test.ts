@@ -142,4 +142,18 @@ describe('DomainMetrics', () => {
     // Nor is that verdict counted as a drift check: only the first one is.
     expect(await count(r, 'fluxora_drift_checks_total')).toEqual([{ labels: { namespace: 'ml', monitor: 'churn-drift', result: 'drift' }, value: 1 }]);
   });
+
+  it('reports an exhausted retrain budget per monitor, 0 once re-armed, and forgets it with the monitor', async () => {
+    const r = new Registry();
+    const m = new DomainMetrics(r);
+    const budget = (exhausted: boolean) => ({ retrainBudget: { generation: 1, consecutiveRejections: exhausted ? 3 : 0, exhausted } }) as DriftMonitorStatus;
+    m.observeMonitor('ml', 'stormy', budget(true));
+    m.observeMonitor('ml', 'calm', budget(false));
+    m.observeMonitor('ml', 'old', {});
+    expect(await series(r, 'fluxora_drift_retrain_budget_exhausted')).toEqual({ 'namespace=ml,monitor=stormy': 1, 'namespace=ml,monitor=calm': 0 });
+    m.observeMonitor('ml', 'stormy', budget(false));
+    m.forgetMonitor('ml', 'calm');
+    expect(await series(r, 'fluxora_drift_retrain_budget_exhausted')).toEqual({ 'namespace=ml,monitor=stormy': 0 });
+  });
 });
+

@@ -22,6 +22,7 @@ export class DomainMetrics {
   private readonly checks: Counter<'namespace' | 'monitor' | 'result'>;
   private readonly retrainsTriggered: Counter<'namespace' | 'monitor'>;
   private readonly monitorReady: Gauge<'namespace' | 'monitor'>;
+  private readonly budgetExhausted: Gauge<'namespace' | 'monitor'>;
   private readonly modelReady: Gauge<'namespace' | 'model'>;
   private readonly servingVersion: Gauge<'namespace' | 'model' | 'version'>;
   private readonly retrainJobs: Counter<'namespace' | 'result'>;
@@ -55,6 +56,7 @@ export class DomainMetrics {
     this.checks = new Counter({ name: 'fluxora_drift_checks_total', help: 'Drift checks with a verdict observed by the operator, by monitor and result', labelNames: ['namespace', 'monitor', 'result'], registers });
     this.retrainsTriggered = new Counter({ name: 'fluxora_drift_retrains_triggered_total', help: 'RetrainJobs a monitor created because drift or degraded performance persisted', labelNames: ['namespace', 'monitor'], registers });
     this.monitorReady = new Gauge({ name: 'fluxora_drift_monitor_ready', help: '1 when the DriftMonitor is Ready', labelNames: ['namespace', 'monitor'], registers });
+    this.budgetExhausted = new Gauge({ name: 'fluxora_drift_retrain_budget_exhausted', help: '1 when the monitor starts no more RetrainJobs: its newest retrain.maxConsecutiveRejections ended Rejected, and it was not re-armed', labelNames: ['namespace', 'monitor'], registers });
     this.modelReady = new Gauge({ name: 'fluxora_model_ready', help: '1 when the Model is Ready', labelNames: ['namespace', 'model'], registers });
     this.servingVersion = new Gauge({ name: 'fluxora_model_serving_version_info', help: 'The version a Model serves (value 1)', labelNames: ['namespace', 'model', 'version'], registers });
     this.retrainJobs = new Counter({ name: 'fluxora_retrain_jobs_total', help: 'Finished RetrainJobs by result (Succeeded, Failed, Rejected)', labelNames: ['namespace', 'result'], registers });
@@ -84,6 +86,9 @@ export class DomainMetrics {
       this.retrainsTriggered.inc({ namespace, monitor }, 0);
     }
     this.monitorReady.set({ namespace, monitor }, getCondition(s.conditions, 'Ready')?.status === 'True' ? 1 : 0);
+    // Present while the monitor retrains (it keeps a budget record).
+    if (s.retrainBudget) this.budgetExhausted.set({ namespace, monitor }, s.retrainBudget.exhausted ? 1 : 0);
+    else this.budgetExhausted.remove({ namespace, monitor });
     // Absent when the last verdict had no drift part (too few samples, a performance verdict): no stale 1.
     if (s.driftDetected !== undefined) this.driftDetected.set({ namespace, monitor }, s.driftDetected ? 1 : 0);
     else this.driftDetected.remove({ namespace, monitor });
@@ -140,6 +145,7 @@ export class DomainMetrics {
     this.driftDetected.remove({ namespace, monitor });
     this.driftShare.remove({ namespace, monitor });
     this.monitorReady.remove({ namespace, monitor });
+    this.budgetExhausted.remove({ namespace, monitor });
     for (const result of DRIFT_CHECK_RESULTS) this.checks.remove({ namespace, monitor, result });
     this.retrainsTriggered.remove({ namespace, monitor });
     this.seenFeatures.delete(key);

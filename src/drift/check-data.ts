@@ -3,7 +3,7 @@
 // and the reference and current data sets read as tables. A problem the user
 // must fix is a CheckError whose reason becomes the DriftDetected condition's.
 import type { DriftMonitor, Model } from '../api/index.js';
-import { readObject } from '../storage/index.js';
+import { isStorageError, readObject } from '../storage/index.js';
 import { decodeTableText, formatFromName, MAX_TABLE_BYTES, parseTable, TableError } from '../table/index.js';
 import type { FeatureSpec } from './types.js';
 
@@ -24,8 +24,9 @@ export function dataSetError(reason: string, role: 'reference' | 'current', uri:
   return new CheckError(reason, message.includes(uri) ? `${role}: ${message}` : `${role} ${uri}: ${message}`);
 }
 
-export async function loadDataSet(uri: string, columns: readonly FeatureSpec[]) {
-  const text = decodeTableText(await readObject(uri, { maxBytes: MAX_TABLE_BYTES }), uri);
+/** `sha256`: the digest the data set must have (a version's recorded training data); another one fails with ChecksumMismatch. */
+export async function loadDataSet(uri: string, columns: readonly FeatureSpec[], sha256?: string) {
+  const text = decodeTableText(await readObject(uri, { maxBytes: MAX_TABLE_BYTES, ...(sha256 ? { sha256 } : {}) }), uri);
   const format = formatFromName(uri.replace(/\?.*$/, '')) ?? 'csv';
   return parseTable(text, uri, format, { columns: columns.map((f) => f.name), types: new Map(columns.map((f) => [f.name, f.type])) });
 }
@@ -82,10 +83,19 @@ const describeOutput = (o: OutputColumn) => `output "${o.output}"${o.index > 0 ?
  * column gets its own reason: the reference is usually training data, which
  * has no model outputs until someone scores it.
  */
-export async function loadReference(uri: string, { features, outputs }: CheckedColumns) {
+export async function loadReference(uri: string, { features, outputs }: CheckedColumns, recorded?: { sha256?: string; version?: string }) {
   try {
-    return await loadDataSet(uri, [...features, ...outputs]);
+    return await loadDataSet(uri, [...features, ...outputs], recorded?.sha256);
   } catch (e) {
+    if (isStorageError(e, 'ChecksumMismatch')) {
+      // The version was trained on other bytes: comparing with these would judge it against data it never saw.
+      throw new CheckError(
+        'ReferenceChanged',
+        `reference ${uri} is no longer the data set ${recorded?.version ? `version ${recorded.version}` : 'the version'} was trained on ` +
+          `(recorded sha256 ${recorded?.sha256}): it was replaced after training. Keep training data sets immutable (one object per run), ` +
+          'or set reference.uri to a fixed reference',
+      );
+    }
     const missing = e instanceof TableError ? outputs.find((o) => o.name === e.column) : undefined;
     if (missing) {
       throw new CheckError(

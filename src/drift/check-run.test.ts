@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { dataSetError, loadDataSet } from './check-run.js';
+import { loadReference } from './check-data.js';
+import { sha256Hex } from '../storage/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fluxora-check-run-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -41,3 +43,18 @@ describe('dataSetError', () => {
     expect(e.message).toBe('current s3://bucket/current.csv: Array buffer allocation failed');
   });
 });
+
+describe('loadReference with a recorded digest', () => {
+  it("reads the version's data set when it matches, and refuses one replaced after training: ReferenceChanged", async () => {
+    const text = 'tenure\n1\n2\n';
+    writeFileSync(join(dir, 'train.csv'), text);
+    const uri = pathToFileURL(join(dir, 'train.csv')).href;
+    const columns = { features, outputs: [] };
+    expect((await loadReference(uri, columns, { sha256: sha256Hex(text), version: 'v2' })).rows).toBe(2);
+    writeFileSync(join(dir, 'train.csv'), 'tenure\n5\n6\n');
+    const e = await loadReference(uri, columns, { sha256: sha256Hex(text), version: 'v2' }).then(() => expect.fail('loaded'), (x: unknown) => x as { reason: string; message: string });
+    expect(e.reason).toBe('ReferenceChanged');
+    expect(e.message).toContain(`reference ${uri} is no longer the data set version v2 was trained on`);
+  });
+});
+

@@ -21,6 +21,8 @@ import { readLogCurrent } from './check-log.js';
 import { evaluatePerformance } from './performance-check.js';
 import { judgementOf, performanceVerdictStatus, withPerformance, type PerformancePart } from './performance-status.js';
 import type { Table } from './types.js';
+import { referenceStatus, resolveReference } from '../controllers/drift-monitor/reference.js';
+import { streakBase } from './streak.js';
 
 export interface CheckOptions {
   client: KubeClient;
@@ -76,7 +78,12 @@ export async function runDriftCheck(o: CheckOptions): Promise<CheckOutcome> {
     if (!model) throw new CheckError('ModelNotFound', `Model "${m.spec.modelRef.name}" does not exist`);
     const columns = checkedColumns(m, model);
     const { features, outputs } = columns;
-    const reference = (await loadReference(m.spec.reference.uri, columns)).columns;
+    // reference.fromServingVersion: the data set of the version serving now (a missing one is a failed check).
+    const ref = resolveReference(m, model);
+    if (!ref.ok) throw new CheckError(ref.reason, ref.message);
+    const reference = (await loadReference(ref.uri, columns, ref)).columns;
+    // Verdicts count toward the streak of the version that serves now (streak.ts).
+    const servingVersion = model.status?.servingVersion;
 
     let current: Table;
     let sampleCount: number;
@@ -133,8 +140,9 @@ export async function runDriftCheck(o: CheckOptions): Promise<CheckOutcome> {
       const why = { ...(found ? { found } : {}), ...(skipped ? { note: skipped } : {}) };
       // Too few samples for a drift verdict; a performance verdict is still the check's verdict.
       const build = (prev: DriftMonitorStatus) => {
-        const noDrift = insufficientSamplesStatus(prev, sampleCount, min, generation, now, why);
-        return judged?.verdict ? performanceVerdictStatus(noDrift, prev, perf) : withPerformance(noDrift, prev, perf, false);
+        if (!judged?.verdict) return withPerformance(insufficientSamplesStatus(prev, sampleCount, min, generation, now, why), prev, perf, false);
+        const base = streakBase(prev, servingVersion);
+        return performanceVerdictStatus(insufficientSamplesStatus(base, sampleCount, min, generation, now, why), base, perf);
       };
       let status: DriftMonitorStatus = {};
       await writeStatus(client, namespace, name, (prev) => (status = build(prev)));
@@ -148,7 +156,10 @@ export async function runDriftCheck(o: CheckOptions): Promise<CheckOutcome> {
     const outputReport = outputs.length ? computeDrift({ reference, current, features: outputs }) : undefined;
     const extras = { ...(outputReport ? { outputs: outputReport } : {}), ...(skipped ? { note: skipped } : {}) };
     let status: DriftMonitorStatus = {};
-    await writeStatus(client, namespace, name, (prev) => (status = withPerformance(verdictStatus(prev, report, sampleCount, generation, now, extras), prev, perf, true)));
+    await writeStatus(client, namespace, name, (prev) => {
+      const base = { ...streakBase(prev, servingVersion), reference: referenceStatus(ref) };
+      return (status = withPerformance(verdictStatus(base, report, sampleCount, generation, now, extras), base, perf, true));
+    });
     const drifted = status.driftDetected === true;
     events.record(m, drifted ? 'Warning' : 'Normal', drifted ? 'DriftDetected' : 'NoDrift', status.conditions?.find((c) => c.type === 'DriftDetected')?.message ?? '');
     recordPerformance();

@@ -26,7 +26,25 @@ describe('DriftMonitor spec', () => {
     expect(spec.suspend).toBe(false);
     expect(spec.current).toEqual({ source: 'Serving', minSamples: 500, maxSamples: 10000 });
     expect(spec.datasetDriftShare).toBe(0.5);
-    expect(spec.retrain).toEqual({ enabled: false, consecutiveChecks: 1, cooldown: '6h', maxConcurrent: 1 });
+    expect(spec.retrain).toEqual({ enabled: false, consecutiveChecks: 1, cooldown: '6h', maxConcurrent: 1, maxConsecutiveRejections: 3 });
+  });
+
+  it("accepts a reference that follows the serving version's training data, with credentials", () => {
+    const spec = assertSpec('DriftMonitor', { ...base(), reference: { fromServingVersion: true, credentialsSecretRef: { name: 's3' } } });
+    expect(spec.reference).toEqual({ fromServingVersion: true, credentialsSecretRef: { name: 's3' } });
+    expect(parseSpec('DriftMonitor', { ...base(), reference: { uri: 's3://data/r.csv', fromServingVersion: false } }).success).toBe(true);
+  });
+
+  it.each([
+    ['both a uri and fromServingVersion', { uri: 's3://data/r.csv', fromServingVersion: true }],
+    ['neither', {}],
+    ['fromServingVersion: false alone', { fromServingVersion: false }],
+  ])('refuses a reference with %s', (_, reference) => {
+    expect(refused({ ...base(), reference })).toContain('spec.reference: reference must set exactly one of uri (a fixed data set) or fromServingVersion: true');
+  });
+
+  it('refuses a retrain budget below 1', () => {
+    expect(refused({ ...base(), retrain: { maxConsecutiveRejections: 0 } })).toContain('spec.retrain.maxConsecutiveRejections');
   });
 
   it('defaults feature methods to auto and the template like a RetrainJob', () => {

@@ -88,3 +88,43 @@ describe('drift-check CronJob credentials', () => {
     expect(envFrom(m, undefined)).toEqual([{ secretRef: { name: 'data-s3' } }]);
   });
 });
+
+describe('drift-check CronJob with reference.fromServingVersion', () => {
+  interface Cron {
+    spec: { suspend: boolean; jobTemplate: { metadata: { annotations?: Record<string, string> }; spec: { template: { metadata: { annotations?: Record<string, string> } } } } };
+  }
+  const cron = (m: DriftMonitor, mo?: Model) => buildCronJob(m, 'fluxora:test', mo) as unknown as Cron;
+  const serving = (version: string, dataset?: { uri: string }): Model => ({
+    ...model(),
+    status: {
+      servingVersion: version,
+      versions: [
+        { name: 'v1', uri: 's3://models/churn.onnx', source: 'Spec', createdAt: 't' },
+        { name: 'v2', uri: 's3://out/rj/model.onnx', source: 'RetrainJob/rj', ...(dataset ? { dataset } : {}), createdAt: 't' },
+      ],
+    },
+  });
+  const following = () => monitor({ reference: { fromServingVersion: true, credentialsSecretRef: { name: 'data-s3' } } });
+
+  it("names the serving version's data set on its Jobs and pods, and changes with the version", () => {
+    const cj = cron(following(), serving('v2', { uri: 's3://out/rj/dataset.csv' }));
+    const want = { 'fluxora.io/reference': 's3://out/rj/dataset.csv', 'fluxora.io/reference-version': 'v2' };
+    expect(cj.spec.suspend).toBe(false);
+    expect(cj.spec.jobTemplate.metadata.annotations).toEqual(want);
+    expect(cj.spec.jobTemplate.spec.template.metadata.annotations).toEqual(want);
+  });
+
+  it('is suspended while the serving version records no data set (no check could run), and runs once one does', () => {
+    expect(cron(following(), serving('v1')).spec.suspend).toBe(true);
+    expect(cron(following(), serving('v2')).spec.suspend).toBe(true);
+    expect(cron(following(), serving('v2', { uri: 's3://out/rj/dataset.csv' })).spec.suspend).toBe(false);
+    // Without the Model the check says ModelNotFound itself, as with a fixed reference.
+    expect(cron(following(), undefined).spec.suspend).toBe(false);
+  });
+
+  it('a fixed reference carries no annotations and never suspends for the Model', () => {
+    const cj = cron(monitor(), serving('v1'));
+    expect(cj.spec.suspend).toBe(false);
+    expect(cj.spec.jobTemplate.metadata.annotations).toBeUndefined();
+  });
+});

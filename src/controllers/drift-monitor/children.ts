@@ -12,8 +12,13 @@ import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../resource-types.js';
 import { samplesSecretName } from '../model/children.js';
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from '../pod-security.js';
 import { checkCredentials, credentialsEnvFrom } from './check-credentials.js';
+import { resolveReference } from './reference.js';
 
 export { logCredentials } from './check-credentials.js';
+
+/** On a check's Job and pod with reference.fromServingVersion: the reference data set it compares with, and its version. */
+export const REFERENCE_ANNOTATION = 'fluxora.io/reference';
+export const REFERENCE_VERSION_ANNOTATION = 'fluxora.io/reference-version';
 
 /** The CronJob and its RBAC: 52 characters at most, so the CronJob's Jobs (11 more) fit in 63. */
 export const driftCheckName = (m: DriftMonitor) => childName(m.metadata.name, 'drift-check', 52);
@@ -83,27 +88,32 @@ export function buildRoleBinding(m: DriftMonitor): KubeObject {
  */
 export function buildCronJob(m: DriftMonitor, image: string, model?: Model): KubeObject {
   const envFrom = credentialsEnvFrom(checkCredentials(m, model));
+  // reference.fromServingVersion: the CronJob follows the serving version. Its Jobs and pods say which
+  // reference they compare with (the check resolves it again from the Model when it runs), and
+  // while the serving version records none no check runs at all (the monitor says why).
+  const ref = model && m.spec.reference.fromServingVersion ? resolveReference(m, model) : undefined;
+  const annotations = ref?.ok ? { [REFERENCE_ANNOTATION]: ref.uri, ...(ref.version ? { [REFERENCE_VERSION_ANNOTATION]: ref.version } : {}) } : undefined;
   return {
     apiVersion: 'batch/v1',
     kind: 'CronJob',
     metadata: meta(m),
     spec: {
       schedule: m.spec.schedule,
-      suspend: m.spec.suspend,
+      suspend: m.spec.suspend || ref?.ok === false,
       // A slow check must not overlap the next one: both would write status.
       concurrencyPolicy: 'Forbid',
       startingDeadlineSeconds: 300,
       successfulJobsHistoryLimit: 3,
       failedJobsHistoryLimit: 3,
       jobTemplate: {
-        metadata: { labels: labels(m) },
+        metadata: { labels: labels(m), ...(annotations ? { annotations } : {}) },
         spec: {
           // A failed check is reported in status; retrying it at once rarely helps.
           backoffLimit: 1,
           activeDeadlineSeconds: 600,
           ttlSecondsAfterFinished: 86_400,
           template: {
-            metadata: { labels: labels(m) },
+            metadata: { labels: labels(m), ...(annotations ? { annotations } : {}) },
             spec: {
               serviceAccountName: driftCheckName(m),
               automountServiceAccountToken: true,

@@ -26,7 +26,9 @@ import {
 import { checkCredentials } from './check-credentials.js';
 import { buildCronJob, buildRole, buildRoleBinding, buildServiceAccount, driftCheckName } from './children.js';
 import { causesText, decideRetrain, unrecordedRetrain, verdictCauses } from './retrain-trigger.js';
-import { monitorConditions } from './status.js';
+import { BUDGET_EXHAUSTED_REASON, monitorConditions } from './status.js';
+import { resolveReference } from './reference.js';
+import { budgetMessage, retrainBudget } from './retrain-budget.js';
 import type { DomainMetrics } from '../domain-metrics.js';
 
 
@@ -102,20 +104,35 @@ export function createDriftMonitorController(o: DriftMonitorControllerOptions): 
       if (!(await client.getOrUndefined(SecretResource, req.namespace, secret))) missingSecrets.push({ field, name: secret });
     }
 
+    const mine = retrains.list(req.namespace).filter((r) => r.metadata.labels?.[MONITOR_LABEL] === req.name);
+    // reference.fromServingVersion: whether the serving version has a data set to compare with.
+    const reference = model && monitor.spec.reference.fromServingVersion ? resolveReference(monitor, model) : undefined;
+    // The retrain budget: this monitor's runs for its Model (retrain-budget.ts). Kept while retrain is
+    // disabled too, so that enabling it again (a spec change) re-arms it rather than counting old runs.
+    const budget = retrainBudget(monitor, mine.filter((r) => r.spec.modelRef.name === monitor.spec.modelRef.name), now);
+    const budgetExhausted = budget.record.exhausted ? budgetMessage(monitor, budget.rejected) : undefined;
+
     const findConditions = () => monitorConditions(monitor, {
       generation,
       ...(refused ? { refused } : {}),
       missingSecrets,
       ...(model ? { modelFeatures: model.spec.features.map((f) => f.name) } : {}),
+      ...(reference && !reference.ok ? { noReference: reference.message } : {}),
+      ...(budgetExhausted ? { budgetExhausted } : {}),
     }, now);
     let conditions = findConditions();
 
-    // Retrain: at most one per verdict, within cooldown and maxConcurrent.
+    // Retrain: at most one per verdict, within cooldown and maxConcurrent and the budget.
     let retrainFields: Partial<Status> = {};
-    const mine = retrains.list(req.namespace).filter((r) => r.metadata.labels?.[MONITOR_LABEL] === req.name);
     const active = mine.filter((r) => !TERMINAL_PHASES.has(r.status?.phase ?? '')).length;
     const newest = mine.map((r) => r.metadata.creationTimestamp ?? '').sort().at(-1);
-    const decision = decideRetrain(monitor, { now, activeRetrains: active, newestRetrainCreatedAt: newest || undefined });
+    const decision = decideRetrain(monitor, {
+      now,
+      activeRetrains: active,
+      newestRetrainCreatedAt: newest || undefined,
+      ...(model?.status?.servingVersion ? { servingVersion: model.status.servingVersion } : {}),
+      ...(budgetExhausted ? { budgetExhausted } : {}),
+    });
     if (decision.create && model) {
       const template = monitor.spec.retrain.template!;
       const job = {
@@ -151,7 +168,7 @@ export function createDriftMonitorController(o: DriftMonitorControllerOptions): 
       retrainFields = unrecordedRetrain(status, mine) ?? {};
     }
 
-    const next: Status = { ...status, ...retrainFields, observedGeneration: generation, conditions };
+    const next: Status = { ...status, ...retrainFields, retrainBudget: budget.record, observedGeneration: generation, conditions };
     o.metrics?.observeMonitor(monitor.metadata.namespace ?? '', req.name, next, monitor.spec.modelRef.name);
     if (!isDeepStrictEqual(next, status)) {
       monitors.remember(await patchStatus<DriftMonitor>(client, DriftMonitorType, req.namespace, req.name, next, monitor.metadata.resourceVersion));
@@ -162,6 +179,15 @@ export function createDriftMonitorController(o: DriftMonitorControllerOptions): 
       const changed = is && (was?.status !== is.status || was.reason !== is.reason);
       if (is && changed && (was || is.status !== 'True')) {
         events.record(monitor, is.status === 'True' ? 'Normal' : 'Warning', is.reason, is.message);
+      }
+      // The budget's own news, also when a more fundamental problem is what Ready shows.
+      const wasExhausted = status.retrainBudget?.exhausted === true;
+      if (budgetExhausted && !wasExhausted && is?.reason !== BUDGET_EXHAUSTED_REASON) {
+        events.record(monitor, 'Warning', BUDGET_EXHAUSTED_REASON, budgetExhausted);
+      }
+      if (budget.rearmedBy && wasExhausted && !budgetExhausted) {
+        log.info({ rearmedBy: budget.rearmedBy }, 'retrain budget re-armed');
+        events.record(monitor, 'Normal', 'RetrainRearmed', `retrains re-armed by ${budget.rearmedBy}: up to ${monitor.spec.retrain.maxConsecutiveRejections} more may be Rejected before it stops again`);
       }
     }
     if (refused) return { requeue: true };
@@ -180,8 +206,9 @@ export function createDriftMonitorController(o: DriftMonitorControllerOptions): 
     owns: [cronjobs, accounts, roles, bindings, retrains],
     watches: [
       {
-        // A Model appearing or disappearing changes the monitor's readiness, and
-        // with source PredictionLog its log credentials are in the CronJob.
+        // A Model appearing or disappearing changes the monitor's readiness; with
+        // source PredictionLog its log credentials are in the CronJob, and with
+        // reference.fromServingVersion its serving version's data set.
         informer: models,
         map: (model: KubeObject) =>
           monitors

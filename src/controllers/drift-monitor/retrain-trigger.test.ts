@@ -113,3 +113,15 @@ describe('unrecordedRetrain', () => {
     expect(unrecordedRetrain({ lastRetrainJob: 'b', lastRetrainTime: '2026-06-01T12:00:00Z' }, [run('a', '2026-06-01T11:00:00Z')])).toBeUndefined();
   });
 });
+
+describe('decideRetrain: serving version and budget', () => {
+  it('a verdict taken while another version served starts nothing', () => {
+    const d = decideRetrain(monitor({ streakVersion: 'v1' }), { now: NOW, activeRetrains: 0, servingVersion: 'v2' });
+    expect(d).toEqual({ create: false, reason: 'the last verdict was taken while v1 served; v2 serves now: waiting for a check of it' });
+    expect(decideRetrain(monitor({ streakVersion: 'v2' }), { now: NOW, activeRetrains: 0, servingVersion: 'v2' }).create).toBe(true);
+  });
+  it('an exhausted budget starts nothing, whatever the verdict', () => {
+    const d = decideRetrain(monitor({}), { now: NOW, activeRetrains: 0, budgetExhausted: 'the last 3 RetrainJobs ...' });
+    expect(d).toEqual({ create: false, reason: 'the retrain budget is exhausted: the last 3 RetrainJobs ...' });
+  });
+});

@@ -20,6 +20,10 @@ export interface RetrainContext {
   activeRetrains: number;
   /** Creation time of this monitor's newest RetrainJob, if any (survives a lost status write). */
   newestRetrainCreatedAt?: string;
+  /** The Model's serving version now: a verdict taken while another one served starts nothing. */
+  servingVersion?: string;
+  /** Set when the retrain budget is exhausted (retrain-budget.ts): why, for the reason. */
+  budgetExhausted?: string;
 }
 
 export type RetrainDecision = { create: true; name: string } | { create: false; reason: string };
@@ -47,8 +51,13 @@ export function decideRetrain(m: DriftMonitor, ctx: RetrainContext): RetrainDeci
   const policy = m.spec.retrain;
   const s = m.status ?? {};
   if (!policy.enabled || !policy.template) return { create: false, reason: 'retrain is not enabled' };
+  if (ctx.budgetExhausted) return { create: false, reason: `the retrain budget is exhausted: ${ctx.budgetExhausted}` };
   const causes = verdictCauses(s);
   if (causes.length === 0 || !s.lastCheckTime) return { create: false, reason: 'neither drift nor degraded performance in the last verdict' };
+  // The streak judged the version that served then; a promotion or a rollback since makes it another model's.
+  if (s.streakVersion && ctx.servingVersion && s.streakVersion !== ctx.servingVersion) {
+    return { create: false, reason: `the last verdict was taken while ${s.streakVersion} served; ${ctx.servingVersion} serves now: waiting for a check of it` };
+  }
   const streak = s.consecutiveDriftChecks ?? 0;
   if (streak < policy.consecutiveChecks) {
     return { create: false, reason: `drift or degraded performance in ${streak} of ${policy.consecutiveChecks} consecutive checks` };

@@ -61,4 +61,20 @@ describe('monitorConditions', () => {
     expect(getCondition(c, 'Ready')).toMatchObject({ status: 'False', reason: 'ChildRejected' });
     expect(getCondition(c, 'Stalled')).toMatchObject({ status: 'True', reason: 'ChildRejected' });
   });
+
+  it('NoReferenceForVersion: Ready False with the reason, not Stalled, and an old check that found none is history once there is one', () => {
+    const noRef = { ...ok, noReference: 'reference.fromServingVersion: Model "churn" serves v1, which records no training data set' };
+    const c = monitorConditions(monitor(), noRef, NOW);
+    expect(getCondition(c, 'Ready')).toMatchObject({ status: 'False', reason: 'NoReferenceForVersion', message: noRef.noReference });
+    expect(getCondition(c, 'Stalled')).toBeUndefined();
+    const oldFailure = { ...failedCheck(2), reason: 'NoReferenceForVersion', message: 'no data set for v1' };
+    expect(getCondition(monitorConditions(monitor([oldFailure]), ok, NOW), 'Ready')).toMatchObject({ status: 'True', reason: 'Scheduled' });
+  });
+
+  it('RetrainBudgetExhausted: Ready False and Stalled, below a failing check', () => {
+    const c = monitorConditions(monitor(), { ...ok, budgetExhausted: 'the last 3 RetrainJobs ... all ended Rejected' }, NOW);
+    expect(getCondition(c, 'Ready')).toMatchObject({ status: 'False', reason: 'RetrainBudgetExhausted' });
+    expect(getCondition(c, 'Stalled')).toMatchObject({ status: 'True', reason: 'RetrainBudgetExhausted' });
+    expect(getCondition(monitorConditions(monitor([failedCheck(2)]), { ...ok, budgetExhausted: 'x' }, NOW), 'Ready')?.reason).toBe('ReferenceUnreadable');
+  });
 });

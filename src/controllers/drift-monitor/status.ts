@@ -8,10 +8,17 @@
 //   ModelNotFound       the Model does not exist (yet): not Stalled, a GitOps
 //                       tool may be about to create it
 //   UnknownFeature      spec.features names features the Model lacks     (Stalled)
+//   NoReferenceForVersion  reference.fromServingVersion, and the serving version
+//                       records no training data set: no check runs (not Stalled:
+//                       a promotion or the Model's spec.artifact.trainingData ends it)
 //   <check reason>      the last check of this generation failed (ReferenceUnreadable,
 //                       SamplesUnavailable, ...), as the check wrote in DriftDetected (Stalled)
+//   RetrainBudgetExhausted  the newest retrain.maxConsecutiveRejections RetrainJobs
+//                       were all Rejected: checks go on, retrains do not until
+//                       re-armed (Stalled)
 import type { DriftMonitor } from '../../api/index.js';
 import { getCondition, setAbnormalCondition, setCondition, type Condition } from '../../runtime/conditions.js';
+import { NO_REFERENCE_REASON } from './reference.js';
 
 export interface MonitorFindings {
   generation: number;
@@ -21,7 +28,13 @@ export interface MonitorFindings {
   missingSecrets: { field: string; name: string }[];
   /** The Model, if it exists: its feature names. */
   modelFeatures?: readonly string[];
+  /** reference.fromServingVersion found no data set for the serving version: why. */
+  noReference?: string;
+  /** The retrain budget is exhausted: the message that says which runs and how to re-arm. */
+  budgetExhausted?: string;
 }
+
+export const BUDGET_EXHAUSTED_REASON = 'RetrainBudgetExhausted';
 
 /** DriftDetected says the last check failed: Unknown with a reason other than a skip. */
 export function failedCheck(conditions: readonly Condition[] | undefined, generation: number): Condition | undefined {
@@ -47,15 +60,21 @@ export function monitorConditions(monitor: DriftMonitor, f: MonitorFindings, now
   } else {
     const have = new Set(f.modelFeatures);
     const unknown = (monitor.spec.features ?? []).map((x) => x.name).filter((n) => !have.has(n));
-    const failed = failedCheck(monitor.status?.conditions, g);
+    let failed = failedCheck(monitor.status?.conditions, g);
+    // A check that found no reference, when the operator now finds one, is history: the next check has it.
+    if (failed?.reason === NO_REFERENCE_REASON && !f.noReference) failed = undefined;
     if (unknown.length) {
       problem = {
         reason: 'UnknownFeature',
         message: `spec.features names ${unknown.map((n) => `"${n}"`).join(', ')}, which Model "${modelName}" does not have (it has: ${f.modelFeatures.join(', ')})`,
         stalled: true,
       };
+    } else if (f.noReference && !monitor.spec.suspend) {
+      problem = { reason: NO_REFERENCE_REASON, message: f.noReference, stalled: false };
     } else if (failed && !monitor.spec.suspend) {
       problem = { reason: failed.reason, message: `the last check failed: ${failed.message}`, stalled: true };
+    } else if (f.budgetExhausted) {
+      problem = { reason: BUDGET_EXHAUSTED_REASON, message: f.budgetExhausted, stalled: true };
     }
   }
   let c = [...(monitor.status?.conditions ?? [])];

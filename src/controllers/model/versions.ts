@@ -13,13 +13,13 @@ export interface VersionRecord {
   sha256?: string;
   source: string;
   metrics?: Record<string, number>;
-  /** The data set a RetrainJob built from the prediction log and trained the version on. */
-  dataset?: { uri: string; sha256: string; window: { from: string; to: string } };
+  /** The data set the version was trained on: a RetrainJob's (window: built from the prediction log), or spec.artifact.trainingData. */
+  dataset?: { uri: string; sha256?: string; window?: { from: string; to: string } };
   createdAt: string;
 }
 
 export interface VersionInputs {
-  artifact: { uri: string; sha256?: string };
+  artifact: { uri: string; sha256?: string; trainingData?: { uri: string; sha256?: string } };
   pinnedVersion?: string;
 }
 
@@ -82,7 +82,7 @@ function pinProblem(pin: string, versions: readonly VersionRecord[]): { reason: 
 }
 
 export function decideVersions(inputs: VersionInputs, current: readonly VersionRecord[] | undefined, now: string): VersionDecision {
-  const versions = [...(current ?? [])];
+  let versions = [...(current ?? [])];
   const { uri, sha256 } = inputs.artifact;
   // The same file: the same URI, and the same digest when the spec gives one (a digest recorded from the pods
   // for a spec that gives none does not make it a different file).
@@ -90,10 +90,19 @@ export function decideVersions(inputs: VersionInputs, current: readonly VersionR
     .reverse()
     .find((v) => v.source === 'Spec' && v.uri === uri && (sha256 === undefined || v.sha256?.toLowerCase() === sha256.toLowerCase()));
   let recorded: VersionRecord | undefined;
+  // The spec's artifact carries what it was trained on (spec.artifact.trainingData), for a
+  // DriftMonitor that follows the serving version's reference. Declared after the artifact was
+  // recorded, it is added to (or corrected on) that artifact's record: it describes the same file.
+  const td = inputs.artifact.trainingData;
+  const dataset = td ? { uri: td.uri, ...(td.sha256 ? { sha256: td.sha256 } : {}) } : undefined;
   if (!specVersion) {
-    specVersion = { name: nextVersionName(versions), uri, ...(sha256 ? { sha256 } : {}), source: 'Spec', createdAt: now };
+    specVersion = { name: nextVersionName(versions), uri, ...(sha256 ? { sha256 } : {}), source: 'Spec', ...(dataset ? { dataset } : {}), createdAt: now };
     versions.push(specVersion);
     recorded = specVersion;
+  } else if (dataset && (specVersion.dataset?.uri !== dataset.uri || specVersion.dataset.sha256 !== dataset.sha256)) {
+    const updated: VersionRecord = { ...specVersion, dataset };
+    versions = versions.map((v) => (v === specVersion ? updated : v));
+    specVersion = updated;
   }
   const pinned = inputs.pinnedVersion ? resolvePin(inputs.pinnedVersion, versions) : undefined;
   const problem = inputs.pinnedVersion && !pinned ? pinProblem(inputs.pinnedVersion, versions) : undefined;

@@ -24,6 +24,7 @@ import { applyAcceptance, parseTrainerMetrics } from './acceptance.js';
 import { datasetStepFailure, parseDatasetRecord, stepFailureMessage, type TrainerPod } from './dataset-step.js';
 import { buildTrainerJob, buildTrainerServiceAccount, datasetTarget, outputPrefix, trainerJobName } from './job.js';
 import { MANIFEST_FILE } from '../../training/logged-dataset.js';
+import { builtDataset, uriDataset, type TrainedOn } from './trained-on.js';
 
 interface JobState extends KubeObject {
   status?: {
@@ -75,7 +76,7 @@ export function createRetrainJobController(o: RetrainJobControllerOptions): Cont
     uri: string,
     sha256: string,
     metrics: Record<string, number>,
-    dataset: RunDataset | undefined,
+    dataset: TrainedOn | undefined,
     now: Date,
   ): Promise<VersionRecord> {
     const source = `RetrainJob/${rj.metadata.name}`;
@@ -89,7 +90,7 @@ export function createRetrainJobController(o: RetrainJobControllerOptions): Cont
       source,
       metrics,
       // Lineage: the version names the data it came from; its RetrainJob (source) has the counts and the verdict that started it.
-      ...(dataset ? { dataset: { uri: dataset.uri, sha256: dataset.sha256, window: dataset.window } } : {}),
+      ...(dataset ? { dataset } : {}),
       createdAt: kubeTime(now),
     };
     versions.push(record);
@@ -153,7 +154,8 @@ export function createRetrainJobController(o: RetrainJobControllerOptions): Cont
       // A metric the gate cannot read is broken trainer output (Failed), not a quality verdict (Rejected).
       return { next: withPhase(status, gate.invalid ? 'Failed' : 'Rejected', gate.reason, gate.message, generation, now, artifactStatus) };
     }
-    const version = await recordVersion(model, rj, modelUri, sha256, parsed.metrics, dataset, now);
+    const trainedOn = dataset ? builtDataset(dataset) : await uriDataset(client, rj, logger);
+    const version = await recordVersion(model, rj, modelUri, sha256, parsed.metrics, trainedOn, now);
     const automatic = (model.spec.promotion?.policy ?? 'Automatic') === 'Automatic' && !model.spec.pinnedVersion;
     const message = automatic
       ? `${gate.message}; recorded as ${version.name}, which the Model now serves`
