@@ -157,21 +157,27 @@ export function createRetrainJobController(o: RetrainJobControllerOptions): Cont
     const trainedOn = dataset ? builtDataset(dataset) : await uriDataset(client, rj, logger);
     const version = await recordVersion(model, rj, modelUri, sha256, parsed.metrics, trainedOn, now);
     const automatic = (model.spec.promotion?.policy ?? 'Automatic') === 'Automatic' && !model.spec.pinnedVersion;
-    const message = automatic
-      ? `${gate.message}; recorded as ${version.name}, which the Model now serves`
-      : `${gate.message}; recorded as ${version.name}; set the Model's spec.pinnedVersion to ${version.name} to serve it`;
+    // Under Shadow or Canary the new version is a candidate: live traffic, not this gate, has the last word.
+    const strategy = model.spec.promotion?.strategy ?? 'Direct';
+    const analysed = strategy !== 'Direct' && !model.spec.pinnedVersion;
+    const message = analysed
+      ? `${gate.message}; recorded as ${version.name}, the Model's candidate: its ${strategy} analysis on live traffic decides (the Model's status.promotion)` +
+        (automatic ? '' : `; with policy Manual a passing ${version.name} still waits for spec.pinnedVersion`)
+      : automatic
+        ? `${gate.message}; recorded as ${version.name}, which the Model now serves`
+        : `${gate.message}; recorded as ${version.name}; set the Model's spec.pinnedVersion to ${version.name} to serve it`;
     after.push(() => {
       events.record(rj, 'Normal', 'Accepted', message);
       events.record(model, 'Normal', 'VersionRecorded', `recorded ${version.name} from RetrainJob ${rj.metadata.name}`);
-      if (automatic) o.metrics?.promoted(rj.metadata.namespace ?? '', model.metadata.name);
+      if (automatic && !analysed) o.metrics?.promoted(rj.metadata.namespace ?? '', model.metadata.name);
     });
     let next = withPhase(status, 'Succeeded', 'Accepted', message, generation, now, { ...artifactStatus, promotedVersion: version.name });
     next = {
       ...next,
       conditions: setCondition(next.conditions, {
         type: 'Promoted',
-        status: automatic ? 'True' : 'False',
-        reason: automatic ? 'AutomaticPromotion' : 'AwaitingManualPromotion',
+        status: analysed ? 'Unknown' : automatic ? 'True' : 'False',
+        reason: analysed ? 'CandidateUnderAnalysis' : automatic ? 'AutomaticPromotion' : 'AwaitingManualPromotion',
         message,
         observedGeneration: generation,
       }, now),
