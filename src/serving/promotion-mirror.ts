@@ -5,11 +5,10 @@
 // errors end in a counter, and the work is bounded (a cap on mirrors in
 // flight, past which a request is counted as skipped rather than queued; a
 // timeout on each).
-import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { PromotionConfig } from '../promotion/figures.js';
 import type { HostTensor, Tensors } from './datatypes.js';
 import { jsonDataText } from './infer-response.js';
+import { MirrorClient } from './mirror-client.js';
 import type { CandidateOutput, MirrorCounter } from './promotion-counters.js';
 import { mirrorInferUrl } from './promotion-config.js';
 
@@ -73,8 +72,7 @@ export class MirrorSender {
   percent: number;
   private inFlight = 0;
   private readonly url: URL;
-  private readonly agent: HttpAgent;
-  private readonly send: typeof httpRequest;
+  private readonly client: MirrorClient;
   private unreported = 0;
   private lastWarn = -Infinity;
 
@@ -87,11 +85,8 @@ export class MirrorSender {
   ) {
     this.percent = config.percent;
     this.url = mirrorInferUrl(config.url, model);
-    const https = this.url.protocol === 'https:';
-    // Kept-alive connections, one per mirror in flight at most: the cap bounds them too.
-    const agentOptions = { keepAlive: true, maxSockets: limits.maxInFlight, maxFreeSockets: limits.maxInFlight, scheduling: 'lifo' as const };
-    this.agent = https ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
-    this.send = https ? httpsRequest : httpRequest;
+    // Kept-alive connections, one per mirror in flight: the cap bounds them too.
+    this.client = new MirrorClient(this.url, limits.maxAnswerBytes);
   }
 
   /** Mirrors this exchange with probability percent/100. Call only once the client's answer is written. */
@@ -107,7 +102,7 @@ export class MirrorSender {
     const body = mirrorBody(ex);
     const started = performance.now();
     let settled = false;
-    // Called from events and the timer only, so after `req` and `timer` below are set.
+    // Called from the answer and the timer only, so after `timer` below is set.
     const finish = (error: string | undefined, text?: string) => {
       if (settled) return;
       settled = true;
@@ -123,51 +118,25 @@ export class MirrorSender {
       }
       if (error !== undefined) this.report(error);
     };
-    const req: ClientRequest = this.send(this.url, {
-      method: 'POST',
-      agent: this.agent,
-      headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) },
-    });
+    const { answer, abort } = this.client.post(body);
     const timer = setTimeout(() => {
       finish(`no answer within ${this.limits.timeoutMs} ms`);
-      req.destroy();
+      abort();
     }, this.limits.timeoutMs);
     // A mirror never keeps a stopping process alive.
     timer.unref();
-    req.on('error', (e) => finish(e.message));
-    req.on('response', (res: IncomingMessage) => this.read(res, finish));
-    req.end(body);
+    answer.then(
+      (a) => {
+        if (a.status >= 200 && a.status < 300) finish(undefined, a.body.toString('utf8'));
+        else finish(`the candidate answered HTTP ${a.status}: ${a.body.toString('utf8', 0, 200)}`);
+      },
+      (e: unknown) => finish(e instanceof Error ? e.message : String(e)),
+    );
   }
 
   /** Closes the kept-alive connections (and any mirror still in flight: counted as failed, into figures no longer read). */
   close(): void {
-    this.agent.destroy();
-  }
-
-  private read(res: IncomingMessage, finish: (error: string | undefined, text?: string) => void): void {
-    const status = res.statusCode ?? 0;
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let ended = false;
-    res.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > this.limits.maxAnswerBytes) {
-        finish(`the candidate's answer is larger than ${this.limits.maxAnswerBytes} bytes`);
-        res.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    res.on('end', () => {
-      ended = true;
-      const text = Buffer.concat(chunks, size).toString('utf8');
-      if (status < 200 || status >= 300) finish(`the candidate answered HTTP ${status}: ${text.slice(0, 200)}`);
-      else finish(undefined, text);
-    });
-    res.on('error', (e) => finish(e.message));
-    res.on('close', () => {
-      if (!ended) finish('the candidate closed the connection mid-answer');
-    });
+    this.client.close();
   }
 
   /** Logs a candidate error now and then (a candidate that is down would fill the log otherwise). */
