@@ -1010,7 +1010,8 @@ async function main(): Promise<number> {
     console.log(`\nShadow mirroring against no analysis: "${fluxoraMirror.name}" and "${fluxoraCounting.name}" against "${none}" (medians over the rounds)`);
     const cols: [string, number][] = [
       ['proto', 5], ['conc', 5], ['none req/s', 11], ['counted', 9], ['/none', 6], ['shadow', 9], ['/none', 6],
-      ['none p99', 9], ['counted', 8], ['/none', 6], ['shadow', 8], ['/none', 6], ['floor req/s', 12], ['none/floor', 11],
+      ['none p99', 9], ['counted', 8], ['/none', 6], ['shadow', 8], ['/none', 6],
+      ['none CPU', 9], ['counted', 8], ['shadow', 8], ['floor req/s', 12], ['none/floor', 11],
       ...(fluxoraBase ? ([['base req/s', 11], ['none/base', 10]] as [string, number][]) : []),
     ];
     const header = cols.map(([h, w], i) => (i < 1 ? h.padEnd(w) : h.padStart(w))).join(' ');
@@ -1026,6 +1027,7 @@ async function main(): Promise<number> {
         const cells = [
           fmt(a?.rps ?? NaN), fmt(k?.rps ?? NaN), ratio(k?.rps, a?.rps), fmt(m?.rps ?? NaN), ratio(m?.rps, a?.rps),
           fmt(a?.p99 ?? NaN, 2), fmt(k?.p99 ?? NaN, 2), ratio(k?.p99, a?.p99), fmt(m?.p99 ?? NaN, 2), ratio(m?.p99, a?.p99),
+          fmt(a?.cpu ?? NaN, 1), fmt(k?.cpu ?? NaN, 1), fmt(m?.cpu ?? NaN, 1),
           fmt(fl?.rps ?? NaN), fl && a ? `${fmt((100 * a.rps) / fl.rps, 1)}%` : '-',
           ...(fluxoraBase ? [fmt(b?.rps ?? NaN), ratio(a?.rps, b?.rps, 3)] : []),
         ];
@@ -1034,6 +1036,7 @@ async function main(): Promise<number> {
     }
     console.log(
       'counted: an analysis set (traffic figures), no mirror; shadow: every request also sent to a candidate pod (the same model) and compared.\n' +
+        'CPU: µs of the champion\'s CPU time per request answered (the candidate\'s not included); p99 in ms.\n' +
         'The candidate runs on this machine beside the champion and the load generator: its CPU time comes out of the champion\'s, which on a cluster it would not.',
     );
     console.log('\nshadow champion figures per point (each point a new analysis id; warm-up included)');

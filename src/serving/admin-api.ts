@@ -161,7 +161,7 @@ export class AdminApi {
       throw badRequest('malformed URL escape in the model name');
     }
     if (req.method !== 'GET' && req.method !== 'PUT') throw new HttpError(405, `method ${req.method} is not allowed; use GET or PUT`, 'method_not_allowed', { Allow: 'GET, PUT' });
-    this.authorize(req);
+    this.authorize(req, 'promotion analysis is');
     if (name !== this.s.config.modelName) throw notFound(`unknown model "${name}"; this server serves "${this.s.config.modelName}"`);
     const close = this.s.draining;
     if (req.method === 'GET') {
@@ -182,9 +182,9 @@ export class AdminApi {
     sendJson(res, 200, config, { close });
   }
 
-  private authorize(req: IncomingMessage): void {
+  private authorize(req: IncomingMessage, what = 'samples are'): void {
     const token = this.s.config.samplesToken;
-    if (!token) throw new HttpError(503, 'samples are disabled: no token is configured (FLUXORA_SAMPLES_TOKEN)', 'no_token');
+    if (!token) throw new HttpError(503, `${what} disabled: no token is configured (FLUXORA_SAMPLES_TOKEN)`, 'no_token');
     const m = /^Bearer +(\S+) *$/i.exec(req.headers.authorization ?? '');
     if (!m || !tokenMatches(m[1] as string, token)) {
       throw new HttpError(401, 'a valid bearer token is required (Authorization: Bearer <token>)', 'unauthorized', {
