@@ -1012,7 +1012,7 @@ async function main(): Promise<number> {
       ['proto', 5], ['conc', 5], ['none req/s', 11], ['counted', 9], ['/none', 6], ['shadow', 9], ['/none', 6],
       ['none p99', 9], ['counted', 8], ['/none', 6], ['shadow', 8], ['/none', 6],
       ['none CPU', 9], ['counted', 8], ['shadow', 8], ['floor req/s', 12], ['none/floor', 11],
-      ...(fluxoraBase ? ([['base req/s', 11], ['none/base', 10]] as [string, number][]) : []),
+      ...(fluxoraBase ? ([['base req/s', 11], ['none/base', 10], ['base CPU', 9]] as [string, number][]) : []),
     ];
     const header = cols.map(([h, w], i) => (i < 1 ? h.padEnd(w) : h.padStart(w))).join(' ');
     console.log(`  ${header}\n  ${'-'.repeat(header.length)}`);
@@ -1029,7 +1029,7 @@ async function main(): Promise<number> {
           fmt(a?.p99 ?? NaN, 2), fmt(k?.p99 ?? NaN, 2), ratio(k?.p99, a?.p99), fmt(m?.p99 ?? NaN, 2), ratio(m?.p99, a?.p99),
           fmt(a?.cpu ?? NaN, 1), fmt(k?.cpu ?? NaN, 1), fmt(m?.cpu ?? NaN, 1),
           fmt(fl?.rps ?? NaN), fl && a ? `${fmt((100 * a.rps) / fl.rps, 1)}%` : '-',
-          ...(fluxoraBase ? [fmt(b?.rps ?? NaN), ratio(a?.rps, b?.rps, 3)] : []),
+          ...(fluxoraBase ? [fmt(b?.rps ?? NaN), ratio(a?.rps, b?.rps, 3), fmt(b?.cpu ?? NaN, 1)] : []),
         ];
         console.log(`  ${protocol.padEnd(5)} ${String(c).padStart(5)} ${cells.map((x, i) => x.padStart((cols[i + 2] as [string, number])[1])).join(' ')}`);
       }
