@@ -67,6 +67,22 @@
 //                                     serve with the log off and on, REST and gRPC,
 //                                     c=8 and c=64 unless BENCH_CONCURRENCY says
 //                                     otherwise (combines with --ci)
+//   npm run bench:serve -- --only mirror
+//                                     Shadow mirroring (issue 14): the same load on a
+//                                     fluxora serve champion with no analysis, with an
+//                                     analysis counted but no mirror, and with 100 % of
+//                                     its requests mirrored to a candidate pod (another
+//                                     fluxora serve, same model), REST and gRPC, c=8 and
+//                                     c=64 unless BENCH_CONCURRENCY says otherwise; the
+//                                     HTTP and gRPC floors in the same run; after each
+//                                     point the champion's promotion figures (mirrored,
+//                                     skipped, candidate errors, agreement). Champion,
+//                                     candidate and load generator share this machine:
+//                                     the candidate's CPU is taken from the champion's,
+//                                     which a cluster would put on another node.
+//                                     BENCH_BASE_REF=main adds that git ref's build of
+//                                     fluxora serve (compiled from `git archive`), for
+//                                     what the no-analysis path costs against it
 //   BENCH_FLUXORA_MAIN=<dist/cli/main.js>  measure that compiled CLI instead of
 //                                     compiling this tree (e.g. another branch's build)
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -88,6 +104,8 @@ import { compileCli } from './support/operator-build.js';
 import { processGroupCpuSeconds } from './support/process-sampler.js';
 import { scrapeSamples, sumOf } from './support/prometheus-text.js';
 import { connectSession, decodeInferRequest, firstOutputValue, INFER_PATH, inferRequestFrame, inferResponseFrame, unary } from './support/grpc-v2.js';
+import { bucketQuantile, compileRef, getPromotion, putPromotion } from './support/promotion-admin.js';
+import type { PodFigures } from '../src/promotion/figures.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const ROOT = join(SELF, '..', '..');
@@ -392,9 +410,24 @@ interface LogTarget {
   uri: string;
 }
 
-async function startFluxora(main: string, grpc: boolean, batching: boolean, maxBatchSize: number, delayMs: number, log?: LogTarget): Promise<Running> {
+/** The admin token of the servers of the mirror comparison (their promotion endpoint needs one). */
+const PROMOTION_TOKEN = 'bench-token';
+
+interface FluxoraOptions {
+  log?: LogTarget;
+  /** --model-version (default the CLI's) */
+  version?: string;
+  /** Sets FLUXORA_SAMPLES_TOKEN to PROMOTION_TOKEN. */
+  token?: boolean;
+  /** Names the system in errors (default from batching and log). */
+  name?: string;
+}
+
+async function startFluxora(main: string, grpc: boolean, batching: boolean, maxBatchSize: number, delayMs: number, o: FluxoraOptions = {}): Promise<Running> {
+  const { log } = o;
   const [port, adminPort] = [await freePort(), await freePort()];
   const args = [main, 'serve', '--model-name', NAME, '--model-uri', `file://${MODEL}`, '--host', '127.0.0.1', '--port', String(port)];
+  if (o.version) args.push('--model-version', o.version);
   args.push('--admin-port', String(adminPort), '--log-level', 'warn');
   args.push('--max-batch-size', String(maxBatchSize), '--max-batch-delay-ms', batching ? String(delayMs) : '0');
   const grpcPort = grpc ? await freePort() : undefined;
@@ -404,8 +437,8 @@ async function startFluxora(main: string, grpc: boolean, batching: boolean, maxB
   // it, and 1 s (not 10) only shortens the wait for the last partial batch
   // before the records are counted.
   if (log) args.push('--prediction-log-uri', log.uri, '--prediction-log-sample-rate', '1', '--prediction-log-flush-interval-seconds', '1');
-  const env = log ? { ...process.env, ...log.store.serverEnv } : process.env;
-  const r = startProcess(`fluxora serve (${batching ? 'batching' : 'no batching'}${log ? ', prediction log' : ''})`, process.execPath, args, { env });
+  const env = { ...process.env, ...(log ? log.store.serverEnv : {}), ...(o.token ? { FLUXORA_SAMPLES_TOKEN: PROMOTION_TOKEN } : {}) };
+  const r = startProcess(o.name ?? `fluxora serve (${batching ? 'batching' : 'no batching'}${log ? ', prediction log' : ''})`, process.execPath, args, { env });
   await waitRestReady(r, port, 60_000);
   Object.assign(r, { rest: port, admin: adminPort });
   if (grpcPort) r.grpc = grpcPort;
@@ -610,8 +643,11 @@ async function expectedAnswer(): Promise<number> {
 
 // ---------------------------------------------------------------------------
 
-/** 'fluxora-log': fluxora with the prediction log on, compared with the log off, not with the peers. */
-type Role = 'limit' | 'fluxora' | 'fluxora-log' | 'peer' | 'floor';
+/**
+ * 'fluxora-log': fluxora with the prediction log on, compared with the log off, not with the peers;
+ * 'fluxora-promotion': fluxora with a promotion analysis (and maybe a Shadow mirror), compared with none.
+ */
+type Role = 'limit' | 'fluxora' | 'fluxora-log' | 'fluxora-promotion' | 'peer' | 'floor';
 
 /**
  * One system under test. A protocol in `protocols` is measured; one in
@@ -628,6 +664,11 @@ interface System {
   check: boolean;
   /** After its points are measured, before it is stopped: checks what it did besides answering (throws on an error). */
   after?: (r: Running, round: number) => Promise<void>;
+  /** Before and after each point (protocol and concurrency) it is measured at. */
+  beforePoint?: (r: Running, protocol: Protocol, c: number, round: number) => Promise<void>;
+  afterPoint?: (r: Running, protocol: Protocol, c: number, round: number) => Promise<void>;
+  /** Once it is stopped, whatever the outcome: stops what it started besides its own process. */
+  cleanup?: () => Promise<void>;
 }
 
 const IN_PROCESS = 'onnxruntime-node in-process';
@@ -682,15 +723,17 @@ async function venvPython(name: string, requirements: string, modules: string[])
 }
 
 /** What `--only` can select. */
-const ONLY = ['log'] as const;
+const ONLY = ['log', 'mirror'] as const;
 
 async function main(): Promise<number> {
   const { values: flags } = parseArgs({ args: process.argv.slice(2), options: { ci: { type: 'boolean', default: false }, only: { type: 'string' } } });
   const ci = flags.ci;
   if (flags.only !== undefined && !(ONLY as readonly string[]).includes(flags.only)) throw new Error(`--only must be one of ${ONLY.join(', ')}, got "${flags.only}"`);
   const onlyLog = flags.only === 'log';
+  const onlyMirror = flags.only === 'mirror';
+  const only = onlyLog || onlyMirror;
   const seconds = envNumber('BENCH_SECONDS', ci ? 0.5 : 3, 0.1);
-  const concurrencies = (process.env.BENCH_CONCURRENCY ?? (onlyLog ? '8,64' : '1,8,64')).split(',').map((c) => {
+  const concurrencies = (process.env.BENCH_CONCURRENCY ?? (only ? '8,64' : '1,8,64')).split(',').map((c) => {
     const n = Number(c);
     if (!Number.isSafeInteger(n) || n < 1) throw new Error(`BENCH_CONCURRENCY must list integers >= 1, got "${process.env.BENCH_CONCURRENCY}"`);
     return n;
@@ -702,7 +745,7 @@ async function main(): Promise<number> {
   const durationMs = seconds * 1000;
   const warmupMs = ci ? 250 : 1000;
   console.log(
-    `bench:serve${onlyLog ? ' --only log (the prediction log on against off)' : ''}${ci ? ' --ci (reduced size: the figures are a smoke test, not measurements; only errors fail)' : ''}  model=${MODEL}\n` +
+    `bench:serve${onlyLog ? ' --only log (the prediction log on against off)' : ''}${onlyMirror ? ' --only mirror (Shadow mirroring against no analysis)' : ''}${ci ? ' --ci (reduced size: the figures are a smoke test, not measurements; only errors fail)' : ''}  model=${MODEL}\n` +
       `${seconds}s per point after ${warmupMs / 1000}s warm-up  concurrency=${concurrencies.join(',')}  ${rounds} round(s), median reported  gRPC over ${connections} HTTP/2 connection(s)`,
   );
   console.log(`machine: ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}, node ${process.version}`);
@@ -718,13 +761,21 @@ async function main(): Promise<number> {
   const main = process.env.BENCH_FLUXORA_MAIN || compileCli(join(ROOT, '.cache', 'bench-serve', 'dist'));
   const grpc = fluxoraHasGrpc(main);
   console.log(`fluxora serve over gRPC: ${grpc ? `yes (${FLUXORA_GRPC_FLAG})` : 'n/a (not built: `fluxora serve --help` has no gRPC flag)'}`);
-  const mlserver = onlyLog ? undefined : await venvPython('MLServer', 'hack/requirements-bench-mlserver.txt', ['mlserver', 'onnxruntime', 'numpy']);
-  const kserve = onlyLog ? undefined : await venvPython('KServe', 'hack/requirements-bench-kserve.txt', ['kserve', 'onnxruntime', 'numpy']);
+  const mlserver = only ? undefined : await venvPython('MLServer', 'hack/requirements-bench-mlserver.txt', ['mlserver', 'onnxruntime', 'numpy']);
+  const kserve = only ? undefined : await venvPython('KServe', 'hack/requirements-bench-kserve.txt', ['kserve', 'onnxruntime', 'numpy']);
   const expected = await expectedAnswer();
-  process.stdout.write(`starting MinIO for the prediction log (hack/minio.sh, port ${process.env.FLUXORA_MINIO_PORT || '19000'})... `);
-  const store = await startLogStore(PIN ? 1 : undefined);
-  cleanups.push(() => store.stop());
-  console.log(`ok: ${store.minio.endpoint}, bucket ${LOG_BUCKET}${PIN ? ' (a MinIO started here runs on CPU 1, beside the load generator)' : ''}`);
+  // The mirror comparison logs nothing: no MinIO.
+  let store: LogStore | undefined;
+  if (!onlyMirror) {
+    process.stdout.write(`starting MinIO for the prediction log (hack/minio.sh, port ${process.env.FLUXORA_MINIO_PORT || '19000'})... `);
+    const s = await startLogStore(PIN ? 1 : undefined);
+    store = s;
+    cleanups.push(() => s.stop());
+    console.log(`ok: ${s.minio.endpoint}, bucket ${LOG_BUCKET}${PIN ? ' (a MinIO started here runs on CPU 1, beside the load generator)' : ''}`);
+  }
+  const baseRef = onlyMirror ? process.env.BENCH_BASE_REF || undefined : undefined;
+  const baseMain = baseRef ? compileRef(ROOT, baseRef) : undefined;
+  if (baseRef) console.log(`base build: fluxora serve of ${baseRef} (${execFileSync('git', ['-C', ROOT, 'rev-parse', '--short', baseRef], { encoding: 'utf8' }).trim()}), compiled to ${baseMain}`);
   const runId = `run-${new Date().toISOString().replace(/[-:.]/g, '')}`;
   /** Per round: what the ON server logged. */
   const logCounts: { round: number; count?: LogCount; error?: string }[] = [];
@@ -745,8 +796,8 @@ async function main(): Promise<number> {
     protocols: grpc ? ['REST', 'gRPC'] : ['REST'],
     ...(grpc ? {} : { unavailable: { gRPC: 'n/a (not built)' } }),
     start: async () => {
-      logTarget = { store, uri: `s3://${LOG_BUCKET}/${runId}/server-${logCounts.length + 1}/` };
-      return startFluxora(main, grpc, true, maxBatchSize, delayMs, logTarget);
+      logTarget = { store: store as LogStore, uri: `s3://${LOG_BUCKET}/${runId}/server-${logCounts.length + 1}/` };
+      return startFluxora(main, grpc, true, maxBatchSize, delayMs, { log: logTarget });
     },
     check: true,
     after: async (r, round) => {
@@ -762,21 +813,91 @@ async function main(): Promise<number> {
         logCounts.push({ round, error: e instanceof Error ? e.message : String(e) });
         throw e;
       } finally {
-        await deleteStoredLog(store, target.uri).catch((e: unknown) => console.log(`  could not delete ${target.uri}: ${String(e)}`));
+        await deleteStoredLog(target.store, target.uri).catch((e: unknown) => console.log(`  could not delete ${target.uri}: ${String(e)}`));
       }
     },
   };
-  const systems: System[] = onlyLog
-    ? [fluxora(true), fluxoraLog]
-    : [
+  // The mirror comparison: the champion with an analysis (figures counted) and with a 100 % Shadow to a candidate pod.
+  const mirrorFigures: { round: number; protocol: Protocol; c: number; figures: PodFigures }[] = [];
+  const analysisId = (round: number, protocol: Protocol, c: number) => `bench-${round}-${protocol}-${c}`;
+  const fluxoraCounting: System = {
+    name: 'fluxora serve (batching, analysis, no mirror)',
+    role: 'fluxora-promotion',
+    protocols: ['REST', 'gRPC'],
+    start: () => startFluxora(main, grpc, true, maxBatchSize, delayMs, { token: true, name: 'fluxora serve (analysis)' }),
+    check: true,
+    // A new analysis per point: each point's figures from zero.
+    beforePoint: (r, protocol, c, round) => putPromotion(r.admin ?? 0, NAME, PROMOTION_TOKEN, { analysis: analysisId(round, protocol, c) }),
+  };
+  let candidate: Running | undefined;
+  const stopCandidate = async () => {
+    if (candidate) await stop(candidate);
+    candidate = undefined;
+  };
+  const fluxoraMirror: System = {
+    name: 'fluxora serve (batching, 100% shadow)',
+    role: 'fluxora-promotion',
+    protocols: ['REST', 'gRPC'],
+    start: async () => {
+      await stopCandidate();
+      candidate = await startFluxora(main, grpc, true, maxBatchSize, delayMs, { version: 'candidate', token: true, name: 'fluxora serve (candidate)' });
+      await checkAnswer(candidate, 'REST', candidate.rest ?? 0, expected);
+      return startFluxora(main, grpc, true, maxBatchSize, delayMs, { token: true, name: 'fluxora serve (shadow champion)' });
+    },
+    check: true,
+    beforePoint: async (r, protocol, c, round) => {
+      const analysis = analysisId(round, protocol, c);
+      await putPromotion(candidate?.admin ?? 0, NAME, PROMOTION_TOKEN, { analysis });
+      await putPromotion(r.admin ?? 0, NAME, PROMOTION_TOKEN, { analysis, mirror: { url: `http://127.0.0.1:${candidate?.rest ?? 0}`, version: 'candidate', percent: 100 } });
+    },
+    afterPoint: async (r, protocol, c, round) => {
+      // Mirrors still in flight finish within the mirror timeout (5 s); wait for them, then read.
+      const deadline = Date.now() + 7_000;
+      let f: PodFigures;
+      for (;;) {
+        f = await getPromotion(r.admin ?? 0, NAME, PROMOTION_TOKEN);
+        const m = f.mirror;
+        if (!m || m.compared + m.candidateErrors + m.skipped >= m.mirrored || Date.now() > deadline) break;
+        await new Promise((res) => setTimeout(res, 100));
+      }
+      mirrorFigures.push({ round, protocol, c, figures: f });
+      const m = f.mirror;
+      if (!m) throw failure(r, 'reports no mirror figures');
+      console.log(
+        `  [round ${round}] shadow figures ${protocol} c=${c}: ${f.traffic.requests} requests (warm-up included), ${m.mirrored} mirrored, ${m.skipped} skipped (${fmt((100 * m.skipped) / Math.max(1, m.mirrored), 1)}%), ` +
+          `${m.candidateErrors} candidate errors, ${m.compared} compared, agreement ${m.rows ? fmt(m.agreedRows / m.rows, 4) : '-'}, max |diff| ${m.maxAbsDiff}`,
+      );
+      if (m.candidateErrors > 0) throw failure(r, `the candidate failed ${m.candidateErrors} mirrored requests`);
+      if (m.agreedRows !== m.rows) throw failure(r, `the candidate (same model) disagreed on ${m.rows - m.agreedRows} of ${m.rows} rows`);
+    },
+    cleanup: stopCandidate,
+  };
+  const fluxoraBase: System | undefined = baseMain
+    ? {
+        name: `fluxora serve (batching, ${baseRef} build)`,
+        role: 'fluxora',
+        protocols: ['REST', 'gRPC'],
+        start: () => startFluxora(baseMain, grpc, true, maxBatchSize, delayMs, { name: `fluxora serve (${baseRef})` }),
+        check: true,
+      }
+    : undefined;
+  const floors: System[] = [
+    { name: 'node:http fixed reply (HTTP floor)', role: 'floor', protocols: ['REST'], start: startEcho, check: false },
+    { name: 'node:http2 fixed reply (gRPC floor)', role: 'floor', protocols: ['gRPC'], start: startGrpcEcho, check: false },
+  ];
+
+  const systems: System[] = onlyMirror
+    ? [fluxora(true), fluxoraCounting, fluxoraMirror, ...(fluxoraBase ? [fluxoraBase] : []), ...floors]
+    : onlyLog
+      ? [fluxora(true), fluxoraLog]
+      : [
         fluxora(true),
         fluxora(false),
         fluxoraLog,
         { name: `MLServer ${mlserver?.version}`, role: 'peer', protocols: ['REST', 'gRPC'], start: () => startMlserver(mlserver?.python ?? '', 1), check: true },
         { name: `MLServer ${mlserver?.version} (no worker pool)`, role: 'peer', protocols: ['REST', 'gRPC'], start: () => startMlserver(mlserver?.python ?? '', 0), check: true },
         { name: `KServe ${kserve?.version}`, role: 'peer', protocols: ['REST', 'gRPC'], start: () => startKserve(kserve?.python ?? ''), check: true },
-        { name: 'node:http fixed reply (HTTP floor)', role: 'floor', protocols: ['REST'], start: startEcho, check: false },
-        { name: 'node:http2 fixed reply (gRPC floor)', role: 'floor', protocols: ['gRPC'], start: startGrpcEcho, check: false },
+        ...floors,
       ];
 
   // Every system is measured once per round, rounds one after the other, and
@@ -794,7 +915,7 @@ async function main(): Promise<number> {
     if (r.errors > 0) errors.push(`${system} ${protocol} c=${c} (round ${round}): ${r.errors} failed requests, the first: ${r.firstError ?? '?'}`);
   };
   for (let round = 1; round <= rounds; round++) {
-    if (!onlyLog) for (const c of concurrencies) add(round, IN_PROCESS, '-', c, await inProcess(c, warmupMs, durationMs));
+    if (!only) for (const c of concurrencies) add(round, IN_PROCESS, '-', c, await inProcess(c, warmupMs, durationMs));
     // Every other round in reverse order: a pair compared closely (the log off and on) does not always run in the same slot.
     for (const s of round % 2 === 1 ? systems : [...systems].reverse()) {
       if (failed.has(s.name)) continue;
@@ -807,7 +928,9 @@ async function main(): Promise<number> {
           if (s.check) await checkAnswer(r, protocol, port, expected);
           for (const c of concurrencies) {
             const load = { protocol, port, concurrency: c, connections, warmupMs, durationMs };
-            add(round, s.name, protocol, c, s.role === 'fluxora' || s.role === 'fluxora-log' ? await runLoadgenMeasuringCpu(r, load) : await runLoadgen(load));
+            await s.beforePoint?.(r, protocol, c, round);
+            add(round, s.name, protocol, c, s.role.startsWith('fluxora') ? await runLoadgenMeasuringCpu(r, load) : await runLoadgen(load));
+            await s.afterPoint?.(r, protocol, c, round);
           }
           if (exited(r.child)) throw failure(r, `exited with ${r.child.exitCode ?? r.child.signalCode} while measured`);
         }
@@ -819,6 +942,7 @@ async function main(): Promise<number> {
         failed.add(s.name);
       } finally {
         if (r) await stop(r);
+        await s.cleanup?.();
       }
     }
   }
@@ -857,14 +981,75 @@ async function main(): Promise<number> {
   const verdict = (ok: boolean) => (ok ? 'PASS' : 'MISS');
   const line = (label: string, result: string) => console.log(`  ${label.padEnd(44)} ${result}`);
 
-  if (!onlyLog) printPeerTargets();
-  printLogComparison();
+  if (!only) printPeerTargets();
+  if (onlyMirror) printMirrorComparison();
+  else printLogComparison();
 
   if (errors.length) {
     console.log(`\nERRORS (the run fails):\n  ${errors.join('\n  ')}`);
     return 1;
   }
   return 0;
+
+  function median(xs: number[]): number {
+    return [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] ?? NaN;
+  }
+  function medians(system: string, protocol: Protocol, c: number): { rps: number; p99: number; cpu: number } | undefined {
+    const rs = samples.get(key(system, protocol, c)) ?? [];
+    return rs.length ? { rps: median(rs.map((r) => r.rps)), p99: median(rs.map((r) => r.p99)), cpu: median(rs.map((r) => r.cpuUsPerRequest ?? NaN)) } : undefined;
+  }
+
+  /**
+   * Shadow mirroring against no analysis, from every round's figures (medians
+   * as for the log), beside the floors measured in the same run; then what the
+   * shadow champion counted at each point.
+   */
+  function printMirrorComparison(): void {
+    const none = fluxora(true).name;
+    const ratio = (a: number | undefined, b: number | undefined, d = 2) => (a !== undefined && b !== undefined ? `${fmt(a / b, d)}x` : '-');
+    console.log(`\nShadow mirroring against no analysis: "${fluxoraMirror.name}" and "${fluxoraCounting.name}" against "${none}" (medians over the rounds)`);
+    const cols: [string, number][] = [
+      ['proto', 5], ['conc', 5], ['none req/s', 11], ['counted', 9], ['/none', 6], ['shadow', 9], ['/none', 6],
+      ['none p99', 9], ['counted', 8], ['/none', 6], ['shadow', 8], ['/none', 6],
+      ['none CPU', 9], ['counted', 8], ['shadow', 8], ['floor req/s', 12], ['none/floor', 11],
+      ...(fluxoraBase ? ([['base req/s', 11], ['none/base', 10], ['base CPU', 9]] as [string, number][]) : []),
+    ];
+    const header = cols.map(([h, w], i) => (i < 1 ? h.padEnd(w) : h.padStart(w))).join(' ');
+    console.log(`  ${header}\n  ${'-'.repeat(header.length)}`);
+    for (const protocol of ['REST', 'gRPC'] as Protocol[]) {
+      const floorName = floors.find((f) => f.protocols.includes(protocol))?.name ?? '';
+      for (const c of concurrencies) {
+        const a = medians(none, protocol, c);
+        const k = medians(fluxoraCounting.name, protocol, c);
+        const m = medians(fluxoraMirror.name, protocol, c);
+        const fl = medians(floorName, protocol, c);
+        const b = fluxoraBase ? medians(fluxoraBase.name, protocol, c) : undefined;
+        const cells = [
+          fmt(a?.rps ?? NaN), fmt(k?.rps ?? NaN), ratio(k?.rps, a?.rps), fmt(m?.rps ?? NaN), ratio(m?.rps, a?.rps),
+          fmt(a?.p99 ?? NaN, 2), fmt(k?.p99 ?? NaN, 2), ratio(k?.p99, a?.p99), fmt(m?.p99 ?? NaN, 2), ratio(m?.p99, a?.p99),
+          fmt(a?.cpu ?? NaN, 1), fmt(k?.cpu ?? NaN, 1), fmt(m?.cpu ?? NaN, 1),
+          fmt(fl?.rps ?? NaN), fl && a ? `${fmt((100 * a.rps) / fl.rps, 1)}%` : '-',
+          ...(fluxoraBase ? [fmt(b?.rps ?? NaN), ratio(a?.rps, b?.rps, 3), fmt(b?.cpu ?? NaN, 1)] : []),
+        ];
+        console.log(`  ${protocol.padEnd(5)} ${String(c).padStart(5)} ${cells.map((x, i) => x.padStart((cols[i + 2] as [string, number])[1])).join(' ')}`);
+      }
+    }
+    console.log(
+      'counted: an analysis set (traffic figures), no mirror; shadow: every request also sent to a candidate pod (the same model) and compared.\n' +
+        'CPU: µs of the champion\'s CPU time per request answered (the candidate\'s not included); p99 in ms.\n' +
+        'The candidate runs on this machine beside the champion and the load generator: its CPU time comes out of the champion\'s, which on a cluster it would not.',
+    );
+    console.log('\nshadow champion figures per point (each point a new analysis id; warm-up included)');
+    for (const { round, protocol, c, figures: f } of mirrorFigures) {
+      const m = f.mirror;
+      if (!m) continue;
+      console.log(
+        `  round ${round} ${protocol.padEnd(4)} c=${String(c).padEnd(3)} requests ${f.traffic.requests}, mirrored ${m.mirrored}, skipped ${m.skipped} (${fmt((100 * m.skipped) / Math.max(1, m.mirrored), 1)}%), ` +
+          `candidate errors ${m.candidateErrors}, compared ${m.compared}, agreement ${m.rows ? fmt(m.agreedRows / m.rows, 4) : '-'}, ` +
+          `p99 bucket: champion <= ${bucketQuantile(m.championLatencyBuckets, 0.99)} ms, candidate round trip <= ${bucketQuantile(m.candidateLatencyBuckets, 0.99)} ms`,
+      );
+    }
+  }
 
   /**
    * The log on against off, from every round's figures: the median
@@ -874,11 +1059,6 @@ async function main(): Promise<number> {
    */
   function printLogComparison(): void {
     const off = fluxora(true).name;
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] ?? NaN;
-    const medians = (system: string, protocol: Protocol, c: number) => {
-      const rs = samples.get(key(system, protocol, c)) ?? [];
-      return rs.length ? { rps: median(rs.map((r) => r.rps)), p99: median(rs.map((r) => r.p99)), cpu: median(rs.map((r) => r.cpuUsPerRequest ?? NaN)) } : undefined;
-    };
     console.log(`\nprediction log on against off: "${fluxoraLog.name}" against "${off}" (medians over the rounds)`);
     const header =
       `  ${'proto'.padEnd(5)} ${'conc'.padStart(5)} ${'off req/s'.padStart(10)} ${'on req/s'.padStart(10)} ${'on/off'.padStart(7)} ${'off p99 ms'.padStart(11)} ${'on p99 ms'.padStart(10)} ${'on/off'.padStart(7)}` +

@@ -58,7 +58,11 @@ export interface MirrorFigures {
   mirrored: number;
   /** Chosen but not sent: too many mirror requests already in flight (the champion's answers come first). */
   skipped: number;
-  /** Sent and failed: the candidate answered 5xx, timed out or could not be reached. */
+  /**
+   * Sent and failed: the candidate answered other than 2xx, timed out or could
+   * not be reached, or its answer cannot be compared (another model_version
+   * than `version`, another shape of the first output).
+   */
   candidateErrors: number;
   /** Pairs where both answered: the rows compared below. */
   compared: number;
@@ -74,6 +78,12 @@ export interface MirrorFigures {
   /** Output samples of the compared rows: the candidate's and the champion's. */
   candidateOutputs: number[];
   championOutputs: number[];
+  /**
+   * How many compared rows the two samples were drawn from (rows with finite
+   * values on both sides); both samples hold the same rows, index i of one
+   * pairs with index i of the other. Weights a fair merge, like outputsSeen of TrafficFigures.
+   */
+  outputsSeen: number;
 }
 
 /** GET promotionPath: one pod's figures (all workers of the pod summed). */

@@ -1,5 +1,6 @@
-// The admin port: the captured samples the drift check reads, and the
-// prediction log's state (counts, last write, losses). It is a
+// The admin port: the captured samples the drift check reads, the
+// prediction log's state (counts, last write, losses), and the promotion
+// analysis the operator sets and reads (src/promotion/figures.ts). It is a
 // separate listener so the public Service port (and whatever ingress fronts
 // it) never exposes live inputs; the bearer token guards it on top.
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -7,12 +8,16 @@ import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpError, badRequest, notFound, type ErrorReason } from './http-error.js';
 import { DRAIN_PATH } from './admin-paths.js';
-import { sendError, sendJson, splitUrl } from './http-io.js';
+import { readBody, sendError, sendJson, splitUrl } from './http-io.js';
 import { UNKNOWN_MODEL } from './metrics.js';
+import { parsePromotionConfig } from './promotion-config.js';
 import type { ServerState } from './server-state.js';
 
 const SAMPLES = /^\/v2\/models\/([^/]+)\/samples\/?$/;
 const PREDICTION_LOG = /^\/v2\/models\/([^/]+)\/prediction-log\/?$/;
+const PROMOTION = /^\/v2\/models\/([^/]+)\/promotion\/?$/;
+/** A PromotionConfig is a few hundred bytes. */
+const MAX_PROMOTION_BODY_BYTES = 64 * 1024;
 const MAX_DRAIN_SECONDS = 60;
 
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
@@ -92,6 +97,8 @@ export class AdminApi {
     if (path === DRAIN_PATH) return this.drain(query.get('seconds'), res);
     const log = PREDICTION_LOG.exec(path);
     if (log) return this.predictionLog(log[1] as string, req, res);
+    const promotion = PROMOTION.exec(path);
+    if (promotion) return this.promotion(promotion[1] as string, req, res);
     const m = SAMPLES.exec(path);
     if (!m) throw notFound(`no such endpoint: ${req.method} ${path}`);
     // The label is the model the request names, whatever the outcome (401, 503, ...): _unknown only for another name.
@@ -139,9 +146,45 @@ export class AdminApi {
     sendJson(res, 200, status ? { enabled: true, ...status } : { enabled: false }, { close: this.s.draining });
   }
 
-  private authorize(req: IncomingMessage): void {
+  /**
+   * The operator's side of promotion analysis. PUT a PromotionConfig: every
+   * worker of the pod takes it (a new analysis id restarts the counters; a
+   * mirror makes this pod a Shadow champion). GET: the pod's figures since the
+   * analysis began, summed over its workers. Both need the bearer token: the
+   * figures carry output values, and a PUT points this pod's traffic at a URL.
+   */
+  private async promotion(raw: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let name: string;
+    try {
+      name = decodeURIComponent(raw);
+    } catch {
+      throw badRequest('malformed URL escape in the model name');
+    }
+    if (req.method !== 'GET' && req.method !== 'PUT') throw new HttpError(405, `method ${req.method} is not allowed; use GET or PUT`, 'method_not_allowed', { Allow: 'GET, PUT' });
+    this.authorize(req, 'promotion analysis is');
+    if (name !== this.s.config.modelName) throw notFound(`unknown model "${name}"; this server serves "${this.s.config.modelName}"`);
+    const close = this.s.draining;
+    if (req.method === 'GET') {
+      sendJson(res, 200, this.s.pod ? await this.s.pod.promotionFigures() : this.s.promotion.figures(), { close });
+      return;
+    }
+    const text = (await readBody(req, MAX_PROMOTION_BODY_BYTES)).toString('utf8');
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch (e) {
+      throw badRequest(`the body must be JSON: ${(e as Error).message}`);
+    }
+    const config = parsePromotionConfig(body);
+    if (this.s.pod) await this.s.pod.setPromotion(config);
+    else this.s.promotion.configure(config);
+    this.s.logger.info({ analysis: config.analysis, mirror: config.mirror }, config.analysis === '' ? 'promotion analysis ended' : 'promotion analysis set');
+    sendJson(res, 200, config, { close });
+  }
+
+  private authorize(req: IncomingMessage, what = 'samples are'): void {
     const token = this.s.config.samplesToken;
-    if (!token) throw new HttpError(503, 'samples are disabled: no token is configured (FLUXORA_SAMPLES_TOKEN)', 'no_token');
+    if (!token) throw new HttpError(503, `${what} disabled: no token is configured (FLUXORA_SAMPLES_TOKEN)`, 'no_token');
     const m = /^Bearer +(\S+) *$/i.exec(req.headers.authorization ?? '');
     if (!m || !tokenMatches(m[1] as string, token)) {
       throw new HttpError(401, 'a valid bearer token is required (Authorization: Bearer <token>)', 'unauthorized', {

@@ -65,7 +65,7 @@ const SETTINGS = {
   features: { env: 'FLUXORA_FEATURES', default: '[]', help: 'JSON [{"name","type"}] from the Model spec (sample keys)' },
   host: { env: 'FLUXORA_HOST', help: 'listen address (default: all interfaces)' },
   port: { env: 'FLUXORA_PORT', default: '8080', help: 'public port: V2/V1 inference, health, /metrics' },
-  'admin-port': { env: 'FLUXORA_ADMIN_PORT', default: '8081', help: 'admin port: /v2/models/{name}/samples' },
+  'admin-port': { env: 'FLUXORA_ADMIN_PORT', default: '8081', help: 'admin port: samples, prediction-log state, promotion analysis' },
   'grpc-port': { env: 'FLUXORA_GRPC_PORT', default: '8085', help: 'gRPC port: V2 inference.GRPCInferenceService' },
   'max-batch-size': { env: 'FLUXORA_MAX_BATCH_SIZE', default: '32', help: 'most rows per model run' },
   'max-batch-delay-ms': { env: 'FLUXORA_MAX_BATCH_DELAY_MS', default: '2', help: 'most a request waits for a batch; 0 disables batching' },
@@ -94,7 +94,7 @@ Flags override the environment variables named in brackets.
 ${Object.entries(SETTINGS)
   .map(([flag, s]) => `  --${`${flag} ${'default' in s ? `(default ${s.default})` : ''}`.padEnd(40)} ${s.help} [$${s.env}]`)
   .join('\n')}
-  FLUXORA_SAMPLES_TOKEN (environment only)  bearer token the samples endpoint requires; unset: 503
+  FLUXORA_SAMPLES_TOKEN (environment only)  bearer token the samples and promotion endpoints require; unset: 503
 `;
 
 export class ConfigError extends Error {}

@@ -13,7 +13,8 @@ import { decodeMessage, encodeMessage, GRPC_SERVICE, type MessageName, type Mode
 import { inferRequestFromGrpc, inferResponseToGrpc } from './grpc-tensors.js';
 import { badRequest, HttpError, type ErrorReason } from './http-error.js';
 import { UNKNOWN_MODEL, type Endpoint } from './metrics.js';
-import { checkModel, loadedModel, modelMetadata, runInference, serverMetadata } from './model-service.js';
+import { checkModel, exchangeOf, loadedModel, modelMetadata, runInference, serverMetadata } from './model-service.js';
+import type { Exchange } from './promotion.js';
 import type { ServedModel, ServerState } from './server-state.js';
 
 /** The gRPC status code of a REST status: the same outcome in the other protocol's words. */
@@ -67,6 +68,8 @@ const ENDPOINTS: Record<Method, Endpoint | undefined> = {
 
 interface Outcome {
   model?: string;
+  /** An inference answered while a promotion analysis runs: what it served. */
+  exchange?: Exchange;
 }
 
 function decode<T>(name: MessageName, bytes: Buffer): T {
@@ -184,6 +187,7 @@ export class GrpcApi {
     const { request, raw } = inferRequestFromGrpc(msg, model.signature, { allowNonFinite: this.s.config.allowNonFinite });
     const id = request.id ?? randomUUID();
     const outputs = await runInference(this.s, model, request, id);
+    if (this.s.promotion.active) out.exchange = exchangeOf(model, request, id, outputs);
     const head = { model_name: this.s.config.modelName, model_version: this.s.config.modelVersion, id };
     return encodeMessage('ModelInferResponse', inferResponseToGrpc(head, outputs, request.outputs, raw));
   }
@@ -214,7 +218,11 @@ export class GrpcApi {
           else callback(null, response);
         } finally {
           this.inFlight--;
-          if (endpoint) this.s.metrics.observe(endpoint, code, (performance.now() - started) / 1000, reason, out.model, 'grpc');
+          const ms = performance.now() - started;
+          if (endpoint) this.s.metrics.observe(endpoint, code, ms / 1000, reason, out.model, 'grpc');
+          // The answer is handed to grpc-js: promotion figures (and a Shadow mirror) come after it.
+          const { promotion } = this.s;
+          if (promotion.active && name === 'ModelInfer' && out.model === this.s.config.modelName) promotion.observe(code, ms, out.exchange);
         }
       })();
     };

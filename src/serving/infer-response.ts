@@ -38,7 +38,7 @@ export interface ResponseHeader {
  * path this skips one array per output and a generic stringify (about 2 % of
  * the throughput at 64 clients, `npm run profile:serve`).
  */
-function jsonDataText(t: HostTensor): string {
+export function jsonDataText(t: HostTensor): string {
   const { data } = t;
   if (Array.isArray(data) || t.datatype === 'BOOL' || data instanceof BigInt64Array || data instanceof BigUint64Array) {
     return JSON.stringify(jsonElements(t));

@@ -8,6 +8,7 @@ import type { Tensors } from './datatypes.js';
 import { HttpError, notFound } from './http-error.js';
 import type { InferRequest } from './infer-request.js';
 import { tensorMetadata, type ModelSignature } from './model-signature.js';
+import type { Exchange } from './promotion.js';
 import type { ServedModel, ServerState } from './server-state.js';
 
 /** Protocol extensions we implement (Triton's names). */
@@ -58,4 +59,9 @@ export async function runInference(s: ServerState, model: ServedModel, r: InferR
   model.capture.capture(r.inputs, outputs);
   s.predictionLog?.record(id, r.inputs, outputs);
   return outputs;
+}
+
+/** What promotion analysis needs of an answered request (promotion.ts): its id, inputs and the model's first output. */
+export function exchangeOf(model: ServedModel, r: InferRequest, id: string, outputs: Tensors): Exchange {
+  return { id, inputs: r.inputs, output: outputs.get((model.signature.outputs[0] as { name: string }).name) };
 }

@@ -4,6 +4,7 @@
 // shut down; this process then drains and exits 0 (drained) or 1.
 import cluster from 'node:cluster';
 import type { Logger } from 'pino';
+import type { PodFigures, PromotionConfig } from '../promotion/figures.js';
 import type { ServeConfig } from './config.js';
 import { loadFailureReason } from './load-failure.js';
 import { PodChannel } from './pod-channel.js';
@@ -33,6 +34,14 @@ export async function runPodWorker(config: ServeConfig, base: Logger): Promise<n
     collect: () => server?.metrics.registry.getMetricsAsJSON() ?? [],
     dump: (body) => server?.capturedRows((body as { limit: number }).limit) ?? [],
     'log-status': () => server?.predictionLogStatus(),
+    'promotion-set': (body) => {
+      if (!server) throw new Error('this worker is not listening yet');
+      return server.setPromotion(body as PromotionConfig);
+    },
+    'promotion-figures': () => {
+      if (!server) throw new Error('this worker is not listening yet');
+      return server.promotionFigures();
+    },
     shutdown: () => {
       shutdownRequested = true;
       requestShutdown();
@@ -49,6 +58,8 @@ export async function runPodWorker(config: ServeConfig, base: Logger): Promise<n
         samples: (limit) => channel.request<string[]>('samples', { limit }, SAMPLES_TIMEOUT_MS),
         drain: () => channel.notify('drain'),
         predictionLog: () => channel.request<PredictionLogStatus | undefined>('prediction-log', undefined, METRICS_TIMEOUT_MS),
+        setPromotion: async (config) => void (await channel.request<unknown>('promotion-put', config, METRICS_TIMEOUT_MS)),
+        promotionFigures: () => channel.request<PodFigures>('promotion-get', undefined, METRICS_TIMEOUT_MS),
       },
     });
   } catch (e) {

@@ -11,6 +11,8 @@
 // - samples: the union of the workers' newest rows, each row once;
 // - the prediction log's state: counts summed (each worker writes its own
 //   objects, see prediction-log.ts);
+// - promotion analysis: a PUT reaches every worker, in the order the PUTs
+//   came; the figures are summed (promotion-counters.ts);
 // - the preStop drain and SIGTERM reach every worker.
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
@@ -18,7 +20,9 @@ import { AggregatorRegistry, collectDefaultMetrics, Registry } from 'prom-client
 import type { ServeConfig } from './config.js';
 import { WorkerLoadError } from './load-failure.js';
 import { PodChannel } from './pod-channel.js';
+import type { PodFigures, PromotionConfig } from '../promotion/figures.js';
 import { mergeLogStatus, type PredictionLogStatus } from './prediction-log.js';
+import { sumPodFigures } from './promotion-counters.js';
 
 /** Within Prometheus' default scrape timeout (10 s). */
 const METRICS_TIMEOUT_MS = 5_000;
@@ -154,6 +158,17 @@ export async function startPod(config: ServeConfig, o: { logger: Logger; workers
     return mergeLogStatus(parts.filter((p): p is PredictionLogStatus => p !== undefined && p !== null));
   };
 
+  // The analysis the workers were last told: figures of a worker on another are not mixed in.
+  let analysis = '';
+  const setPromotion = async (config: PromotionConfig): Promise<void> => {
+    analysis = config.analysis;
+    await Promise.all(live().map((m) => m.channel.request('promotion-set', config, METRICS_TIMEOUT_MS)));
+  };
+  const podPromotion = async (): Promise<PodFigures> => {
+    const parts = await Promise.all(live().map((m) => m.channel.request<PodFigures>('promotion-figures', undefined, METRICS_TIMEOUT_MS)));
+    return sumPodFigures(parts, analysis, config.modelVersion);
+  };
+
   cluster.setupPrimary({ silent: false });
   for (let i = 0; i < o.workers; i++) {
     const worker = cluster.fork();
@@ -190,6 +205,8 @@ export async function startPod(config: ServeConfig, o: { logger: Logger; workers
           metrics: () => podMetrics(),
           samples: (body) => podSamples((body as { limit?: number }).limit),
           'prediction-log': () => podLogStatus(),
+          'promotion-put': (body) => setPromotion(body as PromotionConfig),
+          'promotion-get': () => podPromotion(),
           drain: () => {
             for (const x of live()) x.channel.notify('drain');
           },

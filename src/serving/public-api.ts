@@ -9,7 +9,8 @@ import { parseInferRequest } from './infer-request.js';
 import { encodeInferResponse } from './infer-response.js';
 import { parseBody } from './json-body.js';
 import { UNKNOWN_MODEL, type Endpoint } from './metrics.js';
-import { checkModel, loadedModel, runInference, serverMetadata } from './model-service.js';
+import { checkModel, exchangeOf, loadedModel, runInference, serverMetadata } from './model-service.js';
+import type { Exchange } from './promotion.js';
 import type { ServerState } from './server-state.js';
 import { v1Predictions, v1ToV2Body } from './v1-protocol.js';
 
@@ -20,6 +21,8 @@ const V1_MODEL = /^\/v1\/models\/([^/:]+)(:predict)?\/?$/;
 interface Outcome {
   endpoint?: Endpoint;
   model?: string;
+  /** An inference answered while a promotion analysis runs: what it served. */
+  exchange?: Exchange;
 }
 
 function allow(method: string, allowed: string, path: string): void {
@@ -70,7 +73,13 @@ export class PublicApi {
         sendError(res, 500, `internal error: ${e instanceof Error ? e.message : String(e)}`, { close });
       }
     }
-    if (outcome.endpoint) this.s.metrics.observe(outcome.endpoint, code, (performance.now() - started) / 1000, reason, outcome.model);
+    const ms = performance.now() - started;
+    if (outcome.endpoint) this.s.metrics.observe(outcome.endpoint, code, ms / 1000, reason, outcome.model);
+    // The answer is written: promotion figures (and a Shadow mirror) come after it, never before.
+    const { promotion } = this.s;
+    if (promotion.active && (outcome.endpoint === 'infer' || outcome.endpoint === 'v1_predict') && outcome.model === this.s.config.modelName) {
+      promotion.observe(code, ms, outcome.exchange);
+    }
   }
 
   private async route(req: IncomingMessage, res: ServerResponse, out: Outcome): Promise<number> {
@@ -110,7 +119,7 @@ export class PublicApi {
       out.model = this.s.config.modelName;
       if (action === 'infer') {
         allow(method, 'POST', path);
-        return this.infer(req, res);
+        return this.infer(req, res, out);
       }
       allow(method, 'GET', path);
       const model = loadedModel(this.s);
@@ -126,7 +135,7 @@ export class PublicApi {
       out.model = this.s.config.modelName;
       if (v1[2]) {
         allow(method, 'POST', path);
-        return this.predictV1(req, res);
+        return this.predictV1(req, res, out);
       }
       allow(method, 'GET', path);
       sendJson(res, 200, { name: this.s.config.modelName, ready: this.s.model !== undefined }, { close });
@@ -144,7 +153,7 @@ export class PublicApi {
     }
   }
 
-  private async infer(req: IncomingMessage, res: ServerResponse): Promise<number> {
+  private async infer(req: IncomingMessage, res: ServerResponse, out: Outcome): Promise<number> {
     const model = loadedModel(this.s);
     const raw = await this.body(req);
     const body = parseBody(raw, req.headers['inference-header-content-length']);
@@ -152,13 +161,14 @@ export class PublicApi {
     // The client's id (OIP "id") when it gave one, else ours: the answer and the prediction log carry the same.
     const id = r.id ?? randomUUID();
     const outputs = await runInference(this.s, model, r, id);
+    if (this.s.promotion.active) out.exchange = exchangeOf(model, r, id, outputs);
     const head = { model_name: this.s.config.modelName, model_version: this.s.config.modelVersion, id };
     const enc = encodeInferResponse(head, outputs, r.outputs);
     send(res, 200, enc.body, enc.contentType, { headers: enc.headers, close: this.s.draining });
     return 200;
   }
 
-  private async predictV1(req: IncomingMessage, res: ServerResponse): Promise<number> {
+  private async predictV1(req: IncomingMessage, res: ServerResponse, out: Outcome): Promise<number> {
     const model = loadedModel(this.s);
     const raw = await this.body(req);
     const v1 = v1ToV2Body(parseBody(raw, undefined).json, model.signature, this.s.config.features);
@@ -166,6 +176,7 @@ export class PublicApi {
     // V1 bodies have no id: the X-Request-Id header (which proxies such as Envoy set) is used, else one is made; the answer carries it back in the header.
     const id = requestIdHeader(req) ?? randomUUID();
     const outputs = await runInference(this.s, model, r, id);
+    if (this.s.promotion.active) out.exchange = exchangeOf(model, r, id, outputs);
     sendJson(res, 200, { predictions: v1Predictions(outputs, v1.rows) }, { close: this.s.draining, headers: { 'X-Request-Id': id } });
     return 200;
   }

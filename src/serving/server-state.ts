@@ -5,7 +5,9 @@ import type { Batcher } from './batcher.js';
 import type { ServeConfig } from './config.js';
 import type { ServingMetrics } from './metrics.js';
 import type { ModelSignature } from './model-signature.js';
+import type { PodFigures, PromotionConfig } from '../promotion/figures.js';
 import type { PredictionLog, PredictionLogStatus } from './prediction-log.js';
+import type { PromotionRecorder } from './promotion.js';
 import type { SampleCapture } from './sample-capture.js';
 
 export interface ServedModel {
@@ -29,6 +31,10 @@ export interface PodLink {
   drain(): void;
   /** The prediction log's state summed over the workers (undefined when the log is off). */
   predictionLog(): Promise<PredictionLogStatus | undefined>;
+  /** A PUT of the promotion endpoint: every worker gets the config (resolves once each has it). */
+  setPromotion(config: PromotionConfig): Promise<void>;
+  /** The promotion figures summed over the workers. */
+  promotionFigures(): Promise<PodFigures>;
 }
 
 export interface ServerState {
@@ -48,4 +54,6 @@ export interface ServerState {
   pod?: PodLink;
   /** Set when the Model asks for a prediction log (--prediction-log-uri). */
   predictionLog?: PredictionLog;
+  /** This process's promotion figures and Shadow mirror. */
+  promotion: PromotionRecorder;
 }

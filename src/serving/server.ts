@@ -6,7 +6,8 @@
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Server as NetServer, type Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { readObject, writeObject } from '../storage/index.js';
+import type { PodFigures, PromotionConfig } from '../promotion/figures.js';
+import { readObject, sha256Hex, writeObject } from '../storage/index.js';
 import { AdminApi } from './admin-api.js';
 import { Batcher } from './batcher.js';
 import type { ServeConfig } from './config.js';
@@ -18,6 +19,8 @@ import { tensorMetadata } from './model-signature.js';
 import { loadOnnxModel, warmupFeeds, type OnnxModel } from './onnx-model.js';
 import { PredictionLog, type PredictionLogStatus } from './prediction-log.js';
 import { predictionLogS3Options } from './prediction-log-credentials.js';
+import { PromotionRecorder, type Applied } from './promotion.js';
+import type { MirrorLimits } from './promotion-mirror.js';
 import { PublicApi } from './public-api.js';
 import { resolveFeatureLayout, SampleCapture } from './sample-capture.js';
 import type { PodLink, ServedModel, ServerState } from './server-state.js';
@@ -34,6 +37,8 @@ export interface ServerDeps {
   workerId?: number;
   /** Writes a prediction log object; defaults to the storage module with the log's credentials. */
   writeLogObject?: (uri: string, body: Uint8Array, signal: AbortSignal) => Promise<void>;
+  /** Limits of the Shadow mirror; defaults to DEFAULT_MIRROR_LIMITS. */
+  mirrorLimits?: MirrorLimits;
 }
 
 export interface FluxoraServer {
@@ -54,6 +59,10 @@ export interface FluxoraServer {
   capturedRows(limit: number | undefined): [number, string][];
   /** This process's prediction log state; undefined when the log is off. */
   predictionLogStatus(): PredictionLogStatus | undefined;
+  /** Sets this process's promotion analysis (and Shadow mirror). */
+  setPromotion(config: PromotionConfig): Applied;
+  /** This process's promotion figures. */
+  promotionFigures(): PodFigures;
 }
 
 /** At shutdown the prediction log gets what the drain left of the drain timeout, and at least this. */
@@ -114,6 +123,12 @@ export async function startServer(config: ServeConfig, deps: ServerDeps): Promis
     arriving: 0,
     notReadyReason: 'loading the model',
     ...(deps.pod ? { pod: deps.pod } : {}),
+    promotion: new PromotionRecorder({
+      model: config.modelName,
+      version: config.modelVersion,
+      logger,
+      ...(deps.mirrorLimits ? { limits: deps.mirrorLimits } : {}),
+    }),
   };
   if (config.predictionLog) {
     const s3 = predictionLogS3Options();
@@ -195,6 +210,8 @@ export async function startServer(config: ServeConfig, deps: ServerDeps): Promis
     const t0 = performance.now();
     const bytes = await (deps.readArtifact ?? defaultReadArtifact)(config.modelUri, config.modelSha256, loading.signal);
     if (loading.signal.aborted) throw new Error('shutting down before the model was loaded');
+    // The digest of the bytes actually loaded, for the operator to check against the version it recorded.
+    state.promotion.artifactSha256 = sha256Hex(bytes);
     onnx = await loadOnnxModel(bytes, { intraOpThreads: config.intraOpThreads, source: config.modelUri });
     const sig = onnx.signature;
     const warm = warmupFeeds(sig);
@@ -233,6 +250,7 @@ export async function startServer(config: ServeConfig, deps: ServerDeps): Promis
     logger.info(
       {
         version: config.modelVersion,
+        artifactSha256: state.promotion.artifactSha256,
         loadSeconds: Number(seconds.toFixed(3)),
         inputs: sig.inputs.map(tensorMetadata),
         outputs: sig.outputs.map(tensorMetadata),
@@ -307,6 +325,7 @@ export async function startServer(config: ServeConfig, deps: ServerDeps): Promis
       const st = log.status();
       logger.info({ written: st.written, dropped: st.dropped, failed: st.failed }, 'prediction log closed');
     }
+    state.promotion.close();
     await onnx?.release();
     logger.info({ drained, answered: answered + grpc.calls }, drained ? 'drained; stopped' : 'drain timed out; stopped');
     return drained;
@@ -331,5 +350,7 @@ export async function startServer(config: ServeConfig, deps: ServerDeps): Promis
     },
     capturedRows: (limit) => state.model?.capture.timedLines(limit) ?? [],
     predictionLogStatus: () => state.predictionLog?.status(),
+    setPromotion: (c) => state.promotion.configure(c),
+    promotionFigures: () => state.promotion.figures(),
   };
 }
