@@ -94,8 +94,9 @@ export function sumMirror(parts: readonly MirrorFigures[]) {
     out.agreedRows += m.agreedRows;
     out.sumAbsDiff += m.sumAbsDiff;
   }
-  out.candidateOutputs = weightedSample(parts.map((m) => ({ values: m.candidateOutputs, seen: m.rows })));
-  out.championOutputs = weightedSample(parts.map((m) => ({ values: m.championOutputs, seen: m.rows })));
+  // Both samples hold the same rows in the same order: one weight for both.
+  out.candidateOutputs = weightedSample(parts.map((m) => ({ values: m.candidateOutputs, seen: m.outputsSeen })));
+  out.championOutputs = weightedSample(parts.map((m) => ({ values: m.championOutputs, seen: m.outputsSeen })));
   return out;
 }
 

@@ -55,7 +55,7 @@ describe('measure', () => {
         pod('v1', traffic({ requests: 1000, errors: 1, ms: 4, outputs: [0.1, 0.2, 0.9], outputsSeen: 3 }), {
           mirror: {
             version: 'v2', mirrored: 500, skipped: 0, candidateErrors: 10, compared: 490, rows: 490, agreedRows: 480, sumAbsDiff: 4.9, maxAbsDiff: 0.2,
-            candidateLatencyBuckets: buckets(9, 490), championLatencyBuckets: buckets(4, 490), candidateOutputs: [0.1, 0.2, 0.9], championOutputs: [0.1, 0.2, 0.9],
+            candidateLatencyBuckets: buckets(9, 490), championLatencyBuckets: buckets(4, 490), candidateOutputs: [0.1, 0.2, 0.9], championOutputs: [0.1, 0.2, 0.9], outputsSeen: 3,
           },
         }),
         pod('v2', traffic({ requests: 490, ms: 4 })),
