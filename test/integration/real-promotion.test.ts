@@ -102,10 +102,12 @@ describe('real pods: safe promotion on live traffic', () => {
 
   afterAll(async () => {
     if (load) await stopLoad();
+    const warnings = (suite.op?.logs ?? []).filter((l) => l.level >= 40).slice(-20);
+    if (warnings.length) console.log(`operator warnings (last ${warnings.length}):\n${warnings.map((l) => JSON.stringify(l)).join('\n')}`);
     console.log(`real-pod promotion, step timings:\n${timings.map(([s, ms]) => `  ${(ms / SECOND).toFixed(2).padStart(6)} s  ${s}`).join('\n')}`);
   });
 
-  it('Shadow: a candidate that agrees is promoted on mirrored traffic; clients see no failure', async () => {
+  it('Shadow: a candidate that agrees is promoted on mirrored traffic; clients see no failure', { timeout: 400_000 }, async () => {
     await client.create(ModelType, {
       apiVersion: 'fluxora.io/v1alpha1',
       kind: 'Model',
@@ -122,6 +124,9 @@ describe('real pods: safe promotion on live traffic', () => {
       },
     } as unknown as Model);
     await waitFor('Model churn Ready', async () => getCondition((await model()).status?.conditions, 'Ready')?.status === 'True', 120_000);
+    // Ready pods reach the Service's endpoints a moment later (kube-proxy's rules).
+    const url = await serviceUrl();
+    await waitFor('Service routes', async () => (await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: usual }).catch(() => undefined))?.ok, 60_000, 250);
     await startLoad();
     await new Promise((r) => setTimeout(r, 5 * SECOND));
     const before = await stopLoad();
@@ -164,7 +169,7 @@ describe('real pods: safe promotion on live traffic', () => {
     mark('guard passed on v2');
   });
 
-  it('Shadow: a candidate that disagrees is rejected with the figure; the champion keeps serving', async () => {
+  it('Shadow: a candidate that disagrees is rejected with the figure; the champion keeps serving', { timeout: 400_000 }, async () => {
     await startLoad();
     const asked = Date.now();
     await setArtifact('bad');
@@ -184,7 +189,7 @@ describe('real pods: safe promotion on live traffic', () => {
     mark(`v3 rejected in ${(decidedIn / SECOND).toFixed(1)} s: ${p.candidate?.message}`);
   });
 
-  it('the operator killed with SIGKILL mid-analysis: the decision is taken once and the figures carry on', async () => {
+  it('the operator killed with SIGKILL mid-analysis: the decision is taken once and the figures carry on', { timeout: 400_000 }, async () => {
     await patchModel({ spec: { promotion: { analysis: { minSamples: 600 } } } });
     await startLoad();
     await setArtifact('good2');
@@ -215,7 +220,7 @@ describe('real pods: safe promotion on live traffic', () => {
     await waitFor('champion on v4', async () => ((await servingVersion()) === 'v4' && getCondition((await model()).status?.conditions, 'Ready')?.status === 'True' ? true : undefined), 120_000, 500);
   });
 
-  it('Canary: the candidate gets its share of the pods and is promoted after the steps; the guard rolls back outputs that move', async () => {
+  it('Canary: the candidate gets its share of the pods and is promoted after the steps; the guard rolls back outputs that move', { timeout: 400_000 }, async () => {
     await patchModel({
       spec: { promotion: { strategy: 'Canary', canary: { steps: [{ weight: 50, duration: '10s' }] }, analysis: { minSamples: 100 }, guard: { window: '2m' } } },
     });
@@ -254,7 +259,7 @@ describe('real pods: safe promotion on live traffic', () => {
     mark('guard rolled v5 back to v4 on moved outputs');
   });
 
-  it('pins by digest select the same file; spec.artifact set back to an old file serves it at once', async () => {
+  it('pins by digest select the same file; spec.artifact set back to an old file serves it at once', { timeout: 400_000 }, async () => {
     const versions = (await model()).status?.versions ?? [];
     const v2 = versions.find((v) => v.name === 'v2');
     // v2 came from spec.artifact without a digest: the pods reported the file's.
