@@ -47,6 +47,8 @@ export function formatValue(v: number, unit: string | undefined): string {
       return `${short(v)} s`;
     case 'percentunit':
       return `${+(v * 100).toFixed(1)}%`;
+    case 'percent':
+      return `${+v.toFixed(1)}%`;
     case 'reqps':
       return `${short(v)} req/s`;
     case 'ops':

@@ -72,10 +72,27 @@ function stripForCompare<T extends KubeObject>(o: T): Omit<T, 'apiVersion' | 'ki
 }
 
 /**
+ * A JSON merge patch (RFC 7386) that turns `prev` into `next`: `next` with a
+ * null for every object key `prev` has and `next` lacks, at every depth.
+ * Without the nulls a merge patch keeps keys the new value no longer has: a
+ * new promotion candidate would inherit the decidedAt and verdict of the one
+ * before it. Lists are replaced whole by a merge patch and need nothing.
+ */
+export function mergePatchFrom(prev: unknown, next: unknown): unknown {
+  if (!isPlainObject(prev) || !isPlainObject(next)) return next;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(prev)) if (!(k in next) || next[k] === undefined) out[k] = null;
+  for (const [k, v] of Object.entries(next)) if (v !== undefined) out[k] = mergePatchFrom(prev[k], v);
+  return out;
+}
+
+/**
  * Writes a custom resource's status through the status subresource with a
  * merge patch of the whole status. Merge patch (not apply) because status is
  * ours alone and we want removed conditions (kstatus' Reconciling/Stalled) to
- * disappear, which a JSON merge patch of the full list does.
+ * disappear, which a JSON merge patch of the full list does. With `prev` (the
+ * status the write replaces) keys of objects that `status` no longer has are
+ * removed too (mergePatchFrom).
  */
 export function patchStatus<T extends KubeObject>(
   client: KubeClient,
@@ -84,11 +101,13 @@ export function patchStatus<T extends KubeObject>(
   name: string,
   status: unknown,
   resourceVersion?: string,
+  prev?: unknown,
 ): Promise<T> {
+  const body = prev === undefined ? status : mergePatchFrom(prev, status);
   // With a resourceVersion the write is refused (409) if the object changed
   // since we read it; the reconcile then retries on fresh data.
   return client.request<T>('PATCH', resourcePath(type, namespace, name, 'status'), {
-    body: resourceVersion ? { metadata: { resourceVersion }, status } : { status },
+    body: resourceVersion ? { metadata: { resourceVersion }, status: body } : { status: body },
     contentType: 'application/merge-patch+json',
   });
 }

@@ -4,8 +4,9 @@
 // the dashboard shows: a Ready Model with traffic (and a replica still
 // loading its artifact, so 503s exist), a drift verdict from a real drift check
 // on the captured traffic, a RetrainJob that fails, one that is promoted, one
-// its acceptance gate rejects, and one whose output store is unreachable
-// (reconcile errors and retries).
+// its acceptance gate rejects, one whose output store is unreachable
+// (reconcile errors and retries), and two promotion candidates: a Canary one
+// and a Shadow one its analysis rejects at its deadline.
 // Then every panel query (variables substituted) and every rule expression is
 // evaluated through Prometheus' HTTP API: it must parse, and the series it
 // reads must exist. promtool checks and unit-tests the rule file first.
@@ -74,7 +75,18 @@ describe('alert rules and dashboard files', () => {
     expect(stdout).toContain('SUCCESS');
     // The drift and retrain-failed alerts are among the tested ones.
     const tested = readFileSync(RULE_TESTS, 'utf8');
-    for (const a of ['FluxoraDriftDetected', 'FluxoraModelPerformanceDegraded', 'FluxoraRetrainJobFailed', 'FluxoraModelNotReady', 'FluxoraDriftMonitorNotReady', 'FluxoraReconcileErrors', 'FluxoraOperatorNoLeader']) {
+    for (const a of [
+      'FluxoraDriftDetected',
+      'FluxoraModelPerformanceDegraded',
+      'FluxoraRetrainJobFailed',
+      'FluxoraModelNotReady',
+      'FluxoraDriftMonitorNotReady',
+      'FluxoraReconcileErrors',
+      'FluxoraOperatorNoLeader',
+      'FluxoraRetrainBudgetExhausted',
+      'FluxoraModelRolledBack',
+      'FluxoraPromotionRejected',
+    ]) {
       expect(tested).toContain(`alertname: ${a}`);
     }
   });
@@ -83,7 +95,9 @@ describe('alert rules and dashboard files', () => {
     const runbooks = readFileSync(join(root, 'docs', 'metrics-and-alerts.md'), 'utf8');
     const anchors = new Set([...runbooks.matchAll(/^#{1,6} (.+)$/gm)].map((m) => githubAnchor(m[1]!)));
     const alerts = allRules().filter((r) => r.alert);
-    expect(alerts.map((a) => a.alert)).toEqual(expect.arrayContaining(['FluxoraReconcileErrors', 'FluxoraModelNotReady', 'FluxoraDriftDetected', 'FluxoraModelPerformanceDegraded', 'FluxoraRetrainJobFailed']));
+    expect(alerts.map((a) => a.alert)).toEqual(
+      expect.arrayContaining(['FluxoraReconcileErrors', 'FluxoraModelNotReady', 'FluxoraDriftDetected', 'FluxoraModelPerformanceDegraded', 'FluxoraRetrainJobFailed', 'FluxoraModelRolledBack', 'FluxoraPromotionRejected', 'FluxoraRetrainBudgetExhausted']),
+    );
     for (const a of alerts) {
       expect(['critical', 'warning', 'info'], a.alert).toContain(a.labels?.severity);
       expect(a.annotations?.summary, a.alert).toBeTruthy();
@@ -393,6 +407,57 @@ describe('dashboard and alerts against a real Prometheus', () => {
     await client.create(RetrainJobType, retrainJob('rj-worse', `file://${dir}/manual/`, { metric: 'auc', mustBeatServing: true }));
     await phase('rj-worse', 'Rejected');
 
+    // Promotion analysis. A new spec.artifact under strategy Canary makes v3 a candidate beside the serving v2;
+    // the operator gives it its share of the pods (traffic_percent). The figures a round reads from the serving
+    // pods are written through the status subresource as the operator's round writes them: the pods here are
+    // kwok's and answer nobody (real pods mirroring and counting are test/integration/real-promotion.test.ts).
+    // An analysis interval of an hour keeps a round from replacing them before Prometheus has scraped them.
+    const kubeNow = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const candidate = async () => (await client.get<Model>(ModelType, ns, 'churn')).status?.promotion?.candidate;
+    const patchModel = (spec: Record<string, unknown>) =>
+      client.request('PATCH', resourcePath(ModelType, ns, 'churn'), { body: { spec }, contentType: 'application/merge-patch+json' });
+    const writeFigures = (figures: Record<string, number>) =>
+      client.request('PATCH', resourcePath(ModelType, ns, 'churn', 'status'), {
+        body: { status: { promotion: { candidate: { lastAnalysisTime: kubeNow(), figures } } } },
+        contentType: 'application/merge-patch+json',
+      });
+    // The figures go with the candidate: each must stay long enough (5 scrapes) for the panels' 2 s steps to see it.
+    const figureInPrometheus = (version: string, figures: string[]) =>
+      waitFor(
+        `${version}'s figures ${figures.join(', ')} in 5 scrapes`,
+        async () => {
+          const series = await prom!.queryRange(`fluxora_promotion_analysis{namespace="${ns}", model="churn", candidate="${version}"}`, new Date(Date.now() - 60_000), new Date(), 1);
+          return figures.every((f) => (series.find((x) => x.metric.figure === f)?.values.length ?? 0) >= 5) ? true : undefined;
+        },
+        60_000,
+        500,
+      );
+    await patchModel({
+      artifact: { uri: fixtureUri('logistic.onnx') },
+      promotion: { strategy: 'Canary', canary: { steps: [{ weight: 50, duration: '1h' }] }, analysis: { interval: '1h', deadline: '1h' } },
+    });
+    await waitFor('v3 is a Canary candidate with its share of the pods', async () => {
+      const c = await candidate();
+      return c?.version === 'v3' && c.phase === 'Canary' && c.trafficPercent !== undefined;
+    });
+    await writeFigures({ samples: 150, championRequests: 160, championErrorRate: 0.01, candidateErrorRate: 0.015, championP99Ms: 4, candidateP99Ms: 5, latencyRatio: 1.25, outputDrift: 0.08, pods: 2 });
+    await figureInPrometheus('v3', ['samples', 'error_rate_increase', 'latency_ratio', 'output_drift', 'traffic_percent']);
+
+    // A newer artifact under strategy Shadow replaces v3 (no verdict on v3). Its analysis ends at its deadline with
+    // too few samples from the pods, and onDeadline Reject rejects it: a real verdict of the operator.
+    await mkdir(join(dir, 'candidates'), { recursive: true });
+    await copyFile(join(REPO_ROOT, 'test/fixtures/models/logistic.onnx'), join(dir, 'candidates', 'v4.onnx'));
+    await patchModel({ artifact: { uri: `file://${dir}/candidates/v4.onnx` }, promotion: { strategy: 'Shadow', canary: null } });
+    await waitFor('v4 is a Shadow candidate', async () => {
+      const c = await candidate();
+      return c?.version === 'v4' && c.phase === 'Shadowing';
+    });
+    await writeFigures({ samples: 180, championRequests: 180, agreement: 0.97, championErrorRate: 0.01, candidateErrorRate: 0.01, championP99Ms: 4, candidateP99Ms: 4.4, latencyRatio: 1.1, outputDrift: 0.05, pods: 2 });
+    await figureInPrometheus('v4', ['samples', 'agreement', 'error_rate_increase', 'latency_ratio', 'output_drift']);
+    await patchModel({ promotion: { analysis: { interval: '1s', deadline: '1s' } } });
+    await waitFor('v4 rejected at its deadline', async () => (await candidate())?.phase === 'Rejected');
+    expect((await client.get<Model>(ModelType, ns, 'churn')).status?.servingVersion).toBe('v2');
+
     // A RetrainJob whose output store is unreachable: evaluated, failed with a transient error, retried.
     await client.create(RetrainJobType, retrainJob('rj-unreachable', 's3://fluxora-runs/'));
     await waitFor('reconcile errors', async () => /controller_runtime_reconcile_errors_total\{controller="retrainjob"\} [1-9]/.test(await scrape(op.metricsPort)), 90_000, 500);
@@ -403,6 +468,9 @@ describe('dashboard and alerts against a real Prometheus', () => {
       'fluxora_retrain_jobs_total{result="Failed"}',
       'fluxora_retrain_jobs_total{result="Rejected"}',
       'fluxora_promotions_total',
+      'fluxora_promotion_analysis_decisions_total{verdict="Reject"} > 0',
+      'fluxora_rollbacks_total',
+      'fluxora_drift_retrain_budget_exhausted',
       'fluxora_model_serving_version_info{version="v2"}',
       'controller_runtime_reconcile_errors_total',
       'fluxora_inference_requests_total{code="503"}',
@@ -498,11 +566,13 @@ describe('dashboard and alerts against a real Prometheus', () => {
 
   it('the alerts whose condition the fixture meets are active, and only those', async () => {
     const active = await waitFor(
-      'drift, performance, retrain failed/rejected and inference-error alerts active',
+      'drift, performance, retrain failed/rejected, promotion rejected and inference-error alerts active',
       async () => {
         const series = await prom!.queryRange('ALERTS', new Date(Date.now() - 5_000), new Date(), 1);
         const names = new Set(series.map((s) => s.metric.alertname));
-        return ['FluxoraDriftDetected', 'FluxoraModelPerformanceDegraded', 'FluxoraRetrainJobFailed', 'FluxoraRetrainJobRejected', 'FluxoraInferenceErrors'].every((a) => names.has(a)) ? series : undefined;
+        return ['FluxoraDriftDetected', 'FluxoraModelPerformanceDegraded', 'FluxoraRetrainJobFailed', 'FluxoraRetrainJobRejected', 'FluxoraPromotionRejected', 'FluxoraInferenceErrors'].every((a) => names.has(a))
+          ? series
+          : undefined;
       },
       90_000,
       1000,
@@ -513,8 +583,20 @@ describe('dashboard and alerts against a real Prometheus', () => {
     expect(byName.get('FluxoraRetrainJobFailed')).toMatchObject({ result: 'Failed', alertstate: 'firing' });
     expect(byName.get('FluxoraRetrainJobRejected')).toMatchObject({ result: 'Rejected', severity: 'info', alertstate: 'firing' });
     expect(byName.get('FluxoraInferenceErrors')).toMatchObject({ namespace: ns, model: 'churn' });
-    // The Model is Ready, the operator is up and leads, nothing is stuck or backed up.
-    for (const quiet of ['FluxoraModelNotReady', 'FluxoraDriftMonitorNotReady', 'FluxoraOperatorDown', 'FluxoraOperatorNoLeader', 'FluxoraReconcileStuck', 'FluxoraWorkqueueBacklog', 'FluxoraInferenceLatencyHigh']) {
+    expect(byName.get('FluxoraPromotionRejected')).toMatchObject({ namespace: ns, model: 'churn', verdict: 'Reject', severity: 'info', alertstate: 'firing' });
+    // The Model is Ready, the operator is up and leads, nothing is stuck or backed up; no guard rolled back, the
+    // monitor's own runs were not rejected (its budget is whole).
+    for (const quiet of [
+      'FluxoraModelNotReady',
+      'FluxoraDriftMonitorNotReady',
+      'FluxoraOperatorDown',
+      'FluxoraOperatorNoLeader',
+      'FluxoraReconcileStuck',
+      'FluxoraWorkqueueBacklog',
+      'FluxoraInferenceLatencyHigh',
+      'FluxoraModelRolledBack',
+      'FluxoraRetrainBudgetExhausted',
+    ]) {
       expect(byName.has(quiet), quiet).toBe(false);
     }
   });

@@ -451,7 +451,8 @@ export function createModelController(o: ModelControllerOptions): Controller<Mod
     o.metrics?.setModelReady(req.namespace, req.name, getCondition(conditions, 'Ready')?.status === 'True', servedName);
     observeAnalysisMetrics(o.metrics, req.namespace, req.name, promo.status);
     if (!isDeepStrictEqual(next, status)) {
-      models.remember(await patchStatus<Model>(client, ModelType, req.namespace, req.name, next, model.metadata.resourceVersion));
+      // `status` as prev: what `next` drops goes (a new candidate's record has no decidedAt of the one before).
+      models.remember(await patchStatus<Model>(client, ModelType, req.namespace, req.name, next, model.metadata.resourceVersion, status));
       recordTransitions(events, model, status, next, decision.recorded?.name);
       // Only now that the status holding them is written: a decision is counted once, even if this reconcile is retried.
       for (const e of promo.events) events.record(model, e.type, e.reason, e.message);
