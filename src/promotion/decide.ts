@@ -70,6 +70,11 @@ export function decide(f: PromotionFigures | undefined, a: AnalysisSpec, c: Deci
     }
     return { verdict: 'Extend', message: `${what}: ${samples} of ${a.minSamples} samples so far` };
   }
+  // The candidate's own server must have reported (its latency): a verdict without it would skip a threshold.
+  if (c.strategy !== 'Guard' && f!.candidateP99Ms === undefined) {
+    if (c.elapsedMs >= c.deadlineMs) return { verdict: 'Reject', message: `deadline ${minutes(c.deadlineMs)} reached without figures from the candidate's own pods` };
+    return { verdict: 'Extend', message: `${what}: ${samples} samples, but no figures from the candidate's own pods yet` };
+  }
   const failed = failedThresholds(f!, a, c.strategy);
   if (failed.length > 0) return { verdict: 'Reject', message: `${what} over ${samples} samples: ${failed.join('; ')}` };
   if (c.stepMs !== undefined && (c.stepElapsedMs ?? 0) < c.stepMs) {

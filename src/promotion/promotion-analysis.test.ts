@@ -102,6 +102,12 @@ describe('decide', () => {
     expect(decide({ ...good, samples: 37 }, analysis, { ...shadow, elapsedMs: 3_600_000, onDeadline: 'Promote' }).verdict).toBe('Promote');
   });
 
+  it("waits for the candidate's own figures before judging", () => {
+    const noLatency = { ...good, candidateP99Ms: undefined, latencyRatio: undefined };
+    expect(decide(noLatency, analysis, shadow)).toEqual({ verdict: 'Extend', message: "shadow: 500 samples, but no figures from the candidate's own pods yet" });
+    expect(decide(noLatency, analysis, { ...shadow, elapsedMs: 3_600_000 }).verdict).toBe('Reject');
+  });
+
   it('rejects naming each failing figure and its limit', () => {
     const d = decide({ ...good, agreement: 0.8, latencyRatio: 3, candidateP99Ms: 13.5, candidateErrorRate: 0.05, outputDrift: 0.4 }, analysis, shadow);
     expect(d.verdict).toBe('Reject');

@@ -249,11 +249,13 @@ export class KubeClient {
     });
   }
 
+  /** Deletes with propagationPolicy Background unless query.propagationPolicy says otherwise (Foreground, Orphan). */
   async delete(t: ResourceType, namespace: string | undefined, name: string, query?: Query): Promise<void> {
+    const { propagationPolicy = 'Background', ...rest } = query ?? {};
     try {
       await this.request('DELETE', resourcePath(t, namespace, name), {
-        query,
-        body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' },
+        query: rest,
+        body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy },
       });
     } catch (e) {
       if (!isNotFound(e)) throw e;

@@ -20,7 +20,7 @@ import { FEATURES, inferBody } from '../fixtures/models/serve-harness.js';
 import { runFluxora } from '../support/captured-process.js';
 import { operatorNamespace, waitFor } from '../support/cluster.js';
 import { createBucket, s3Options, startMinio, type MinioEndpoint } from '../support/minio.js';
-import { minioForPods, requireRealNode, steadyLoad, type LoadReport } from '../support/real-pods.js';
+import { kubectl, minioForPods, requireRealNode, steadyLoad, type LoadReport } from '../support/real-pods.js';
 
 const BUCKET = 'fluxora-real-promo';
 const SECOND = 1000;
@@ -212,6 +212,11 @@ describe('real pods: safe promotion on live traffic', () => {
     if (first.candidate?.figures) expect(first.candidate.figures.samples).toBeGreaterThanOrEqual(samplesBefore);
     const decided = await candidateIn('v4', ['Promoted', 'Rejected']);
     await stopLoad();
+    if (decided.candidate?.phase !== 'Promoted') {
+      const logs = await kubectl(['-n', ns, 'logs', '-l', 'fluxora.io/model=churn', '--tail=400', '--prefix']).catch((e: Error) => e.message);
+      console.log(logs.split('\n').filter((l) => /mirror|warn|error/i.test(l)).slice(-30).join('\n'));
+      console.log(JSON.stringify(suite.op?.logs.filter((l) => /promotion|candidate/i.test(JSON.stringify(l))).slice(-30)));
+    }
     expect(decided.candidate?.phase, decided.candidate?.message).toBe('Promoted');
     expect(decided.promotedVersion).toBe('v4');
     // One Promoted event for v4, however many reconciles ran.

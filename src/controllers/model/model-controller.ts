@@ -274,6 +274,12 @@ export function createModelController(o: ModelControllerOptions): Controller<Mod
       return out;
     }
     for (const [version, digest] of agreedDigests(reports.map((r) => r.figures))) out.digests.set(version, digest);
+    if (active && !reports.some((r) => r.figures.version === active.version)) {
+      // Ready, but not yet behind the Service: a mirror sent now would find no endpoint and count as the candidate's error.
+      out.waiting = "waiting for the candidate's pods to be behind their Service";
+      out.requeueAfterMs = 2_000;
+      return out;
+    }
     await alignPods(o.podAdmin, reports, (v) => desiredConfig(model, spec, active, watching, v), model, token, log);
     if (active) {
       out.state = judgeCandidate(promo, spec, candidateFigures(reports, active), versions, now);
@@ -292,18 +298,27 @@ export function createModelController(o: ModelControllerOptions): Controller<Mod
   }
 
   /** Creates, updates or removes the candidate's Deployment and Service. */
-  async function ensureCandidate(model: Model, plan: CandidateChildren | undefined, live: KubeObject | undefined): Promise<void> {
+  async function ensureCandidate(model: Model, plan: CandidateChildren, live: KubeObject | undefined): Promise<void> {
     const ns = model.metadata.namespace;
     const name = candidateName(model);
-    if (plan) {
-      const d = await applyIfChanged(client, DeploymentResource, plan.deployment, live);
-      if (d.changed) deployments.remember(d.object);
-      const s = await applyIfChanged(client, ServiceResource, plan.service, services.get(ns, name));
+    // Foreground: the Deployment goes only once its pods have, so the next candidate, under the same name, never
+    // adopts the old one's ReplicaSet nor shares the Service with its pods (their answers would be counted as its own).
+    const remove = async () => {
+      if (live && !live.metadata.deletionTimestamp) await client.delete(DeploymentResource, ns, name, { propagationPolicy: 'Foreground' });
+    };
+    if (plan.deployment) {
+      // Another candidate's Deployment (or one still going): wait for it to be gone; its deletion event brings us back.
+      if (live && (live.metadata.deletionTimestamp || templateVersion(live) !== templateVersion(plan.deployment))) await remove();
+      else {
+        const d = await applyIfChanged(client, DeploymentResource, plan.deployment, live);
+        if (d.changed) deployments.remember(d.object);
+      }
+    } else await remove();
+    const liveService = services.get(ns, name);
+    if (plan.service) {
+      const s = await applyIfChanged(client, ServiceResource, plan.service, liveService);
       if (s.changed) services.remember(s.object);
-      return;
-    }
-    if (live) await client.delete(DeploymentResource, ns, name);
-    if (services.get(ns, name)) await client.delete(ServiceResource, ns, name);
+    } else if (liveService) await client.delete(ServiceResource, ns, name);
   }
 
   async function reconcile(req: Request): Promise<ReconcileResult | void> {
@@ -432,7 +447,7 @@ export function createModelController(o: ModelControllerOptions): Controller<Mod
     }, now);
     // No log: the condition goes. A log without a verdict yet (the pods could not be listed): it stays as it is.
     if (!logCheck || logCheck.verdict) conditions = withPredictionLogCondition(conditions, logCheck?.verdict, generation, now);
-    if (candidatePlan?.trafficPercent !== undefined && promo.status.candidate) {
+    if (candidatePlan.trafficPercent !== undefined && promo.status.candidate) {
       promo = { ...promo, status: { ...promo.status, candidate: { ...promo.status.candidate, trafficPercent: candidatePlan.trafficPercent } } };
     }
     conditions = withPromotionCondition(conditions, promotionCondition(promo.status, { pinned: decision.pinned?.name, waiting: round.waiting }), generation, now);
@@ -541,16 +556,20 @@ function withDigests(versions: VersionRecord[], digests: ReadonlyMap<string, str
 }
 
 interface CandidateChildren {
-  deployment: KubeObject;
-  service: KubeObject;
+  deployment?: KubeObject;
+  service?: KubeObject;
   trafficPercent?: number;
 }
 
 /**
- * The candidate's children while it is analysed, and after a promotion until
- * the champion's Deployment has rolled out to it (so capacity never dips);
- * none otherwise. A canary's pod count is its step's share of the champion's
- * replicas, rounded up: the Service spreads requests over all pods alike.
+ * The candidate's children. Its Deployment while it is analysed, and after a
+ * promotion until the champion's Deployment has rolled out to it (so capacity
+ * never dips). Its Service for as long as the strategy is Shadow or Canary:
+ * one candidate follows another under the same name, and a Service deleted
+ * and created again gets a new address, which cluster DNS caches (30 s in
+ * CoreDNS' default) keep answering with the old one, so mirrors would fail.
+ * A canary's pod count is its step's share of the champion's replicas,
+ * rounded up: the Service spreads requests over all pods alike.
  */
 function candidateChildren(
   model: Model,
@@ -561,23 +580,27 @@ function candidateChildren(
   liveChampion: KubeObject | undefined,
   servingName: string,
   ctx: ChildContext,
-): CandidateChildren | undefined {
+): CandidateChildren {
+  const service = spec.strategy !== 'Direct' ? buildCandidateService(model) : undefined;
   const c = promo.status.candidate;
-  if (!c || pinned || c.strategy === 'Direct') return undefined;
+  if (!c || pinned || c.strategy === 'Direct') return { service };
   const active = c.decidedAt === undefined && (c.phase === 'Shadowing' || c.phase === 'Canary');
   const championRunsIt = templateVersion(liveChampion) === c.version && rolloutState(liveChampion).complete;
-  if (!active && !(c.phase === 'Promoted' && servingName === c.version && !championRunsIt)) return undefined;
+  if (!active && !(c.phase === 'Promoted' && servingName === c.version && !championRunsIt)) return { service };
   const version = versions.find((v) => v.name === c.version);
-  if (!version) return undefined;
+  if (!version) return { service };
   const replicas = desiredReplicas(model) ?? (liveChampion as { spec?: { replicas?: number } } | undefined)?.spec?.replicas ?? 1;
-  const service = buildCandidateService(model);
   if (c.strategy === 'Canary') {
     const steps = canarySteps(spec);
     const weight = steps[Math.min(c.step ?? 0, steps.length - 1)]!.weight;
     const pods = Math.max(1, Math.ceil((weight * replicas) / 100));
-    return { deployment: buildCandidateDeployment(model, version, { canary: true, replicas: pods }, ctx), service, trafficPercent: Math.round((100 * pods) / (replicas + pods)) };
+    return {
+      deployment: buildCandidateDeployment(model, version, { canary: true, replicas: pods }, ctx),
+      service: service ?? buildCandidateService(model),
+      trafficPercent: Math.round((100 * pods) / (replicas + pods)),
+    };
   }
-  return { deployment: buildCandidateDeployment(model, version, { canary: false, replicas }, ctx), service };
+  return { deployment: buildCandidateDeployment(model, version, { canary: false, replicas }, ctx), service: service ?? buildCandidateService(model) };
 }
 
 /** The running analysis' figures as metrics: the candidate's, else the guard's; none otherwise. */

@@ -7,7 +7,7 @@ const T0 = new Date('2026-06-01T10:00:00Z');
 const at = (s: number) => new Date(T0.getTime() + s * 1000);
 const v = (name: string, source = 'Spec'): VersionRecord => ({ name, uri: `s3://m/${name}.onnx`, source, createdAt: '2026-06-01T09:00:00Z' });
 const spec = (p: PromotionSpecInput = {}) => PromotionSpecSchema.parse(p);
-const good: PromotionFigures = { samples: 500, agreement: 1, candidateErrorRate: 0, championErrorRate: 0, latencyRatio: 1, outputDrift: 0, championP99Ms: 4, championOutputQuantiles: [0, 1] };
+const good: PromotionFigures = { samples: 500, agreement: 1, candidateErrorRate: 0, championErrorRate: 0, latencyRatio: 1, outputDrift: 0, championP99Ms: 4, candidateP99Ms: 4, championOutputQuantiles: [0, 1] };
 const bad: PromotionFigures = { ...good, agreement: 0.5 };
 
 function plan(p: PromotionSpecInput, versions: VersionRecord[], prev: PromotionStatus | undefined, o: { spec?: string; recorded?: boolean; pinned?: boolean; legacy?: string; now?: Date } = {}): PromotionState {
