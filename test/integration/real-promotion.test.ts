@@ -189,13 +189,28 @@ describe('real pods: safe promotion on live traffic', () => {
     mark(`v3 rejected in ${(decidedIn / SECOND).toFixed(1)} s: ${p.candidate?.message}`);
   });
 
+  it('Shadow: a candidate whose pods cannot load their model is rejected with their own message, without waiting for the deadline', { timeout: 400_000 }, async () => {
+    await startLoad();
+    const asked = Date.now();
+    await patchModel({ spec: { artifact: { uri: uri('models/missing/model.onnx') } } });
+    const p = await candidateIn('v4', ['Promoted', 'Rejected'], 180_000);
+    const decidedIn = Date.now() - asked;
+    const report = await stopLoad();
+    expect(p.candidate?.phase).toBe('Rejected');
+    expect(p.candidate?.message).toMatch(/^the candidate's pods cannot serve: .*NotFound/);
+    expect(p.promotedVersion).toBe('v2');
+    expect(report.failed, JSON.stringify(report.errors)).toBe(0);
+    await waitFor('candidate pods gone', async () => ((await client.getOrUndefined(DeploymentRes, ns, 'churn-candidate')) ? undefined : true), 90_000, 500);
+    mark(`v4 (missing file) rejected in ${(decidedIn / SECOND).toFixed(1)} s: ${p.candidate?.message}`);
+  });
+
   it('the operator killed with SIGKILL mid-analysis: the decision is taken once and the figures carry on', { timeout: 400_000 }, async () => {
     await patchModel({ spec: { promotion: { analysis: { minSamples: 600 } } } });
     await startLoad();
     await setArtifact('good2');
     const running = await waitFor('analysis under way with figures', async () => {
       const p = await promotion();
-      return p.candidate?.version === 'v4' && p.candidate.phase === 'Shadowing' && (p.candidate.figures?.samples ?? 0) > 50 ? p : undefined;
+      return p.candidate?.version === 'v5' && p.candidate.phase === 'Shadowing' && (p.candidate.figures?.samples ?? 0) > 50 ? p : undefined;
     }, 120_000, 250);
     const samplesBefore = running.candidate!.figures!.samples;
     suite.op!.proc.kill('SIGKILL');
@@ -210,7 +225,7 @@ describe('real pods: safe promotion on live traffic', () => {
     // Same analysis, counters kept by the pods: more samples, not fewer.
     expect(first.candidate?.analysis).toBe(running.candidate?.analysis);
     if (first.candidate?.figures) expect(first.candidate.figures.samples).toBeGreaterThanOrEqual(samplesBefore);
-    const decided = await candidateIn('v4', ['Promoted', 'Rejected']);
+    const decided = await candidateIn('v5', ['Promoted', 'Rejected']);
     await stopLoad();
     if (decided.candidate?.phase !== 'Promoted') {
       const logs = await kubectl(['-n', ns, 'logs', '-l', 'fluxora.io/model=churn', '--tail=400', '--prefix']).catch((e: Error) => e.message);
@@ -218,50 +233,50 @@ describe('real pods: safe promotion on live traffic', () => {
       console.log(JSON.stringify(suite.op?.logs.filter((l) => /promotion|candidate/i.test(JSON.stringify(l))).slice(-30)));
     }
     expect(decided.candidate?.phase, decided.candidate?.message).toBe('Promoted');
-    expect(decided.promotedVersion).toBe('v4');
-    // One Promoted event for v4, however many reconciles ran.
-    expect((await events('Promoted')).filter((e) => e.message?.startsWith('v4 promoted'))).toHaveLength(1);
+    expect(decided.promotedVersion).toBe('v5');
+    // One Promoted event for v5, however many reconciles ran.
+    expect((await events('Promoted')).filter((e) => e.message?.startsWith('v5 promoted'))).toHaveLength(1);
     mark(`after the restart: one decision, ${decided.candidate?.figures?.samples} samples`);
-    await waitFor('champion on v4', async () => ((await servingVersion()) === 'v4' && getCondition((await model()).status?.conditions, 'Ready')?.status === 'True' ? true : undefined), 120_000, 500);
+    await waitFor('champion on v5', async () => ((await servingVersion()) === 'v5' && getCondition((await model()).status?.conditions, 'Ready')?.status === 'True' ? true : undefined), 120_000, 500);
   });
 
   it('Canary: the candidate gets its share of the pods and is promoted after the steps; the guard rolls back outputs that move', { timeout: 400_000 }, async () => {
     await patchModel({
       spec: { promotion: { strategy: 'Canary', canary: { steps: [{ weight: 50, duration: '10s' }] }, analysis: { minSamples: 100 }, guard: { window: '2m' } } },
     });
-    // The guard of v4 (started under Shadow) ends first or is replaced by the new candidate.
+    // The guard of v5 (started under Shadow) is replaced by the new candidate.
     await startLoad();
     const asked = Date.now();
     await setArtifact('good3');
-    const canary = await candidateIn('v5', ['Canary']);
-    expect(canary.candidate).toMatchObject({ step: 0, champion: 'v4' });
+    const canary = await candidateIn('v6', ['Canary']);
+    expect(canary.candidate).toMatchObject({ step: 0, champion: 'v5' });
     await waitFor('canary share in status', async () => ((await promotion()).candidate?.trafficPercent === 50 ? true : undefined), 60_000, 500);
-    const promoted = await candidateIn('v5', ['Promoted', 'Rejected'], 180_000);
+    const promoted = await candidateIn('v6', ['Promoted', 'Rejected'], 180_000);
     const decidedIn = Date.now() - asked;
     const report = await stopLoad();
     expect(promoted.candidate?.phase, promoted.candidate?.message).toBe('Promoted');
     expect(report.failed, JSON.stringify(report.errors)).toBe(0);
     // Both versions answered clients during the canary.
+    expect(report.versions.v6 ?? 0).toBeGreaterThan(0);
     expect(report.versions.v5 ?? 0).toBeGreaterThan(0);
-    expect(report.versions.v4 ?? 0).toBeGreaterThan(0);
-    mark(`v5 promoted through Canary in ${(decidedIn / SECOND).toFixed(1)} s (${report.versions.v4} answers by v4, ${report.versions.v5} by v5)`);
+    mark(`v6 promoted through Canary in ${(decidedIn / SECOND).toFixed(1)} s (${report.versions.v5} answers by v5, ${report.versions.v6} by v6)`);
 
-    // After promotion the inputs move: v5's outputs no longer look like v4's did, and the guard rolls back.
-    await waitFor('champion on v5', async () => ((await servingVersion()) === 'v5' && getCondition((await model()).status?.conditions, 'Ready')?.status === 'True' ? true : undefined), 120_000, 500);
+    // After promotion the inputs move: v6's outputs no longer look like v5's did, and the guard rolls back.
+    await waitFor('champion on v6', async () => ((await servingVersion()) === 'v6' && getCondition((await model()).status?.conditions, 'Ready')?.status === 'True' ? true : undefined), 120_000, 500);
     await startLoad(shifted);
     const rolled = await waitFor('guard verdict', async () => {
       const p = await promotion();
-      return p.guard?.version === 'v5' && p.guard.verdict !== 'Watching' ? p : undefined;
+      return p.guard?.version === 'v6' && p.guard.verdict !== 'Watching' ? p : undefined;
     }, 120_000, 500);
     await stopLoad();
     expect(rolled.guard?.verdict, rolled.guard?.message).toBe('RolledBack');
-    expect(rolled.guard?.message).toMatch(/^v5 regressed after promotion, rolled back to v4: guard over \d+ samples: output drift \(KS\)/);
-    expect(rolled.promotedVersion).toBe('v4');
-    expect(rolled.blockedVersions?.map((b) => [b.version, b.reason])).toContainEqual(['v5', 'RolledBack']);
+    expect(rolled.guard?.message).toMatch(/^v6 regressed after promotion, rolled back to v5: guard over \d+ samples: output drift \(KS\)/);
+    expect(rolled.promotedVersion).toBe('v5');
+    expect(rolled.blockedVersions?.map((b) => [b.version, b.reason])).toContainEqual(['v6', 'RolledBack']);
     expect(getCondition((await model()).status?.conditions, 'Promotion')).toMatchObject({ status: 'False', reason: 'RolledBack' });
     expect(await events('RolledBack')).toHaveLength(1);
-    await waitFor('serving v4 again', async () => ((await servingVersion()) === 'v4' ? true : undefined), 60_000, 500);
-    mark('guard rolled v5 back to v4 on moved outputs');
+    await waitFor('serving v5 again', async () => ((await servingVersion()) === 'v5' ? true : undefined), 60_000, 500);
+    mark('guard rolled v6 back to v5 on moved outputs');
   });
 
   it('pins by digest select the same file; spec.artifact set back to an old file serves it at once', { timeout: 400_000 }, async () => {
@@ -283,7 +298,7 @@ describe('real pods: safe promotion on live traffic', () => {
     await setArtifact('first');
     const reverted = await waitFor('serving v1 again', async () => ((await servingVersion()) === 'v1' ? promotion() : undefined), 60_000, 500);
     expect(reverted.promotedVersion).toBe('v1');
-    expect(reverted.blockedVersions?.filter((b) => b.reason === 'Reverted').map((b) => b.version)).toEqual(expect.arrayContaining(['v2', 'v4']));
+    expect(reverted.blockedVersions?.filter((b) => b.reason === 'Reverted').map((b) => b.version)).toEqual(expect.arrayContaining(['v2', 'v5']));
     expect((await events('Reverted'))[0]?.message).toMatch(/^spec.artifact names v1's file again: serving v1 at once/);
     mark('digest pin, unknown digest, revert');
   });

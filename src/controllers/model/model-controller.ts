@@ -186,6 +186,9 @@ export function createModelController(o: ModelControllerOptions): Controller<Mod
   /** When the pods of a Model were last read for something other than an analysis (digests, cleanup): at most every 30 s. */
   const sideReads = new Map<string, number>();
   const SIDE_READ_PERIOD_MS = 30_000;
+  /** Reads made to learn a version's digest, by namespace/name/version. */
+  const digestTries = new Map<string, number>();
+  const DIGEST_TRIES = 3;
 
   interface RoundResult {
     state: PromotionState;
@@ -209,6 +212,7 @@ export function createModelController(o: ModelControllerOptions): Controller<Mod
     versions: readonly VersionRecord[],
     liveCandidate: KubeObject | undefined,
     pinned: boolean,
+    championReady: boolean,
     now: Date,
     log: Logger,
   ): Promise<RoundResult> {
@@ -244,7 +248,9 @@ export function createModelController(o: ModelControllerOptions): Controller<Mod
       }
     }
     const served = versions.find((v) => v.name === (pinned ? undefined : promo.status.promotedVersion));
-    const needDigest = versions.some((v) => !v.sha256 && (v.name === served?.name || v.name === active?.version));
+    // Learnt from the pods once they run it; a few tries per version at most (pods of an older image never say).
+    const digestWanted = (v: VersionRecord) => !v.sha256 && (digestTries.get(`${key}/${v.name}`) ?? 0) < DIGEST_TRIES;
+    const needDigest = championReady && versions.some((v) => digestWanted(v) && (v.name === served?.name || v.name === active?.version));
     const decidedAt = Math.max(Date.parse(c?.decidedAt ?? '') || 0, Date.parse(promo.status.guard?.lastAnalysisTime ?? '') || 0);
     const cleanup = !active && !watching && now.getTime() - decidedAt < 3 * intervalMs;
     if (active || watching) {
@@ -260,6 +266,7 @@ export function createModelController(o: ModelControllerOptions): Controller<Mod
         return out;
       }
       sideReads.set(key, now.getTime());
+      if (needDigest) for (const v of versions) if (digestWanted(v)) digestTries.set(`${key}/${v.name}`, (digestTries.get(`${key}/${v.name}`) ?? 0) + 1);
     } else {
       sideReads.delete(key);
       return out;
@@ -328,6 +335,8 @@ export function createModelController(o: ModelControllerOptions): Controller<Mod
     if (!model || model.metadata.deletionTimestamp) {
       o.metrics?.setModelReady(req.namespace, req.name, undefined);
       logChecks.delete(key);
+      sideReads.delete(key);
+      for (const k of digestTries.keys()) if (k.startsWith(`${key}/`)) digestTries.delete(k);
       return;
     }
     const log = logger.child({ kind: 'Model', namespace: req.namespace, name: req.name });
@@ -352,7 +361,8 @@ export function createModelController(o: ModelControllerOptions): Controller<Mod
       now,
     });
     const liveCandidate = deployments.get(req.namespace, candidateName(model));
-    const round = await promotionRound(model, promotionSpec, promo, decision.versions, liveCandidate, decision.pinned !== undefined, now, log);
+    const championReady = rolloutState(deployments.get(req.namespace, model.metadata.name)).complete;
+    const round = await promotionRound(model, promotionSpec, promo, decision.versions, liveCandidate, decision.pinned !== undefined, championReady, now, log);
     promo = round.state;
     const versions = trimHistory(
       withDigests(decision.versions, round.digests),
