@@ -35,6 +35,14 @@ export interface PromotionConfig {
     /** 1..100: the share of inference requests mirrored. */
     percent: number;
   };
+  /**
+   * Canary: when this config starts a new analysis, the pod closes the
+   * keep-alive connections it already had (each after its next answer), so
+   * clients reconnect and the Service spreads them over the candidate's new
+   * pods too. Without it, a client's long-lived connections stay on the
+   * champion's pods and the candidate gets no share.
+   */
+  rebalance?: boolean;
 }
 
 /** Counts of one version's own traffic, in one pod, since the analysis began. */

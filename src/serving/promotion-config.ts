@@ -22,11 +22,13 @@ function httpUrl(raw: unknown): string {
 
 export function parsePromotionConfig(body: unknown): PromotionConfig {
   if (!isObject(body)) throw badRequest('the body must be a JSON object {"analysis": "...", "mirror"?: {...}}');
-  const { analysis, mirror } = body;
+  const { analysis, mirror, rebalance } = body;
   if (typeof analysis !== 'string' || analysis.length > MAX_ANALYSIS_LENGTH) {
     throw badRequest(`"analysis" must be a string of at most ${MAX_ANALYSIS_LENGTH} characters ("" ends the analysis)`);
   }
-  if (mirror === undefined || mirror === null) return { analysis };
+  if (rebalance !== undefined && typeof rebalance !== 'boolean') throw badRequest(`"rebalance" must be true or false, got ${JSON.stringify(rebalance)}`);
+  const extra = rebalance ? { rebalance } : {};
+  if (mirror === undefined || mirror === null) return { analysis, ...extra };
   if (!isObject(mirror)) throw badRequest('"mirror" must be an object {"url", "version", "percent"}');
   const url = httpUrl(mirror.url);
   const { version, percent } = mirror;
@@ -34,7 +36,7 @@ export function parsePromotionConfig(body: unknown): PromotionConfig {
   if (typeof percent !== 'number' || !Number.isInteger(percent) || percent < 1 || percent > 100) {
     throw badRequest(`"mirror.percent" must be an integer from 1 to 100, got ${JSON.stringify(percent)}`);
   }
-  return { analysis, mirror: { url, version, percent } };
+  return { analysis, mirror: { url, version, percent }, ...extra };
 }
 
 /** Where a mirrored request goes: the candidate's V2 infer endpoint under the configured base URL (which may have a path). */

@@ -33,6 +33,12 @@ export class PromotionRecorder {
   private sender: MirrorSender | undefined;
   /** SHA-256 of the artifact this process loaded, once loaded. */
   artifactSha256: string | undefined;
+  /**
+   * Connections opened before this time (performance.now()) are closed after
+   * their next answer: set by a rebalancing config (a canary step), so clients
+   * reconnect and reach the candidate's pods too.
+   */
+  closeConnectionsOpenedBefore = -Infinity;
 
   constructor(private readonly o: PromotionOptions) {}
 
@@ -44,6 +50,7 @@ export class PromotionRecorder {
   configure(config: PromotionConfig): Applied {
     const restarted = config.analysis !== this.analysis;
     this.analysis = config.analysis;
+    if (restarted && config.rebalance) this.closeConnectionsOpenedBefore = performance.now();
     if (restarted) this.traffic = new TrafficCounter();
     // No analysis, no mirror: "" ends both.
     const mirror = config.analysis === '' ? undefined : config.mirror;

@@ -3,6 +3,7 @@
 // Every failure is a JSON `{"error": "..."}` with a 4xx/5xx status.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { openedBefore } from './connection-age.js';
 import { HttpError, notFound, type ErrorReason } from './http-error.js';
 import { readBody, send, sendError, sendJson, splitUrl } from './http-io.js';
 import { parseInferRequest } from './infer-request.js';
@@ -80,6 +81,11 @@ export class PublicApi {
     if (promotion.active && (outcome.endpoint === 'infer' || outcome.endpoint === 'v1_predict') && outcome.model === this.s.config.modelName) {
       promotion.observe(code, ms, outcome.exchange);
     }
+  }
+
+  /** Connection: close on this answer: draining, or a connection older than a canary step that asked clients to reconnect. */
+  private closeAfter(res: ServerResponse): boolean {
+    return this.s.draining || openedBefore(res.socket, this.s.promotion.closeConnectionsOpenedBefore);
   }
 
   private async route(req: IncomingMessage, res: ServerResponse, out: Outcome): Promise<number> {
@@ -164,7 +170,7 @@ export class PublicApi {
     if (this.s.promotion.active) out.exchange = exchangeOf(model, r, id, outputs);
     const head = { model_name: this.s.config.modelName, model_version: this.s.config.modelVersion, id };
     const enc = encodeInferResponse(head, outputs, r.outputs);
-    send(res, 200, enc.body, enc.contentType, { headers: enc.headers, close: this.s.draining });
+    send(res, 200, enc.body, enc.contentType, { headers: enc.headers, close: this.closeAfter(res) });
     return 200;
   }
 
@@ -177,7 +183,7 @@ export class PublicApi {
     const id = requestIdHeader(req) ?? randomUUID();
     const outputs = await runInference(this.s, model, r, id);
     if (this.s.promotion.active) out.exchange = exchangeOf(model, r, id, outputs);
-    sendJson(res, 200, { predictions: v1Predictions(outputs, v1.rows) }, { close: this.s.draining, headers: { 'X-Request-Id': id } });
+    sendJson(res, 200, { predictions: v1Predictions(outputs, v1.rows) }, { close: this.closeAfter(res), headers: { 'X-Request-Id': id } });
     return 200;
   }
 }

@@ -3,6 +3,7 @@
 // unready at once, stop accepting connections (gRPC: GOAWAY), finish what is
 // in flight on every port (including queued batches), write what the
 // prediction log holds, then close.
+import { markOpened } from './connection-age.js';
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Server as NetServer, type Socket } from 'node:net';
 import type { Logger } from 'pino';
@@ -171,6 +172,7 @@ export async function startServer(config: ServeConfig, deps: ServerDeps): Promis
     });
     server.on('connection', (socket: Socket) => {
       lastUsed.set(socket, performance.now());
+      markOpened(socket);
       socket.once('close', () => lastUsed.delete(socket));
     });
     return server;

@@ -225,6 +225,7 @@ describe('promotion figures and Shadow mirroring', () => {
       [{ analysis: 'a', mirror: { url: 'http://c', version: 'v2', percent: 101 } }, '"mirror.percent"'],
       [{ analysis: 'a', mirror: { url: 'http://c', version: 'v2', percent: 2.5 } }, '"mirror.percent"'],
       [{ analysis: 'a', mirror: { url: 'http://c', version: '', percent: 5 } }, '"mirror.version"'],
+      [{ analysis: 'a', rebalance: 'yes' }, '"rebalance"'],
     ];
     for (const [body, field] of cases) {
       const res = await put(champion, body);
@@ -251,6 +252,25 @@ describe('promotion figures and Shadow mirroring', () => {
     expect((await put(pod, { analysis: 'pod-2' })).status).toBe(200);
     expect(await figures(pod)).toMatchObject({ analysis: 'pod-2', traffic: { requests: 0, outputsSeen: 0 } });
     expect((await figures(pod)).mirror).toBeUndefined();
+  });
+
+  it('a canary step (rebalance) closes the keep-alive connections opened before it, each after its next answer; later ones stay open', { timeout: 30_000 }, async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const before = await infer(candidate, [[1, 2, 3]], agent);
+      expect(before.headers.connection).toBe('keep-alive');
+      expect((await put(candidate, { analysis: 'canary-step-0', rebalance: true })).status).toBe(200);
+      // The old connection's next answer says close; the one after comes over a new connection and stays open.
+      expect((await infer(candidate, [[1, 2, 3]], agent)).headers.connection).toBe('close');
+      expect((await infer(candidate, [[1, 2, 3]], agent)).headers.connection).toBe('keep-alive');
+      expect((await infer(candidate, [[1, 2, 3]], agent)).headers.connection).toBe('keep-alive');
+      // The same analysis again (the operator's next round) closes nothing more.
+      expect((await put(candidate, { analysis: 'canary-step-0', rebalance: true })).status).toBe(200);
+      expect((await infer(candidate, [[1, 2, 3]], agent)).headers.connection).toBe('keep-alive');
+    } finally {
+      agent.destroy();
+      await put(candidate, { analysis: '' });
+    }
   });
 
   it('counts 5xx as errors and leaves 4xx out', { timeout: 30_000 }, async () => {

@@ -186,6 +186,9 @@ export function createModelController(o: ModelControllerOptions): Controller<Mod
   /** When the pods of a Model were last read for something other than an analysis (digests, cleanup): at most every 30 s. */
   const sideReads = new Map<string, number>();
   const SIDE_READ_PERIOD_MS = 30_000;
+  /** When the candidate's pods were first seen behind their Service, by namespace/name, for the analysis they serve. */
+  const candidateSeen = new Map<string, { analysis: string; at: number }>();
+  const ENDPOINT_SETTLE_MS = 2_000;
   /** Reads made to learn a version's digest, by namespace/name/version. */
   const digestTries = new Map<string, number>();
   const DIGEST_TRIES = 3;
@@ -281,11 +284,19 @@ export function createModelController(o: ModelControllerOptions): Controller<Mod
       return out;
     }
     for (const [version, digest] of agreedDigests(reports.map((r) => r.figures))) out.digests.set(version, digest);
-    if (active && !reports.some((r) => r.figures.version === active.version)) {
-      // Ready, but not yet behind the Service: a mirror sent now would find no endpoint and count as the candidate's error.
-      out.waiting = "waiting for the candidate's pods to be behind their Service";
-      out.requeueAfterMs = 2_000;
-      return out;
+    if (active && !reports.some((r) => r.figures.version === active.version && r.figures.analysis === active.analysis)) {
+      // Before the analysis starts on the pods: the candidate's pods must be behind their Service, and have been for a
+      // moment (kube-proxy programs a new endpoint a little after the EndpointSlice lists it). A mirror sent sooner
+      // would find no endpoint and count as the candidate's error.
+      const seen = reports.some((r) => r.figures.version === active.version);
+      const since = candidateSeen.get(key);
+      if (!seen || since?.analysis !== active.analysis || now.getTime() - since.at < ENDPOINT_SETTLE_MS) {
+        if (seen && since?.analysis !== active.analysis) candidateSeen.set(key, { analysis: active.analysis, at: now.getTime() });
+        if (!seen) candidateSeen.delete(key);
+        out.waiting = "waiting for the candidate's pods to be behind their Service";
+        out.requeueAfterMs = ENDPOINT_SETTLE_MS;
+        return out;
+      }
     }
     await alignPods(o.podAdmin, reports, (v) => desiredConfig(model, spec, active, watching, v), model, token, log);
     if (active) {
@@ -336,6 +347,7 @@ export function createModelController(o: ModelControllerOptions): Controller<Mod
       o.metrics?.setModelReady(req.namespace, req.name, undefined);
       logChecks.delete(key);
       sideReads.delete(key);
+      candidateSeen.delete(key);
       for (const k of digestTries.keys()) if (k.startsWith(`${key}/`)) digestTries.delete(k);
       return;
     }

@@ -51,7 +51,8 @@ export function desiredConfig(model: Model, spec: PromotionSpec, candidate: Cand
       candidate.strategy === 'Shadow' && podVersion === candidate.champion
         ? { mirror: { url: candidateUrl(model), version: candidate.version, percent: spec.shadow?.mirrorPercent ?? 100 } }
         : {};
-    return { analysis: candidate.analysis, ...mirror };
+    // A canary step closes the clients' older keep-alive connections, so they reconnect and reach the candidate's pods too.
+    return { analysis: candidate.analysis, ...mirror, ...(candidate.strategy === 'Canary' ? { rebalance: true } : {}) };
   }
   if (guard && podVersion === guard.version) return { analysis: guard.analysis };
   return { analysis: '' };
