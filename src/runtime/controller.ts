@@ -121,7 +121,10 @@ export class Controller<P extends KubeObject> {
       w.informer.addHandler({
         add: mapped,
         update: (old, o) => {
-          if (old.metadata.resourceVersion !== o.metadata.resourceVersion) mapped(o);
+          // A resync re-delivers the very same object: skipped. A watched object another controller wrote and
+          // remembered comes with the same resourceVersion but as a new object: that is news here (the Model
+          // controller records a version's data set; a DriftMonitor following it must hear of it).
+          if (old !== o) mapped(o);
         },
         delete: mapped,
       });

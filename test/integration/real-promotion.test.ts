@@ -2,7 +2,8 @@
 // its own (so it can be killed with SIGKILL mid-analysis), MinIO holding the
 // versions. Live traffic flows through the Model's Service the whole time:
 //   Shadow: a candidate that agrees is promoted; the guard watches it;
-//   Shadow: one that disagrees is rejected with the figure, the champion stays;
+//   Shadow: one that disagrees, one whose pods cannot load their model, and
+//   one that agrees but is slow are each rejected with the figure that failed;
 //   the operator killed -9 during an analysis: one decision, no lost figures;
 //   Canary: a candidate gets its share of the pods and is promoted;
 //   the guard: outputs that move after promotion roll the version back;
@@ -20,6 +21,7 @@ import { FEATURES, inferBody } from '../fixtures/models/serve-harness.js';
 import { runFluxora } from '../support/captured-process.js';
 import { operatorNamespace, waitFor } from '../support/cluster.js';
 import { createBucket, s3Options, startMinio, type MinioEndpoint } from '../support/minio.js';
+import { buildMlpModel } from '../../src/serving/onnx-builder.js';
 import { kubectl, minioForPods, requireRealNode, steadyLoad, type LoadReport } from '../support/real-pods.js';
 
 const BUCKET = 'fluxora-real-promo';
@@ -301,5 +303,29 @@ describe('real pods: safe promotion on live traffic', () => {
     expect(reverted.blockedVersions?.filter((b) => b.reason === 'Reverted').map((b) => b.version)).toEqual(expect.arrayContaining(['v2', 'v5']));
     expect((await events('Reverted'))[0]?.message).toMatch(/^spec.artifact names v1's file again: serving v1 at once/);
     mark('digest pin, unknown digest, revert');
+  });
+
+  it('Shadow: a candidate that agrees but is slow is rejected with its p99 latency', { timeout: 400_000 }, async () => {
+    // The true concept as a logistic model behind a 300 000-unit hidden layer that adds nothing but time:
+    // unit 0 carries the linear score (tanh is linear at this scale), every other unit has zero weight.
+    const HIDDEN = 300_000;
+    const EPS = 1e-3;
+    const w1 = [0, 1, 2].map((i) => Array.from({ length: HIDDEN }, (_, u) => (u === 0 ? OLD_CONCEPT[i]! * EPS : 0)));
+    const slow = buildMlpModel({ w1, b1: new Array<number>(HIDDEN).fill(0), w2: Array.from({ length: HIDDEN }, (_, u) => [u === 0 ? 1 / EPS : 0]), b2: [OLD_CONCEPT[3]], activation: 'sigmoid', outputName: 'probability' });
+    await writeObject(uri('models/slow/model.onnx'), slow, { s3: s3Options(m) });
+    await patchModel({ spec: { promotion: { strategy: 'Shadow', canary: null, guard: null, analysis: { minSamples: 100, maxLatencyRatio: 3 } } } });
+    await startLoad();
+    await setArtifact('slow');
+    const p = await waitFor('the slow candidate decided', async () => {
+      const x = await promotion();
+      return x.candidate?.version === 'v7' && (x.candidate.phase === 'Rejected' || x.candidate.phase === 'Promoted') ? x : undefined;
+    }, 240_000, 500);
+    const report = await stopLoad();
+    expect(p.candidate?.phase, p.candidate?.message).toBe('Rejected');
+    expect(p.candidate?.message).toMatch(/p99 latency [\d.]+ ms is [\d.]+x the champion's [\d.]+ ms \(maxLatencyRatio 3\)/);
+    expect(p.candidate?.figures?.agreement).toBeGreaterThanOrEqual(0.9);
+    expect(report.failed, JSON.stringify(report.errors)).toBe(0);
+    expect(p.promotedVersion).toBe('v1');
+    mark(`v7 (slow) rejected: ${p.candidate?.message}`);
   });
 });

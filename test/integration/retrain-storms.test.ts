@@ -181,6 +181,7 @@ describe('no retrain storms', () => {
     // The CronJob names the serving version's reference: v1's declared training data.
     await waitFor('the CronJob follows v1', async () => (await annotationsOf('follows'))?.['fluxora.io/reference-version'] === 'v1');
     expect(await annotationsOf('follows')).toEqual({ 'fluxora.io/reference': `s3://${bucket}/old-world.csv`, 'fluxora.io/reference-version': 'v1' });
+    await waitFor('the fixed monitor\'s CronJob', async () => client.getOrUndefined(CronJobResource, ns, 'fixed-drift-check'));
     expect(await annotationsOf('fixed')).toBeUndefined();
     const asFollows = await checkClient('follows');
     const asFixed = await checkClient('fixed');

@@ -54,3 +54,17 @@ describe('buildDeployment and the prediction log', () => {
     expect(config.predictionLog).toEqual({ uri: 's3://logs/p', sampleRate: 1, flushIntervalSeconds: 10, maxBatchRecords: 1000, maxBufferedRecords: 10000 });
   });
 });
+
+describe('the digest the serving pods verify', () => {
+  const SHA = 'a'.repeat(64);
+  const podEnv = (m: Model, v: Parameters<typeof buildDeployment>[1]) =>
+    Object.fromEntries(((buildDeployment(m, v, { servingImage: 'fluxora:test' }) as unknown as { spec: { template: { spec: { containers: Container[] } } } }).spec.template.spec.containers[0]!.env).map((e) => [e.name, e.value]));
+  const v1 = { name: 'v1', uri: 's3://models/churn.onnx', source: 'Spec', createdAt: '2026-01-01T00:00:00Z' };
+
+  it("is the spec's or the trainer's, never one learnt from the pods (that would restart them for nothing)", () => {
+    expect(podEnv(model({}), { ...v1, sha256: SHA }).FLUXORA_MODEL_SHA256).toBeUndefined();
+    expect(podEnv(model({}), v1)).toEqual(podEnv(model({}), { ...v1, sha256: SHA }));
+    expect(podEnv(model({ artifact: { uri: 's3://models/churn.onnx', sha256: SHA } }), { ...v1, sha256: SHA }).FLUXORA_MODEL_SHA256).toBe(SHA);
+    expect(podEnv(model({}), { ...v1, name: 'v2', source: 'RetrainJob/r', uri: 's3://runs/r/model.onnx', sha256: SHA }).FLUXORA_MODEL_SHA256).toBe(SHA);
+  });
+});

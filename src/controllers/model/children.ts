@@ -107,6 +107,19 @@ export function predictionLogEnvFrom(m: Model, o: { podHasArtifactCredentials: b
   return predictionLogCredentials(m, o).map((c) => ({ prefix: PREDICTION_LOG_CREDENTIALS_PREFIX, secretRef: { name: c.secretName } }));
 }
 
+/**
+ * The digest the pods must verify: a retrained version's (the operator
+ * computed it) or the one spec.artifact gives. A spec version's digest the
+ * operator learnt from the pods themselves is not handed back to them: they
+ * loaded that very file, and changing the pod template would restart every
+ * pod of the Model for nothing.
+ */
+export function expectedDigest(m: Model, version: VersionRecord): string | undefined {
+  if (version.source !== 'Spec') return version.sha256;
+  const a = m.spec.artifact;
+  return a.uri === version.uri && a.sha256 && a.sha256.toLowerCase() === version.sha256?.toLowerCase() ? a.sha256 : undefined;
+}
+
 export function buildDeployment(m: Model, version: VersionRecord, ctx: ChildContext): KubeObject {
   const serving = m.spec.serving ?? {};
   const claim = pvcClaim(version.uri);
@@ -119,7 +132,7 @@ export function buildDeployment(m: Model, version: VersionRecord, ctx: ChildCont
   const env = [
     { name: 'FLUXORA_MODEL_NAME', value: m.metadata.name },
     { name: 'FLUXORA_MODEL_URI', value: version.uri },
-    ...(version.sha256 ? [{ name: 'FLUXORA_MODEL_SHA256', value: version.sha256 }] : []),
+    ...(expectedDigest(m, version) ? [{ name: 'FLUXORA_MODEL_SHA256', value: expectedDigest(m, version)! }] : []),
     { name: MODEL_VERSION_ENV, value: version.name },
     { name: 'FLUXORA_FEATURES', value: JSON.stringify(m.spec.features ?? []) },
     { name: 'FLUXORA_PORT', value: String(HTTP_PORT) },
