@@ -293,6 +293,11 @@ export function createModelController(o: ModelControllerOptions): Controller<Mod
       if (!seen || since?.analysis !== active.analysis || now.getTime() - since.at < ENDPOINT_SETTLE_MS) {
         if (seen && since?.analysis !== active.analysis) candidateSeen.set(key, { analysis: active.analysis, at: now.getTime() });
         if (!seen) candidateSeen.delete(key);
+        // The deadline runs meanwhile: pods that never answer (or never get behind their Service) end the analysis too.
+        if (now.getTime() - Date.parse(active.startedAt) >= durationMs(spec.analysis.deadline)) {
+          out.state = judgeCandidate(promo, spec, { samples: 0 }, versions, now);
+          return out;
+        }
         out.waiting = "waiting for the candidate's pods to be behind their Service";
         out.requeueAfterMs = ENDPOINT_SETTLE_MS;
         return out;
