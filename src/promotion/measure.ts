@@ -126,6 +126,24 @@ function defined<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 
+/** The champion's and the candidate's pods of this analysis, each side summed. */
+function sides(pods: readonly PodFigures[], o: { analysis: string; champion: string; candidate: string }) {
+  const mine = inAnalysis(pods, o.analysis);
+  const side = (version: string) => sumTraffic(mine.filter((p) => p.version === version).map((p) => p.traffic));
+  return { mine, champion: side(o.champion), candidate: side(o.candidate) };
+}
+
+/** Each side's p99 (its own server's) and their ratio. */
+function latencyFigures(championBuckets: readonly number[], candidateBuckets: readonly number[]) {
+  const championP99Ms = latencyQuantileMs(championBuckets);
+  const candidateP99Ms = latencyQuantileMs(candidateBuckets);
+  return {
+    championP99Ms: championP99Ms === undefined ? undefined : round(championP99Ms, 3),
+    candidateP99Ms: candidateP99Ms === undefined ? undefined : round(candidateP99Ms, 3),
+    latencyRatio: ratio(candidateP99Ms, championP99Ms),
+  };
+}
+
 /**
  * Shadow: the champion's pods mirrored requests to the candidate and compared
  * the answers. Latency is each server's own (the candidate pods' traffic is
@@ -134,13 +152,9 @@ function defined<T extends object>(o: T): T {
  * unreachable included).
  */
 export function measureShadow(pods: readonly PodFigures[], o: { analysis: string; champion: string; candidate: string }): PromotionFigures {
-  const mine = inAnalysis(pods, o.analysis);
-  const champion = sumTraffic(mine.filter((p) => p.version === o.champion).map((p) => p.traffic));
-  const candidate = sumTraffic(mine.filter((p) => p.version === o.candidate).map((p) => p.traffic));
+  const { mine, champion, candidate } = sides(pods, o);
   const mirror = sumMirror(mine.filter((p) => p.version === o.champion && p.mirror?.version === o.candidate).map((p) => p.mirror!));
   const asked = mirror.compared + mirror.candidateErrors;
-  const championP99Ms = latencyQuantileMs(champion.latencyBuckets);
-  const candidateP99Ms = latencyQuantileMs(candidate.latencyBuckets);
   return defined({
     samples: asked,
     championRequests: champion.requests,
@@ -148,9 +162,7 @@ export function measureShadow(pods: readonly PodFigures[], o: { analysis: string
     meanAbsoluteDifference: mirror.rows > 0 ? round(mirror.sumAbsDiff / mirror.rows, 6) : undefined,
     championErrorRate: rate(champion.errors, champion.requests),
     candidateErrorRate: rate(mirror.candidateErrors, asked),
-    championP99Ms: championP99Ms === undefined ? undefined : round(championP99Ms, 3),
-    candidateP99Ms: candidateP99Ms === undefined ? undefined : round(candidateP99Ms, 3),
-    latencyRatio: ratio(candidateP99Ms, championP99Ms),
+    ...latencyFigures(champion.latencyBuckets, candidate.latencyBuckets),
     outputDrift: outputDrift(mirror.candidateOutputs, mirror.championOutputs),
     championOutputQuantiles: quantiles21(champion.outputs),
     pods: champion.pods + candidate.pods,
@@ -159,19 +171,13 @@ export function measureShadow(pods: readonly PodFigures[], o: { analysis: string
 
 /** Canary: each version's own share of live traffic, side by side. */
 export function measureCanary(pods: readonly PodFigures[], o: { analysis: string; champion: string; candidate: string }): PromotionFigures {
-  const mine = inAnalysis(pods, o.analysis);
-  const champion = sumTraffic(mine.filter((p) => p.version === o.champion).map((p) => p.traffic));
-  const candidate = sumTraffic(mine.filter((p) => p.version === o.candidate).map((p) => p.traffic));
-  const championP99Ms = latencyQuantileMs(champion.latencyBuckets);
-  const candidateP99Ms = latencyQuantileMs(candidate.latencyBuckets);
+  const { champion, candidate } = sides(pods, o);
   return defined({
     samples: candidate.requests,
     championRequests: champion.requests,
     championErrorRate: rate(champion.errors, champion.requests),
     candidateErrorRate: rate(candidate.errors, candidate.requests),
-    championP99Ms: championP99Ms === undefined ? undefined : round(championP99Ms, 3),
-    candidateP99Ms: candidateP99Ms === undefined ? undefined : round(candidateP99Ms, 3),
-    latencyRatio: ratio(candidateP99Ms, championP99Ms),
+    ...latencyFigures(champion.latencyBuckets, candidate.latencyBuckets),
     outputDrift: outputDrift(candidate.outputs, champion.outputs),
     championOutputQuantiles: quantiles21(champion.outputs),
     pods: champion.pods + candidate.pods,
