@@ -36,11 +36,11 @@ export interface PromotionConfig {
     percent: number;
   };
   /**
-   * Canary: when this config starts a new analysis, the pod closes the
-   * keep-alive connections it already had (each after its next answer), so
-   * clients reconnect and the Service spreads them over the candidate's new
-   * pods too. Without it, a client's long-lived connections stay on the
-   * champion's pods and the candidate gets no share.
+   * Canary: while set, the pod closes each keep-alive connection opened
+   * before the step, or open for more than a few seconds, after its next
+   * answer, so clients keep reconnecting and the Service spreads them over
+   * the candidate's pods too. Without it, a client's long-lived connections
+   * stay on the champion's pods and the candidate gets no share.
    */
   rebalance?: boolean;
 }

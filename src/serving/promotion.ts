@@ -6,7 +6,9 @@
 // Until an analysis is set nothing is counted: the request handlers ask
 // `active` (one property read) and skip everything else.
 import type { Logger } from 'pino';
+import type { Socket } from 'node:net';
 import type { PodFigures, PromotionConfig } from '../promotion/figures.js';
+import { openedBefore } from './connection-age.js';
 import { MirrorCounter, TrafficCounter } from './promotion-counters.js';
 import { DEFAULT_MIRROR_LIMITS, MirrorSender, type Exchange, type MirrorLimits } from './promotion-mirror.js';
 
@@ -25,6 +27,9 @@ export interface Applied {
   restarted: boolean;
 }
 
+/** During a canary step, the longest a client connection is kept open (see closeAfterAnswer). */
+export const REBALANCE_CONNECTION_AGE_MS = 5_000;
+
 const sameMirror = (a: PromotionConfig['mirror'], b: PromotionConfig['mirror']) => a?.url === b?.url && a?.version === b?.version;
 
 export class PromotionRecorder {
@@ -33,12 +38,8 @@ export class PromotionRecorder {
   private sender: MirrorSender | undefined;
   /** SHA-256 of the artifact this process loaded, once loaded. */
   artifactSha256: string | undefined;
-  /**
-   * Connections opened before this time (performance.now()) are closed after
-   * their next answer: set by a rebalancing config (a canary step), so clients
-   * reconnect and reach the candidate's pods too.
-   */
-  closeConnectionsOpenedBefore = -Infinity;
+  /** When the rebalancing config (a canary step) arrived (performance.now()); -Infinity when none runs. */
+  private rebalanceSince = -Infinity;
 
   constructor(private readonly o: PromotionOptions) {}
 
@@ -50,7 +51,8 @@ export class PromotionRecorder {
   configure(config: PromotionConfig): Applied {
     const restarted = config.analysis !== this.analysis;
     this.analysis = config.analysis;
-    if (restarted && config.rebalance) this.closeConnectionsOpenedBefore = performance.now();
+    if (!config.rebalance || config.analysis === '') this.rebalanceSince = -Infinity;
+    else if (restarted || this.rebalanceSince === -Infinity) this.rebalanceSince = performance.now();
     if (restarted) this.traffic = new TrafficCounter();
     // No analysis, no mirror: "" ends both.
     const mirror = config.analysis === '' ? undefined : config.mirror;
@@ -64,6 +66,20 @@ export class PromotionRecorder {
       this.sender.percent = mirror.percent;
     }
     return { restarted };
+  }
+
+  /**
+   * Whether the answer on this connection should close it. During a canary
+   * step, a connection opened before the step, or more than
+   * REBALANCE_CONNECTION_AGE_MS ago, is closed after its answer: the Service
+   * balances connections, not requests, so clients must keep reconnecting for
+   * the pod counts to become their share of requests. Closing only the older
+   * ones once is not enough: a client with one connection that lands on the
+   * champion again would never reach the candidate.
+   */
+  closeAfterAnswer(socket: Socket | null | undefined): boolean {
+    if (this.rebalanceSince === -Infinity) return false;
+    return openedBefore(socket, Math.max(this.rebalanceSince, performance.now() - REBALANCE_CONNECTION_AGE_MS));
   }
 
   /**

@@ -3,7 +3,6 @@
 // Every failure is a JSON `{"error": "..."}` with a 4xx/5xx status.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { openedBefore } from './connection-age.js';
 import { HttpError, notFound, type ErrorReason } from './http-error.js';
 import { readBody, send, sendError, sendJson, splitUrl } from './http-io.js';
 import { parseInferRequest } from './infer-request.js';
@@ -83,9 +82,9 @@ export class PublicApi {
     }
   }
 
-  /** Connection: close on this answer: draining, or a connection older than a canary step that asked clients to reconnect. */
+  /** Connection: close on this answer: draining, or a canary step that has clients reconnect (promotion.ts). */
   private closeAfter(res: ServerResponse): boolean {
-    return this.s.draining || openedBefore(res.socket, this.s.promotion.closeConnectionsOpenedBefore);
+    return this.s.draining || this.s.promotion.closeAfterAnswer(res.socket);
   }
 
   private async route(req: IncomingMessage, res: ServerResponse, out: Outcome): Promise<number> {

@@ -85,11 +85,18 @@ describe('real pods: safe promotion on live traffic', () => {
   }
 
   /** Waits for the candidate of `version` to reach one of `phases`; returns the promotion status. */
-  const candidateIn = (version: string, phases: string[], timeoutMs = 120_000) =>
-    waitFor(`candidate ${version} in ${phases.join('/')}`, async () => {
-      const p = await promotion();
-      return p.candidate?.version === version && phases.includes(p.candidate.phase) ? p : undefined;
-    }, timeoutMs, 500);
+  const candidateIn = async (version: string, phases: string[], timeoutMs = 120_000) => {
+    let last: Promotion | undefined;
+    try {
+      return await waitFor(`candidate ${version} in ${phases.join('/')}`, async () => {
+        const p = (last = await promotion());
+        return p.candidate?.version === version && phases.includes(p.candidate.phase) ? p : undefined;
+      }, timeoutMs, 500);
+    } catch (e) {
+      // What the operator last said is what tells a stuck analysis from a slow one.
+      throw new Error(`${(e as Error).message}; last status.promotion: ${JSON.stringify(last)}`);
+    }
+  };
 
   const servingVersion = async () => (await model()).status?.servingVersion;
 

@@ -12,6 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { promotionPath, type PodFigures } from '../../src/promotion/figures.js';
 import { buildLinearModel } from '../../src/serving/onnx-builder.js';
+import { REBALANCE_CONNECTION_AGE_MS } from '../../src/serving/promotion.js';
 import { freePort } from '../support/ports.js';
 import { fixturePath, LINEAR } from '../fixtures/models/generate.js';
 import { GrpcTestClient, status } from '../fixtures/models/grpc-client.js';
@@ -254,19 +255,27 @@ describe('promotion figures and Shadow mirroring', () => {
     expect((await figures(pod)).mirror).toBeUndefined();
   });
 
-  it('a canary step (rebalance) closes the keep-alive connections opened before it, each after its next answer; later ones stay open', { timeout: 30_000 }, async () => {
+  it('a canary step (rebalance) closes the keep-alive connections opened before it at once, and later ones once they are older than the age limit; without it nothing is closed', { timeout: 30_000 }, async () => {
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const connection = async () => (await infer(candidate, [[1, 2, 3]], agent)).headers.connection;
     try {
-      const before = await infer(candidate, [[1, 2, 3]], agent);
-      expect(before.headers.connection).toBe('keep-alive');
+      expect(await connection()).toBe('keep-alive');
       expect((await put(candidate, { analysis: 'canary-step-0', rebalance: true })).status).toBe(200);
       // The old connection's next answer says close; the one after comes over a new connection and stays open.
-      expect((await infer(candidate, [[1, 2, 3]], agent)).headers.connection).toBe('close');
-      expect((await infer(candidate, [[1, 2, 3]], agent)).headers.connection).toBe('keep-alive');
-      expect((await infer(candidate, [[1, 2, 3]], agent)).headers.connection).toBe('keep-alive');
-      // The same analysis again (the operator's next round) closes nothing more.
+      expect(await connection()).toBe('close');
+      const opened = performance.now();
+      expect(await connection()).toBe('keep-alive');
+      // The operator's next round (the same config) changes nothing.
       expect((await put(candidate, { analysis: 'canary-step-0', rebalance: true })).status).toBe(200);
-      expect((await infer(candidate, [[1, 2, 3]], agent)).headers.connection).toBe('keep-alive');
+      expect(await connection()).toBe('keep-alive');
+      // Past the age limit the new connection is closed too: a client that reconnected to the same pod tries again.
+      await new Promise((r) => setTimeout(r, REBALANCE_CONNECTION_AGE_MS - (performance.now() - opened) + 200));
+      expect(await connection()).toBe('close');
+      expect(await connection()).toBe('keep-alive');
+      // The canary ends (the guard counts without rebalancing): connections live on however old.
+      expect((await put(candidate, { analysis: 'guard' })).status).toBe(200);
+      await new Promise((r) => setTimeout(r, REBALANCE_CONNECTION_AGE_MS + 200));
+      expect(await connection()).toBe('keep-alive');
     } finally {
       agent.destroy();
       await put(candidate, { analysis: '' });
