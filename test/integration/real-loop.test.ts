@@ -39,6 +39,7 @@ import {
   removeOperator,
   requireRealNode,
   steadyLoad,
+  stepTimer,
   type PodLike,
 } from '../support/real-pods.js';
 
@@ -59,12 +60,8 @@ describe('real pods: the whole loop with the operator in the cluster', () => {
   const { client, ns } = operatorNamespace('real-loop', { nodes: 'real' }, { operator: false });
   let dir: string;
   let m: MinioEndpoint;
-  const timings: [string, number][] = [];
-  let last = Date.now();
-  const mark = (step: string) => {
-    timings.push([step, Date.now() - last]);
-    last = Date.now();
-  };
+  const steps = stepTimer();
+  const mark = steps.mark;
   const uri = (key: string) => `s3://${BUCKET}/${ns}/${key}`;
   const s3 = () => ({ s3: s3Options(m) });
 
@@ -145,7 +142,7 @@ describe('real pods: the whole loop with the operator in the cluster', () => {
   afterAll(async () => {
     await removeOperator();
     if (dir) await rm(dir, { recursive: true, force: true });
-    console.log(`real-pod loop, step timings:\n${timings.map(([s, ms]) => `  ${(ms / SECOND).toFixed(2).padStart(6)} s  ${s}`).join('\n')}`);
+    console.log(steps.report('real-pod loop'));
   });
 
   it('serves v1 from real pods through the Service', async () => {

@@ -20,10 +20,9 @@ import { FEATURES, inferBody } from '../fixtures/models/serve-harness.js';
 import { runFluxora } from '../support/captured-process.js';
 import { operatorNamespace, retrainJobFinished, waitFor } from '../support/cluster.js';
 import { createBucket, s3Options, startMinio, type MinioEndpoint } from '../support/minio.js';
-import { installOperator, kubectl, minioForPods, removeOperator, requireRealNode } from '../support/real-pods.js';
+import { installOperator, kubectl, minioForPods, removeOperator, requireRealNode, stepTimer } from '../support/real-pods.js';
 
 const BUCKET = 'fluxora-real-log';
-const SECOND = 1000;
 const REQUESTS = 800;
 
 interface InferAnswer {
@@ -36,12 +35,8 @@ describe('real pods: prediction log, labels and performance-triggered retraining
   beforeAll(() => requireRealNode());
   const { client, ns } = operatorNamespace('real-plog', { nodes: 'real' }, { operator: false });
   let m: MinioEndpoint;
-  const timings: [string, number][] = [];
-  let last = Date.now();
-  const mark = (step: string) => {
-    timings.push([step, Date.now() - last]);
-    last = Date.now();
-  };
+  const steps = stepTimer();
+  const mark = steps.mark;
   const uri = (key: string) => `s3://${BUCKET}/${ns}/${key}`;
   const s3 = () => ({ s3: s3Options(m) });
   const storage = { name: 'storage' };
@@ -89,7 +84,7 @@ describe('real pods: prediction log, labels and performance-triggered retraining
 
   afterAll(async () => {
     await removeOperator();
-    console.log(`real-pod prediction-log loop, step timings:\n${timings.map(([s, ms]) => `  ${(ms / SECOND).toFixed(2).padStart(6)} s  ${s}`).join('\n')}`);
+    console.log(steps.report('real-pod prediction-log loop'));
   });
 
   it('the serving pod logs every answered request, under the id the client sent, to MinIO', async () => {

@@ -264,3 +264,21 @@ export async function podsWhere(client: KubeClient, ns: string, selector: string
     return ready(pods) ? pods : undefined;
   }, timeoutMs, 500);
 }
+
+/**
+ * Step timings of a real-pod test, for its log: each mark() records the time
+ * since the one before; report() prints them all under a title.
+ */
+export function stepTimer(): { mark: (step: string) => void; report: (title: string) => string } {
+  const timings: [string, number][] = [];
+  let last = Date.now();
+  return {
+    mark: (step) => {
+      timings.push([step, Date.now() - last]);
+      last = Date.now();
+    },
+    report: (title) => {
+      return `${title}, step timings:\n${timings.map(([s, ms]) => `  ${(ms / 1000).toFixed(2).padStart(6)} s  ${s}`).join('\n')}`;
+    },
+  };
+}
