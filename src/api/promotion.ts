@@ -68,6 +68,7 @@ export const ANALYSIS_DEFAULTS = {
   minAgreement: 0.95,
   maxErrorRateIncrease: 0.01,
   maxLatencyRatio: 1.5,
+  minLatencyIncrease: '5ms',
   maxOutputDrift: 0.2,
   deadline: '1h',
   onDeadline: 'Reject',
@@ -113,6 +114,10 @@ const AnalysisSchema = z
       .max(1000)
       .default(ANALYSIS_DEFAULTS.maxLatencyRatio)
       .describe("The candidate's p99 latency may be at most this multiple of the champion's on the same kind of traffic. Default 1.5."),
+    minLatencyIncrease: DurationSchema.default(ANALYSIS_DEFAULTS.minLatencyIncrease).describe(
+      "maxLatencyRatio fails a candidate only when its p99 is also at least this much above the champion's: between answers of a few " +
+        'milliseconds the ratio is mostly noise (a pause of the process, a new pod warming up). 0s judges on the ratio alone. Default 5ms.',
+    ),
     maxOutputDrift: z
       .number()
       .min(0)

@@ -3,6 +3,7 @@
 // left). Pure logic: the same figures and clock give the same verdict, so an
 // operator that restarts mid-analysis decides as the one before it would.
 import type { AnalysisSpec, PromotionFigures } from '../api/index.js';
+import { parseDuration } from '../api/duration.js';
 
 export type Verdict = 'Promote' | 'Reject' | 'Extend';
 
@@ -39,7 +40,9 @@ export function failedThresholds(f: PromotionFigures, a: AnalysisSpec, strategy:
       );
     }
   }
-  if (f.latencyRatio !== undefined && f.latencyRatio > a.maxLatencyRatio) {
+  // A ratio of two small p99s is mostly noise: it counts only with an increase a client would notice.
+  const latencyIncreaseMs = (f.candidateP99Ms ?? 0) - (f.championP99Ms ?? 0);
+  if (f.latencyRatio !== undefined && f.latencyRatio > a.maxLatencyRatio && latencyIncreaseMs >= parseDuration(a.minLatencyIncrease)) {
     failed.push(`p99 latency ${ms(f.candidateP99Ms)} is ${f.latencyRatio.toFixed(2)}x the ${strategy === 'Guard' ? 'previous version' : 'champion'}'s ${ms(f.championP99Ms)} (maxLatencyRatio ${a.maxLatencyRatio})`);
   }
   if (strategy === 'Shadow' && a.compare === 'Labels' && f.agreement !== undefined && f.agreement < a.minAgreement) {

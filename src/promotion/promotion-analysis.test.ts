@@ -117,6 +117,17 @@ describe('decide', () => {
     expect(d.message).toContain('output drift (KS) 0.400 is above maxOutputDrift 0.2');
   });
 
+  it('a latency ratio fails only with an increase of at least minLatencyIncrease (a few ms between tiny p99s is noise)', () => {
+    // 1.0 ms -> 3.5 ms: 3.5x, but 2.5 ms more, under the default 5ms.
+    const tiny = { ...good, championP99Ms: 1, candidateP99Ms: 3.5, latencyRatio: 3.5 };
+    expect(failedThresholds(tiny, analysis, 'Guard')).toEqual([]);
+    expect(decide(tiny, analysis, shadow).verdict).toBe('Promote');
+    // The same ratio 5 ms up fails; so does the tiny one when the floor is 0s.
+    expect(failedThresholds({ ...good, championP99Ms: 2, candidateP99Ms: 7, latencyRatio: 3.5 }, analysis, 'Shadow')).toEqual(["p99 latency 7.0 ms is 3.50x the champion's 2.0 ms (maxLatencyRatio 1.5)"]);
+    const strict = PromotionSpecSchema.parse({ analysis: { minLatencyIncrease: '0s' } }).analysis;
+    expect(failedThresholds(tiny, strict, 'Guard')).toEqual(["p99 latency 3.5 ms is 3.50x the previous version's 1.0 ms (maxLatencyRatio 1.5)"]);
+  });
+
   it('Scores compares the mean absolute difference instead of labels', () => {
     const scores = PromotionSpecSchema.parse({ analysis: { compare: 'Scores', maxMeanAbsoluteDifference: 0.5 } }).analysis;
     expect(failedThresholds({ ...good, agreement: 0.1, meanAbsoluteDifference: 0.2 }, scores, 'Shadow')).toEqual([]);

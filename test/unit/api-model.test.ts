@@ -32,6 +32,7 @@ describe('Model spec', () => {
         minAgreement: 0.95,
         maxErrorRateIncrease: 0.01,
         maxLatencyRatio: 1.5,
+        minLatencyIncrease: '5ms',
         maxOutputDrift: 0.2,
         deadline: '1h',
         onDeadline: 'Reject',
