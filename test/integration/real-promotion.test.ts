@@ -2,8 +2,9 @@
 // its own (so it can be killed with SIGKILL mid-analysis), MinIO holding the
 // versions. Live traffic flows through the Model's Service the whole time:
 //   Shadow: a candidate that agrees is promoted; the guard watches it;
-//   Shadow: one that disagrees, one whose pods cannot load their model, and
-//   one that agrees but is slow are each rejected with the figure that failed;
+//   Shadow: one that disagrees, one whose pods cannot load their model, one
+//   that agrees but is slow, and one that fails at run time are each
+//   rejected with the figure that failed;
 //   the operator killed -9 during an analysis: one decision, no lost figures;
 //   Canary: a candidate gets its share of the pods and is promoted;
 //   the guard: outputs that move after promotion roll the version back;
@@ -22,7 +23,8 @@ import { runFluxora } from '../support/captured-process.js';
 import { operatorNamespace, waitFor } from '../support/cluster.js';
 import { createBucket, s3Options, startMinio, type MinioEndpoint } from '../support/minio.js';
 import { buildMlpModel } from '../../src/serving/onnx-builder.js';
-import { kubectl, minioForPods, requireRealNode, steadyLoad, type LoadReport } from '../support/real-pods.js';
+import { failingLogisticModel } from '../fixtures/models/test-models.js';
+import { kubectl, minioForPods, requireRealNode, steadyLoad, type LoadReport, stepTimer } from '../support/real-pods.js';
 
 const BUCKET = 'fluxora-real-promo';
 const SECOND = 1000;
@@ -37,12 +39,8 @@ describe('real pods: safe promotion on live traffic', () => {
   const suite = operatorNamespace('real-promo', { nodes: 'real' });
   const { client, ns } = suite;
   let m: MinioEndpoint;
-  const timings: [string, number][] = [];
-  let last = Date.now();
-  const mark = (step: string) => {
-    timings.push([step, Date.now() - last]);
-    last = Date.now();
-  };
+  const steps = stepTimer();
+  const mark = steps.mark;
   const uri = (key: string) => `s3://${BUCKET}/${ns}/${key}`;
   const model = () => client.get<Model>(ModelType, ns, 'churn');
   const promotion = async (): Promise<Promotion> => (await model()).status?.promotion ?? {};
@@ -61,6 +59,8 @@ describe('real pods: safe promotion on live traffic', () => {
   };
   const events = async (reason: string) =>
     (await client.list<KubeObject & { reason?: string; message?: string; involvedObject?: { name?: string } }>(EventRes, ns)).filter((e) => e.reason === reason && e.involvedObject?.name === 'churn');
+  /** The operator sends an Event after the status write it reports on: wait for the first, then return them all. */
+  const eventsOnceSent = (reason: string) => waitFor(`a ${reason} Event`, async () => ((await events(reason)).length > 0 ? events(reason) : undefined), 15_000, 250);
 
   async function train(name: string, seed: number, concept: readonly number[]): Promise<void> {
     await writeObject(uri(`data/${name}.csv`), dataset(3000, seed, 0, concept), { s3: s3Options(m) });
@@ -113,7 +113,7 @@ describe('real pods: safe promotion on live traffic', () => {
     if (load) await stopLoad();
     const warnings = (suite.op?.logs ?? []).filter((l) => l.level >= 40).slice(-20);
     if (warnings.length) console.log(`operator warnings (last ${warnings.length}):\n${warnings.map((l) => JSON.stringify(l)).join('\n')}`);
-    console.log(`real-pod promotion, step timings:\n${timings.map(([s, ms]) => `  ${(ms / SECOND).toFixed(2).padStart(6)} s  ${s}`).join('\n')}`);
+    console.log(steps.report('real-pod promotion'));
   });
 
   it('Shadow: a candidate that agrees is promoted on mirrored traffic; clients see no failure', { timeout: 400_000 }, async () => {
@@ -193,7 +193,7 @@ describe('real pods: safe promotion on live traffic', () => {
     expect(report.versions.v3 ?? 0).toBe(0);
     const cond = getCondition((await model()).status?.conditions, 'Promotion');
     expect(cond).toMatchObject({ status: 'False', reason: 'Rejected' });
-    expect((await events('Rejected'))[0]?.message).toMatch(/^v3 rejected, v2 keeps serving: shadow over \d+ samples: agreement/);
+    expect((await eventsOnceSent('Rejected'))[0]?.message).toMatch(/^v3 rejected, v2 keeps serving: shadow over \d+ samples: agreement/);
     await waitFor('candidate pods gone', async () => ((await client.getOrUndefined(DeploymentRes, ns, 'churn-candidate')) ? undefined : true), 60_000, 500);
     mark(`v3 rejected in ${(decidedIn / SECOND).toFixed(1)} s: ${p.candidate?.message}`);
   });
@@ -243,10 +243,13 @@ describe('real pods: safe promotion on live traffic', () => {
     }
     expect(decided.candidate?.phase, decided.candidate?.message).toBe('Promoted');
     expect(decided.promotedVersion).toBe('v5');
-    // One Promoted event for v5, however many reconciles ran.
-    expect((await events('Promoted')).filter((e) => e.message?.startsWith('v5 promoted'))).toHaveLength(1);
-    mark(`after the restart: one decision, ${decided.candidate?.figures?.samples} samples`);
+    // One Promoted event for v5, however many reconciles ran. The Event is sent after the status write that holds the
+    // decision, so it may land a moment after the test sees the status; it is counted again once the rollout is over.
+    const promotedEvents = async () => (await events('Promoted')).filter((e) => e.message?.startsWith('v5 promoted'));
+    await waitFor('the Promoted Event of v5', async () => ((await promotedEvents()).length > 0 ? true : undefined), 15_000, 250);
     await waitFor('champion on v5', async () => ((await servingVersion()) === 'v5' && getCondition((await model()).status?.conditions, 'Ready')?.status === 'True' ? true : undefined), 120_000, 500);
+    expect(await promotedEvents()).toHaveLength(1);
+    mark(`after the restart: one decision, ${decided.candidate?.figures?.samples} samples`);
   });
 
   it('Canary: the candidate gets its share of the pods and is promoted after the steps; the guard rolls back outputs that move', { timeout: 400_000 }, async () => {
@@ -283,7 +286,7 @@ describe('real pods: safe promotion on live traffic', () => {
     expect(rolled.promotedVersion).toBe('v5');
     expect(rolled.blockedVersions?.map((b) => [b.version, b.reason])).toContainEqual(['v6', 'RolledBack']);
     expect(getCondition((await model()).status?.conditions, 'Promotion')).toMatchObject({ status: 'False', reason: 'RolledBack' });
-    expect(await events('RolledBack')).toHaveLength(1);
+    expect(await eventsOnceSent('RolledBack')).toHaveLength(1);
     await waitFor('serving v5 again', async () => ((await servingVersion()) === 'v5' ? true : undefined), 60_000, 500);
     mark('guard rolled v6 back to v5 on moved outputs');
   });
@@ -308,7 +311,7 @@ describe('real pods: safe promotion on live traffic', () => {
     const reverted = await waitFor('serving v1 again', async () => ((await servingVersion()) === 'v1' ? promotion() : undefined), 60_000, 500);
     expect(reverted.promotedVersion).toBe('v1');
     expect(reverted.blockedVersions?.filter((b) => b.reason === 'Reverted').map((b) => b.version)).toEqual(expect.arrayContaining(['v2', 'v5']));
-    expect((await events('Reverted'))[0]?.message).toMatch(/^spec.artifact names v1's file again: serving v1 at once/);
+    expect((await eventsOnceSent('Reverted'))[0]?.message).toMatch(/^spec.artifact names v1's file again: serving v1 at once/);
     mark('digest pin, unknown digest, revert');
   });
 
@@ -334,5 +337,21 @@ describe('real pods: safe promotion on live traffic', () => {
     expect(report.failed, JSON.stringify(report.errors)).toBe(0);
     expect(p.promotedVersion).toBe('v1');
     mark(`v7 (slow) rejected: ${p.candidate?.message}`);
+  });
+
+  it('Shadow: a candidate that loads but fails at run time is rejected with its error rate; clients never see its errors', { timeout: 400_000 }, async () => {
+    // Ready like any other, but onnxruntime fails on inputs outside (-2, 1), so on this traffic every answer is a 500.
+    await writeObject(uri('models/erring/model.onnx'), failingLogisticModel(OLD_CONCEPT.slice(0, 3), OLD_CONCEPT[3]), { s3: s3Options(m) });
+    await startLoad();
+    await setArtifact('erring');
+    const p = await candidateIn('v8', ['Promoted', 'Rejected'], 240_000);
+    const report = await stopLoad();
+    expect(p.candidate?.phase, p.candidate?.message).toBe('Rejected');
+    expect(p.candidate?.message).toMatch(/^shadow over \d+ samples: error rate 100\.00% is 100\.00% above the champion's 0\.00% \(maxErrorRateIncrease 1\.00%\)/);
+    expect(p.candidate?.figures?.championErrorRate).toBe(0);
+    expect(report.failed, JSON.stringify(report.errors)).toBe(0);
+    expect(report.versions.v8 ?? 0).toBe(0);
+    expect(p.promotedVersion).toBe('v1');
+    mark(`v8 (fails at run time) rejected: ${p.candidate?.message}`);
   });
 });
