@@ -254,4 +254,38 @@ describe('RetrainJob controller', () => {
     expect(metrics).toContain(`fluxora_promotions_total{namespace="${ns}",model="churn"} 1`);
     expect(metrics).toContain(`fluxora_model_serving_version_info{namespace="${ns}",model="churn",version="v1"} 1`);
   });
+
+  it("under Shadow an accepted version becomes the Model's candidate, and the run's Promoted condition tells what the analysis decided", async () => {
+    // kwok pods never answer the operator's reads, so this analysis ends at its deadline: Reject.
+    await client.request('PATCH', `/apis/fluxora.io/v1alpha1/namespaces/${ns}/models/churn`, {
+      body: { spec: { pinnedVersion: null, promotion: { strategy: 'Shadow', analysis: { interval: '2s', deadline: '15s', onDeadline: 'Reject' } } } },
+      contentType: 'application/merge-patch+json',
+    });
+    await trainerOutput('rj-shadow', { auc: 0.93, rows: 1000, serving: { auc: 0.72 } });
+    await client.create(RetrainJobType, retrainJob('rj-shadow', { metric: 'auc', min: 0.8, mustBeatServing: true }));
+    const rj = await finished('rj-shadow');
+    const version = rj.status!.promotedVersion!;
+    expect(rj.status?.phase).toBe('Succeeded');
+    expect(getCondition(rj.status?.conditions, 'Promoted')).toMatchObject({ status: 'Unknown', reason: 'CandidateUnderAnalysis' });
+    expect(getCondition(rj.status?.conditions, 'Promoted')?.message).toContain(`recorded as ${version}, the Model's candidate: its Shadow analysis on live traffic decides`);
+
+    // The candidate runs beside the champion, which keeps serving.
+    const candidate = await waitFor('the candidate Deployment', () => client.getOrUndefined<Deployment>(DeploymentResource, ns, 'churn-candidate'));
+    expect(candidate.spec.template.spec.containers[0]!.env.find((e) => e.name === 'FLUXORA_MODEL_URI')?.value).toBe(`file://${out}/rj-shadow/model.onnx`);
+    expect((await served()).status?.servingVersion).not.toBe(version);
+
+    const decided = await waitFor('the run says what the analysis decided', async () => {
+      const r = await client.get<RetrainJob>(RetrainJobType, ns, 'rj-shadow');
+      const c = getCondition(r.status?.conditions, 'Promoted');
+      return c?.status !== 'Unknown' ? c : undefined;
+    }, 60_000, 500);
+    expect(decided).toMatchObject({ status: 'False', reason: 'CandidateRejected' });
+    expect(decided?.message).toMatch(new RegExp(`^${version} is not served: deadline 15s reached`));
+    expect((await served()).status?.promotion?.blockedVersions?.map((b) => b.version)).toContain(version);
+    // The Event follows the status write it reports on.
+    const rejectedEvents = async () =>
+      (await client.request<EventList>('GET', `/api/v1/namespaces/${ns}/events`)).items.filter((e) => e.involvedObject.kind === 'RetrainJob' && e.involvedObject.name === 'rj-shadow' && e.reason === 'CandidateRejected');
+    const [event] = await waitFor('a CandidateRejected Event on the run', async () => ((await rejectedEvents()).length ? rejectedEvents() : undefined), 15_000, 250);
+    expect(event).toMatchObject({ type: 'Warning', message: decided?.message });
+  });
 });

@@ -21,6 +21,7 @@ import { ModelType, RetrainJobType } from '../fluxora-types.js';
 import { nextVersionName, trimHistory, type VersionRecord } from '../model/versions.js';
 import { JobResource, MANAGED_SELECTOR, PodResource, ServiceAccountResource } from '../resource-types.js';
 import { applyAcceptance, parseTrainerMetrics } from './acceptance.js';
+import { followsModel, promotionOutcome } from './promotion-outcome.js';
 import { datasetStepFailure, parseDatasetRecord, stepFailureMessage, type TrainerPod } from './dataset-step.js';
 import { buildTrainerJob, buildTrainerServiceAccount, datasetTarget, outputPrefix, trainerJobName } from './job.js';
 import { MANIFEST_FILE } from '../../training/logged-dataset.js';
@@ -234,12 +235,33 @@ export function createRetrainJobController(o: RetrainJobControllerOptions): Cont
     return undefined;
   }
 
+  /** Under Shadow or Canary the Model's analysis decides after the run: its Promoted condition says what it decided. */
+  async function followPromotion(rj: RetrainJob, status: Status): Promise<void> {
+    const promoted = getCondition(status.conditions, 'Promoted');
+    const model = models.get(rj.metadata.namespace ?? '', rj.spec.modelRef.name);
+    const version = status.promotedVersion;
+    if (!promoted || !model || !version || !followsModel(promoted.reason, model, version)) return;
+    const outcome = promotionOutcome(model, version, promoted.reason);
+    if (!outcome || (outcome.reason === promoted.reason && outcome.status === promoted.status)) return;
+    const next: Status = {
+      ...status,
+      conditions: setCondition(status.conditions, { type: 'Promoted', ...outcome, observedGeneration: rj.metadata.generation ?? 0 }, new Date()),
+    };
+    retrains.remember(await patchStatus<RetrainJob>(client, RetrainJobType, rj.metadata.namespace ?? '', rj.metadata.name, next, rj.metadata.resourceVersion));
+    const bad = outcome.reason === 'CandidateRejected' || outcome.reason === 'RolledBack';
+    events.record(rj, bad ? 'Warning' : 'Normal', outcome.reason, outcome.message);
+  }
+
   async function reconcile(req: Request): Promise<ReconcileResult | void> {
     const rj = retrains.get(req.namespace, req.name);
     if (!rj || rj.metadata.deletionTimestamp) return; // the GC removes the Job
     o.metrics?.retrainJobSeen(req.namespace);
     const status: Status = rj.status ?? {};
-    if (status.phase && TERMINAL.has(status.phase)) return; // a finished run is a record
+    if (status.phase && TERMINAL.has(status.phase)) {
+      // A finished run is a record; only an analysed version's Promoted condition still moves.
+      if (status.phase === 'Succeeded') await followPromotion(rj, status);
+      return;
+    }
     const now = new Date();
     const generation = rj.metadata.generation ?? 0;
     const model = models.get(req.namespace, rj.spec.modelRef.name);
@@ -332,7 +354,12 @@ export function createRetrainJobController(o: RetrainJobControllerOptions): Cont
         map: (m: KubeObject) =>
           retrains
             .list(m.metadata.namespace)
-            .filter((r) => r.spec.modelRef.name === m.metadata.name && !TERMINAL.has(r.status?.phase ?? 'Pending'))
+            .filter(
+              (r) =>
+                r.spec.modelRef.name === m.metadata.name &&
+                (!TERMINAL.has(r.status?.phase ?? 'Pending') ||
+                  (r.status?.phase === 'Succeeded' && followsModel(getCondition(r.status.conditions, 'Promoted')?.reason, m as Model, r.status.promotedVersion))),
+            )
             .map((r) => ({ namespace: r.metadata.namespace ?? '', name: r.metadata.name })),
       },
     ],
