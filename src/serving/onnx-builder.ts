@@ -25,7 +25,8 @@ export interface LinearModelOptions {
   metadata?: Record<string, string>;
 }
 
-function float32Tensor(name: string, dims: number[], values: number[]): OnnxTensor {
+/** An FP32 initializer, little-endian, every value finite. */
+export function float32Tensor(name: string, dims: number[], values: readonly number[]): OnnxTensor {
   const data = new Float32Array(values);
   for (const v of data) {
     if (!Number.isFinite(v)) throw new Error(`tensor ${name}: every value must be finite in FP32, got ${v}`);

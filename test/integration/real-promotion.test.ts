@@ -59,8 +59,12 @@ describe('real pods: safe promotion on live traffic', () => {
   };
   const events = async (reason: string) =>
     (await client.list<KubeObject & { reason?: string; message?: string; involvedObject?: { name?: string } }>(EventRes, ns)).filter((e) => e.reason === reason && e.involvedObject?.name === 'churn');
-  /** The operator sends an Event after the status write it reports on: wait for the first, then return them all. */
-  const eventsOnceSent = (reason: string) => waitFor(`a ${reason} Event`, async () => ((await events(reason)).length > 0 ? events(reason) : undefined), 15_000, 250);
+  /** The operator sends an Event after the status write it reports on: wait for the first that matches, then return all that do. */
+  const eventsOnceSent = (reason: string, matches: (e: { message?: string }) => boolean = () => true) =>
+    waitFor(`a ${reason} Event`, async () => {
+      const found = (await events(reason)).filter(matches);
+      return found.length > 0 ? found : undefined;
+    }, 15_000, 250);
 
   async function train(name: string, seed: number, concept: readonly number[]): Promise<void> {
     await writeObject(uri(`data/${name}.csv`), dataset(3000, seed, 0, concept), { s3: s3Options(m) });
@@ -245,10 +249,10 @@ describe('real pods: safe promotion on live traffic', () => {
     expect(decided.promotedVersion).toBe('v5');
     // One Promoted event for v5, however many reconciles ran. The Event is sent after the status write that holds the
     // decision, so it may land a moment after the test sees the status; it is counted again once the rollout is over.
-    const promotedEvents = async () => (await events('Promoted')).filter((e) => e.message?.startsWith('v5 promoted'));
-    await waitFor('the Promoted Event of v5', async () => ((await promotedEvents()).length > 0 ? true : undefined), 15_000, 250);
+    const ofV5 = (e: { message?: string }) => e.message?.startsWith('v5 promoted') === true;
+    await eventsOnceSent('Promoted', ofV5);
     await waitFor('champion on v5', async () => ((await servingVersion()) === 'v5' && getCondition((await model()).status?.conditions, 'Ready')?.status === 'True' ? true : undefined), 120_000, 500);
-    expect(await promotedEvents()).toHaveLength(1);
+    expect(await eventsOnceSent('Promoted', ofV5)).toHaveLength(1);
     mark(`after the restart: one decision, ${decided.candidate?.figures?.samples} samples`);
   });
 

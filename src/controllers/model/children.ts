@@ -123,6 +123,7 @@ export function expectedDigest(m: Model, version: VersionRecord): string | undef
 export function buildDeployment(m: Model, version: VersionRecord, ctx: ChildContext): KubeObject {
   const serving = m.spec.serving ?? {};
   const claim = pvcClaim(version.uri);
+  const digest = expectedDigest(m, version);
   const credentials = m.spec.artifact.credentialsSecretRef?.name;
   const log = serving.predictionLog;
   const envFrom = [
@@ -132,7 +133,7 @@ export function buildDeployment(m: Model, version: VersionRecord, ctx: ChildCont
   const env = [
     { name: 'FLUXORA_MODEL_NAME', value: m.metadata.name },
     { name: 'FLUXORA_MODEL_URI', value: version.uri },
-    ...(expectedDigest(m, version) ? [{ name: 'FLUXORA_MODEL_SHA256', value: expectedDigest(m, version)! }] : []),
+    ...(digest ? [{ name: 'FLUXORA_MODEL_SHA256', value: digest }] : []),
     { name: MODEL_VERSION_ENV, value: version.name },
     { name: 'FLUXORA_FEATURES', value: JSON.stringify(m.spec.features ?? []) },
     { name: 'FLUXORA_PORT', value: String(HTTP_PORT) },

@@ -227,6 +227,8 @@ export function createModelController(o: ModelControllerOptions): Controller<Mod
     const active = !pinned && candidateActive(c) ? c : undefined;
     const watching = !pinned && !active && guardWatching(promo.status.guard) ? promo.status.guard : undefined;
     const intervalMs = durationMs(spec.analysis.interval);
+    // Before any figure exists (pods not up, or not behind their Service), the deadline alone can end the analysis.
+    const pastDeadline = (candidate: { startedAt: string }) => now.getTime() - Date.parse(candidate.startedAt) >= durationMs(spec.analysis.deadline);
 
     if (active) {
       const cr = rolloutState(liveCandidate);
@@ -241,7 +243,7 @@ export function createModelController(o: ModelControllerOptions): Controller<Mod
             return out;
           }
         }
-        if (elapsed >= durationMs(spec.analysis.deadline)) {
+        if (pastDeadline(active)) {
           out.state = judgeCandidate(promo, spec, { samples: 0 }, versions, now);
           return out;
         }
@@ -294,7 +296,7 @@ export function createModelController(o: ModelControllerOptions): Controller<Mod
         if (seen && since?.analysis !== active.analysis) candidateSeen.set(key, { analysis: active.analysis, at: now.getTime() });
         if (!seen) candidateSeen.delete(key);
         // The deadline runs meanwhile: pods that never answer (or never get behind their Service) end the analysis too.
-        if (now.getTime() - Date.parse(active.startedAt) >= durationMs(spec.analysis.deadline)) {
+        if (pastDeadline(active)) {
           out.state = judgeCandidate(promo, spec, { samples: 0 }, versions, now);
           return out;
         }
